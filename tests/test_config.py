@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from watcher.cli import main
+from watcher.config import load_sources, parse_sources
+from watcher.exceptions import ConfigError
+from watcher.settings import Settings, load_settings
+
+from .conftest import ROOT
+
+GOOD = """
+sources:
+  - id: ademe-ge
+    name: ADEME Grand Est
+    kind: rss
+    url: https://example.org/feed
+    check_every: 12h
+"""
+
+
+def test_valid_file_parses_with_defaults():
+    sources = parse_sources(GOOD)
+    (source,) = sources.sources
+    assert source.check_every == timedelta(hours=12)
+    assert source.enabled and source.fetch_article
+
+
+def test_bad_kind_names_the_source_and_field(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD.replace("kind: rss", "kind: rs"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 2
+    assert (
+        "sources.yaml: source 'ademe-ge': kind 'rs' is not one of "
+        "rss, atom, html, api, sitemap, jorf" in result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ("    check_every: 12h\n    colour: red\n", "colour unknown key"),
+        ("    check_every: soon\n", "check_every 'soon' is not a duration"),
+        (
+            "    check_every: 12h\n  - id: ademe-ge\n    name: b\n    kind: rss\n    url: https://b.fr/\n",
+            "duplicate source id 'ademe-ge'",
+        ),
+        (
+            "    check_every: 12h\n    api:\n      fields: {url: link, title: t}\n",
+            "block 'api' only applies to kind 'api'",
+        ),
+    ],
+)
+def test_invalid_entries_are_refused(patch, expected):
+    text = GOOD.replace("    check_every: 12h\n", patch)
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text)
+    assert expected in str(info.value)
+
+
+def test_api_key_must_be_an_environment_variable_name():
+    text = """
+sources:
+  - id: aides
+    name: Aides-territoires
+    kind: api
+    url: https://example.org/api/aids/
+    api:
+      fields: {url: url, title: name}
+      auth: {style: aides_territoires, key_env: "s3cr3t-value"}
+"""
+    with pytest.raises(ConfigError, match="not an environment variable name"):
+        parse_sources(text)
+
+
+def test_bundled_sources_file_is_valid():
+    sources = load_sources(ROOT / "sources.yaml")
+    assert len(sources.sources) >= 50
+
+
+def test_settings_refuse_unknown_keys(tmp_path):
+    path = tmp_path / "watcher.toml"
+    path.write_text("[collect]\nuser_agnet = 'x'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="collect.user_agnet: unknown setting"):
+        load_settings(path)
+
+
+def test_example_settings_file_lists_every_setting_with_its_default():
+    example = ROOT / "watcher.example.toml"
+    assert load_settings(example) == Settings()
+    text = example.read_text(encoding="utf-8")
+    for section_name, section in Settings.model_fields.items():
+        assert f"[{section_name}]" in text
+        for key in section.annotation.model_fields:
+            assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section_name}.{key}"

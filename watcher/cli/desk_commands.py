@@ -1,0 +1,3 @@
+"""CLI commands of the desk stage (registered on `watcher.cli.main`)."""
+
+from __future__ import annotations

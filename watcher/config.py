@@ -1,0 +1,273 @@
+"""sources.yaml: the typed, validated list of sources to watch.
+
+The file is strict: an unknown key, a wrong type or a duplicate id stops the
+program with a message naming the file, the source id and the field, because
+a silently ignored typo means a missed call for projects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from watcher.exceptions import ConfigError
+
+SOURCE_KINDS = ("rss", "atom", "html", "api", "sitemap", "jorf")
+SCOPES = ("grand_est", "france", "europe", "international")
+TYPES = (
+    "appel_a_projets",
+    "reglementation",
+    "evenement",
+    "formation",
+    "publication",
+    "actualite",
+)
+DEFAULT_SOURCES_PATH = Path("sources.yaml")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'30m', '6h', '1d', '2w' or a number of hours."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(hours=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    raise ValueError(f"'{value}' is not a duration such as 30m, 6h, 1d or 2w")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabelHints(_Strict):
+    """Defaults the classifier applies to this source's items when the text is silent."""
+
+    type: Literal[TYPES] | None = None  # type: ignore[valid-type]
+    themes: list[str] = Field(default_factory=list)
+    scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
+    relevant: bool | None = None
+
+
+class HtmlSelectors(_Strict):
+    """CSS selectors (Scrapy/parsel syntax, ``::attr(href)`` and ``::text`` allowed)."""
+
+    item: str | None = None  # container of one item; selectors below are relative to it
+    link: str
+    title: str | None = None
+    date: str | None = None
+    summary: str | None = None
+    next_page: str | None = None
+    page_limit: int = Field(default=1, ge=1, le=50)
+
+
+class ApiPagination(_Strict):
+    style: Literal["page", "offset", "next_url", "none"] = "none"
+    param: str = "page"  # query parameter carrying the page number or offset
+    size_param: str | None = None
+    size: int = Field(default=50, ge=1, le=1000)
+    next_field: str | None = None  # dotted path to the next page URL, for style next_url
+    start: int = 1
+    max_pages: int = Field(default=5, ge=1, le=200)
+
+
+class ApiAuth(_Strict):
+    """How to authenticate; the secret itself lives in the named environment variable."""
+
+    style: Literal["header", "query", "aides_territoires", "eu_funding_tenders"]
+    key_env: str
+    header: str = "Authorization"
+    param: str = "apiKey"
+    token_url: str | None = None  # for token exchanges (aides_territoires)
+
+    @field_validator("key_env")
+    @classmethod
+    def _looks_like_env_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+            raise ValueError(
+                f"'{value}' is not an environment variable name: write the variable's name "
+                "(e.g. AIDES_TERRITOIRES_API_KEY), never the key itself"
+            )
+        return value
+
+    def secret(self) -> str | None:
+        return os.environ.get(self.key_env)
+
+
+class ApiMapping(_Strict):
+    """Where to find items and their fields in a JSON response (dotted paths)."""
+
+    items_path: str = ""  # dotted path to the list of items; empty: the response is the list
+    fields: dict[str, str]  # our field -> dotted path; needs at least url and title
+    method: Literal["GET", "POST"] = "GET"
+    params: dict[str, str | int] = Field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    pagination: ApiPagination = Field(default_factory=ApiPagination)
+    auth: ApiAuth | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _required_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {"url", "title", "summary", "text", "published", "deadline", "id", "language"}
+        missing = {"url", "title"} - set(value)
+        if missing:
+            raise ValueError(f"needs a mapping for {', '.join(sorted(missing))}")
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            )
+        return value
+
+
+class SitemapOptions(_Strict):
+    url_pattern: str = ".*"  # regular expression a URL must match to become an item
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class JorfOptions(_Strict):
+    natures: list[str] = Field(default_factory=list)  # keep only these natures (empty: all)
+    keywords: list[str] = Field(default_factory=list)  # keep texts whose title has one (empty: all)
+    max_archives: int = Field(default=4, ge=1, le=60)  # archives taken on a first run
+
+
+class Source(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    organisation: str = ""
+    kind: Literal[SOURCE_KINDS]  # type: ignore[valid-type]
+    url: str
+    scope: Literal[SCOPES] = "france"  # type: ignore[valid-type]
+    hints: LabelHints = Field(default_factory=LabelHints)
+    check_every: Annotated[timedelta, Field(default=timedelta(hours=6))]
+    fetch_article: bool = True
+    enabled: bool = True
+    html: HtmlSelectors | None = None
+    api: ApiMapping | None = None
+    sitemap: SitemapOptions | None = None
+    jorf: JorfOptions | None = None
+    notes: str = ""
+
+    @field_validator("check_every", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_options(self) -> Source:
+        if self.kind == "html" and self.html is None:
+            raise ValueError("kind 'html' needs an 'html' block with at least a 'link' selector")
+        if self.kind == "api" and self.api is None:
+            raise ValueError("kind 'api' needs an 'api' block with 'fields' (url, title)")
+        for block in ("html", "api", "sitemap", "jorf"):
+            if getattr(self, block) is not None and self.kind != block:
+                raise ValueError(f"block '{block}' only applies to kind '{block}'")
+        return self
+
+
+class SourcesFile(_Strict):
+    sources: list[Source]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> SourcesFile:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"duplicate source id '{source.id}'")
+            seen.add(source.id)
+        return self
+
+    def enabled(self, only: list[str] | tuple[str, ...] | None = None) -> list[Source]:
+        if only:
+            unknown = set(only) - {s.id for s in self.sources}
+            if unknown:
+                raise ConfigError(
+                    f"unknown source id(s): {', '.join(sorted(unknown))}",
+                    hint="`watcher sources validate` lists the ids of the file.",
+                )
+            return [s for s in self.sources if s.id in only]
+        return [s for s in self.sources if s.enabled]
+
+    def get(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise ConfigError(f"unknown source id '{source_id}'")
+
+
+def _describe_error(error: dict[str, Any], raw_sources: list[Any], file_name: str) -> str:
+    loc = list(error["loc"])
+    where = file_name
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        index = loc[1]
+        raw = raw_sources[index] if index < len(raw_sources) else {}
+        source_id = raw.get("id") if isinstance(raw, dict) else None
+        where += f": source '{source_id}'" if source_id else f": source #{index + 1}"
+        loc = loc[2:]
+    field = ".".join(str(part) for part in loc if not str(part).startswith("function-after"))
+    # Literal unions report one loc per branch; keep the field name readable.
+    field = re.sub(r"\.literal\[.*?\]", "", field)
+    message = error["msg"]
+    value = error.get("input")
+    if error["type"] == "literal_error" and field:
+        allowed = re.findall(r"'([^']*)'", message)
+        message = f"'{value}' is not one of {', '.join(allowed)}"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    elif error["type"] == "missing":
+        message = "is required"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return f"{where}: {field} {message}".replace(":  ", ": ") if field else f"{where}: {message}"
+
+
+def parse_sources(text: str, file_name: str = "sources.yaml") -> SourcesFile:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file_name}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or "sources" not in data:
+        raise ConfigError(f"{file_name}: expected a mapping with a 'sources' list")
+    raw_sources = data.get("sources") or []
+    try:
+        return SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe_error(err, raw_sources, file_name) for err in exc.errors()]
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
+
+
+def load_sources(path: Path | str | None = None) -> SourcesFile:
+    path = Path(path or os.environ.get("WATCHER_SOURCES") or DEFAULT_SOURCES_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file", hint="pass --sources PATH or set WATCHER_SOURCES"
+        ) from None
+    return parse_sources(text, path.name)

@@ -1,0 +1,127 @@
+"""Settings: every tunable of watcher, with its default, in one place.
+
+A deployment overrides any of them in a TOML file (``watcher.toml`` in the
+working directory, or the path in ``--settings`` / ``WATCHER_SETTINGS``);
+``watcher.example.toml`` at the project root lists them all. Secrets (SMTP
+password, API keys) are never written here: only the name of the environment
+variable that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from watcher.exceptions import ConfigError
+
+DEFAULT_SETTINGS_PATH = Path("watcher.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CollectSettings(_Section):
+    user_agent: str = (
+        "watcher/0.1 (veille EIT Grand Est; +https://github.com/eit-grand-est/watcher)"
+    )
+    contact_url: str = "https://github.com/eit-grand-est/watcher"
+    obey_robots_txt: bool = True
+    download_timeout_s: float = 30.0
+    max_response_bytes: int = 20 * 1024 * 1024
+    max_pdf_bytes: int = 15 * 1024 * 1024
+    concurrent_requests: int = 32
+    concurrent_per_host: int = 2
+    autothrottle: bool = True
+    retry_times: int = 2
+    host_backoff_hours: float = 6.0  # a host that answered 429/403 is left alone this long
+    crawl_time_limit_s: int = 3600
+    near_duplicate_threshold: float = 0.85  # MinHash Jaccard estimate over word 5-shingles
+
+
+class ClassifySettings(_Section):
+    model_dir: Path = Path("output/model")
+    relevance_threshold: float = 0.5
+
+
+class PublishSettings(_Section):
+    output_dir: Path = Path("output")
+    site_dir: Path = Path("output/site")
+    public_url: str = ""  # e.g. https://veille.eit-grand-est.fr/ ; empty: links stay relative
+    templates_dir: Path | None = None  # a user's folder searched before the bundled templates
+    score_threshold: float = 0.5  # automatic selection: minimum relevance score
+    cap_per_section: int = 12
+
+
+class DeliverySettings(_Section):
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls | none
+    smtp_user_env: str = "WATCHER_SMTP_USER"
+    smtp_password_env: str = "WATCHER_SMTP_PASSWORD"
+    sender: str = "Veille EIT Grand Est <veille@example.org>"
+    reply_to: str = ""
+    unsubscribe_mailto: str = "veille+desinscription@example.org"
+    rate_per_minute: int = 120
+    send_empty_note: bool = False
+    max_attempts: int = 5
+
+
+class DeskSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    secret_key_env: str = "WATCHER_SECRET_KEY"
+
+
+class ScheduleSettings(_Section):
+    timezone: str = "Europe/Paris"
+    collect_default_interval_h: float = 6.0
+    collect_check_every_min: int = 15
+    draft_day: str = "thu"
+    draft_time: str = "14:00"
+    send_day: str = "mon"
+    send_time: str = "08:00"
+    uncurated_week: str = "automatic"  # automatic | skip (send nothing and alert)
+    health_check_time: str = "03:30"
+    misfire_grace_s: int = 6 * 3600
+    team_email: str = "equipe-veille@example.org"
+    failing_runs_alert: int = 3
+    disk_free_alert_percent: float = 5.0
+    log_file: Path = Path("output/logs/watcher.log")
+    log_json: bool = False
+    raw_body_retention_days: int = 90
+
+
+class Settings(_Section):
+    collect: CollectSettings = Field(default_factory=CollectSettings)
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Defaults, overridden by the TOML file when there is one."""
+    explicit = path or os.environ.get("WATCHER_SETTINGS")
+    path = Path(explicit or DEFAULT_SETTINGS_PATH)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: no such settings file")
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"{path}: {field}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
