@@ -125,3 +125,38 @@ def load_settings(path: Path | str | None = None) -> Settings:
             msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
             lines.append(f"{path}: {field}: {msg}")
         raise ConfigError("\n".join(lines)) from None
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def example_toml() -> str:
+    """Every setting with its default, as `watcher.example.toml` shows them."""
+    defaults = Settings()
+    lines = [
+        "# watcher settings: every key with its default value.",
+        "# Copy to watcher.toml (or point --settings / WATCHER_SETTINGS at a copy) and",
+        "# change what you need; a key left out keeps its default. Regenerate this file",
+        "# with `python -m watcher.settings > watcher.example.toml`.",
+    ]
+    for section_name in Settings.model_fields:
+        section = getattr(defaults, section_name)
+        lines += ["", f"[{section_name}]"]
+        for key in type(section).model_fields:
+            value = getattr(section, key)
+            if value is None:
+                lines.append(f"# {key} = (unset)")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(example_toml(), end="")
