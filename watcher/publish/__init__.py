@@ -1,0 +1,2 @@
+"""Publish stage: the weekly bulletin, the static archive site with Pagefind
+search, Atom feeds and iCalendar files, all built from the store."""

@@ -1,0 +1,119 @@
+"""The bulletin as plain data: what every renderer (e-mail, web, site) reads.
+
+A published bulletin is frozen as ``Bulletin.to_dict()`` in the store, so a
+rebuild of the site shows exactly what went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass
+class Entry:
+    item_id: int
+    uid: str
+    title: str
+    url: str
+    type: str | None
+    themes: list[str] = field(default_factory=list)
+    scope: str | None = None
+    sources: list[str] = field(default_factory=list)  # French-visible source names
+    date: date | None = None  # the item's date (published, else first seen)
+    summary: str = ""  # plain text, 2-3 sentences
+    deadline: date | None = None
+    days_left: int | None = None
+    event_date: date | None = None
+    pinned: bool = False
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("date", "deadline", "event_date"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("date", "deadline", "event_date"):
+            if isinstance(values.get(key), str):
+                values[key] = date.fromisoformat(values[key])
+        return cls(**values)
+
+
+@dataclass
+class Section:
+    id: str  # "une" or a type id
+    title: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class Bulletin:
+    week: str
+    title: str
+    period: str  # "semaine 48 (du 23 novembre 2026 au 29 novembre 2026)"
+    start: date
+    end: date
+    issue_date: date
+    mode: str  # published | curated | automatic
+    sections: list[Section] = field(default_factory=list)
+    edition: int | None = None
+    status: str = "draft"
+    published_at: datetime | None = None
+    theme: str | None = None  # set on a per-theme variant
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [e for s in self.sections for e in s.entries]
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(s.entries for s in self.sections)
+
+    def copy_with(self, **changes: Any) -> Bulletin:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "week": self.week,
+            "title": self.title,
+            "period": self.period,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "issue_date": self.issue_date.isoformat(),
+            "mode": self.mode,
+            "edition": self.edition,
+            "status": self.status,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "theme": self.theme,
+            "sections": [
+                {"id": s.id, "title": s.title, "entries": [e.to_dict() for e in s.entries]}
+                for s in self.sections
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Bulletin:
+        published = data.get("published_at")
+        return cls(
+            week=data["week"],
+            title=data["title"],
+            period=data["period"],
+            start=date.fromisoformat(data["start"]),
+            end=date.fromisoformat(data["end"]),
+            issue_date=date.fromisoformat(data["issue_date"]),
+            mode=data.get("mode", "published"),
+            edition=data.get("edition"),
+            status=data.get("status", "published"),
+            published_at=datetime.fromisoformat(published) if published else None,
+            theme=data.get("theme"),
+            sections=[
+                Section(s["id"], s["title"], [Entry.from_dict(e) for e in s["entries"]])
+                for s in data.get("sections", [])
+            ],
+        )

@@ -1,0 +1,173 @@
+"""What goes in a week's bulletin, and how an item becomes a bulletin entry.
+
+Automatic selection: the relevant items first seen in the week, with a
+relevance score at or above ``publish.score_threshold``, best first, at most
+``publish.cap_per_section`` per section; calls for projects already closed on
+the issue date are left out. Curated selection: the entries the curators kept
+or pinned, in their position order (no cap: the curators chose).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from watcher.publish.model import Entry, Section
+from watcher.publish.sanitize import first_sentences, plain_text, safe_url
+from watcher.publish.taxonomy import name
+from watcher.publish.weeks import PARIS, issue_date
+
+# Sections after "À la une", in the bulletin's order, by item type.
+SECTION_ORDER = [
+    "appel_a_projets",
+    "reglementation",
+    "actualite",
+    "evenement",
+    "formation",
+    "publication",
+]
+SECTION_TITLES = {
+    "une": "À la une",
+    "appel_a_projets": "Appels à projets",
+    "reglementation": "Réglementation",
+    "actualite": "Actualités",
+    "evenement": "Agenda",
+    "formation": "Formations",
+    "publication": "Publications et outils",
+}
+EVENT_DATE_KEYS = ("event_date", "event_start", "start_date", "date_debut")
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(PARIS).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def make_entry(row: dict[str, Any], ref: date, entry: dict | None = None) -> Entry:
+    """An item dict (as ``store.bulletins.load_items``) as a bulletin entry."""
+    labels = row.get("labels") or {}
+    summary = ""
+    if entry and entry.get("summary"):
+        summary = plain_text(entry["summary"])
+    if not summary:
+        summary = first_sentences(row.get("summary") or "", 3)
+    if not summary:
+        summary = first_sentences(row.get("text") or "", 3)
+    title = plain_text((entry or {}).get("title") or row.get("title")) or "(sans titre)"
+    deadline = _as_date(labels.get("deadline"))
+    extra = row.get("extra") or {}
+    event_date = next((_as_date(extra.get(k)) for k in EVENT_DATE_KEYS if extra.get(k)), None)
+    return Entry(
+        item_id=row["id"],
+        uid=row["uid"],
+        title=title,
+        url=safe_url(row.get("url")),
+        type=labels.get("type"),
+        themes=[t for t in labels.get("themes") or [] if isinstance(t, str)],
+        scope=labels.get("scope"),
+        sources=[plain_text(s) for s in row.get("source_names") or row.get("sources") or []],
+        date=_as_date(row.get("published")) or _as_date(row.get("first_seen")),
+        summary=summary,
+        deadline=deadline,
+        days_left=(deadline - ref).days if deadline else None,
+        event_date=event_date,
+        pinned=bool(entry and entry.get("pinned")),
+        score=float(row.get("score") or 0.0),
+    )
+
+
+def is_closed(entry: Entry) -> bool:
+    return entry.type == "appel_a_projets" and entry.days_left is not None and entry.days_left < 0
+
+
+def _sort_section(kind: str, entries: list[Entry], curated: bool) -> list[Entry]:
+    if kind == "appel_a_projets":
+        # By closing date; calls with no stated deadline (standing schemes) last.
+        return sorted(entries, key=lambda e: (e.deadline is None, e.deadline or date.max))
+    if kind == "evenement":
+        return sorted(entries, key=lambda e: e.event_date or e.date or date.max)
+    if curated:
+        return entries
+    return sorted(entries, key=lambda e: -e.score)
+
+
+def auto_selection(rows: list[dict[str, Any]], week: str, settings: Any) -> list[dict[str, Any]]:
+    """The rows the automatic selection keeps (before sectioning), best score first."""
+    threshold = settings.publish.score_threshold
+    ref = issue_date(week)
+    kept = []
+    for row in sorted(rows, key=lambda r: (-(r.get("score") or 0.0), r["id"])):
+        labels = row.get("labels") or {}
+        if not labels.get("relevant") or labels.get("type") not in SECTION_ORDER:
+            continue
+        if (row.get("score") or 0.0) < threshold:
+            continue
+        deadline = _as_date(labels.get("deadline"))
+        if labels.get("type") == "appel_a_projets" and deadline and deadline < ref:
+            continue
+        kept.append(row)
+    cap = settings.publish.cap_per_section
+    counts: dict[str, int] = {}
+    capped = []
+    for row in kept:
+        kind = row["labels"]["type"]
+        if counts.get(kind, 0) < cap:
+            counts[kind] = counts.get(kind, 0) + 1
+            capped.append(row)
+    return capped
+
+
+def build_sections(
+    rows: list[dict[str, Any]],
+    week: str,
+    curated_entries: dict[int, dict] | None,
+    settings: Any,
+) -> list[Section]:
+    """Sections in the bulletin's order; empty ones are kept (renderers skip them)."""
+    ref = issue_date(week)
+    curated = curated_entries is not None
+    if curated:
+        chosen = [
+            r
+            for r in rows
+            if r["id"] in curated_entries
+            and (curated_entries[r["id"]]["status"] == "kept" or curated_entries[r["id"]]["pinned"])
+        ]
+        position = {
+            i: (e.get("position") is None, e.get("position") or 0)
+            for i, e in curated_entries.items()
+        }
+        chosen.sort(key=lambda r: (position[r["id"]], -(r.get("score") or 0.0), r["id"]))
+    else:
+        chosen = auto_selection(rows, week, settings)
+    une: list[Entry] = []
+    by_type: dict[str, list[Entry]] = {kind: [] for kind in SECTION_ORDER}
+    for row in chosen:
+        entry = make_entry(row, ref, (curated_entries or {}).get(row["id"]))
+        if is_closed(entry):
+            continue
+        if entry.pinned:
+            une.append(entry)
+        elif entry.type in by_type:
+            by_type[entry.type].append(entry)
+        elif curated:
+            by_type["actualite"].append(entry)  # a kept item the classifier gave no type
+    sections = [Section("une", SECTION_TITLES["une"], une)]
+    for kind in SECTION_ORDER:
+        sections.append(
+            Section(kind, SECTION_TITLES[kind], _sort_section(kind, by_type[kind], curated))
+        )
+    return sections
+
+
+def theme_names(entry: Entry) -> list[str]:
+    return [name("themes", t) for t in entry.themes]

@@ -1,0 +1,89 @@
+"""ISO weeks (`YYYY-Www`), read in Europe/Paris, and French dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from watcher.exceptions import PublishError
+
+PARIS = ZoneInfo("Europe/Paris")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+MONTHS_FR = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    match = _WEEK.match(week or "")
+    if not match:
+        raise PublishError(f"week {week!r}: expected an ISO week like 2026-W48")
+    year, number = int(match[1]), int(match[2])
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise PublishError(f"week {week!r}: {year} has no week {number}") from None
+    return year, number
+
+
+def week_dates(week: str) -> tuple[date, date]:
+    """Monday and Sunday of the week."""
+    year, number = parse_week(week)
+    monday = date.fromisocalendar(year, number, 1)
+    return monday, monday + timedelta(days=6)
+
+
+def week_range(week: str) -> tuple[datetime, datetime]:
+    """[start, end) of the week in UTC, the week being read in Europe/Paris."""
+    monday, sunday = week_dates(week)
+    start = datetime.combine(monday, time(0), PARIS).astimezone(UTC)
+    end = datetime.combine(sunday + timedelta(days=1), time(0), PARIS).astimezone(UTC)
+    return start, end
+
+
+def week_of(moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(PARIS).date()
+    year, number, _ = moment.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def issue_date(week: str) -> date:
+    """The day the bulletin of a week goes out (the Monday after): days left count from it."""
+    return week_dates(week)[1] + timedelta(days=1)
+
+
+def french_date(day: date | datetime | None) -> str:
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(PARIS).date()
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+def french_month(month: str) -> str:
+    """`2026-11` -> `novembre 2026`."""
+    year, number = month.split("-")
+    return f"{MONTHS_FR[int(number) - 1]} {year}"
+
+
+def week_label(week: str) -> str:
+    monday, sunday = week_dates(week)
+    _, number = parse_week(week)
+    return f"semaine {number} (du {french_date(monday)} au {french_date(sunday)})"

@@ -1,0 +1,430 @@
+"""Bulletins: editions of a week, curators' entries, frozen snapshots, and the
+item reads the publish stage needs (items with their labels, scores, sources).
+
+A week has editions 1, 2…; the latest one is the current one. It is a
+``draft`` until ``publish()`` freezes a snapshot of the bulletin in it; after
+that the week is published and entries cannot change until ``new_edition()``
+opens the next draft (a correction).
+
+Entries: one row per (week, item) that a curator touched. ``status`` is
+``candidate`` (undecided), ``kept`` or ``dropped``; ``pinned`` puts the item
+in "À la une"; ``title`` / ``summary`` override the item's own. The week counts
+as curated as soon as one entry exists: the bulletin is then the kept and
+pinned entries only (see ``watcher.publish.selection``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    select,
+)
+
+from watcher.exceptions import PublishError
+from watcher.publish.weeks import parse_week, week_range
+from watcher.store import Store
+from watcher.store.schema import (
+    UtcDateTime,
+    item_labels,
+    item_sources,
+    items,
+    metadata,
+    sources,
+    utcnow,
+)
+
+bulletins = Table(
+    "bulletins",
+    metadata,
+    Column("week", String(10), primary_key=True),
+    Column("edition", Integer, primary_key=True),
+    Column("status", String(12), nullable=False, default="draft"),  # draft | published
+    Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+    Column("created_by", Text),
+    Column("published_at", UtcDateTime),
+    Column("published_by", Text),
+    Column("snapshot", JSON),  # Bulletin.to_dict() frozen at publication
+)
+
+bulletin_entries = Table(
+    "bulletin_entries",
+    metadata,
+    Column("week", String(10), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(12), nullable=False, default="candidate"),  # candidate|kept|dropped
+    Column("pinned", Boolean, nullable=False, default=False),
+    Column("position", Integer),
+    Column("title", Text),
+    Column("summary", Text),
+    Column("updated_at", UtcDateTime, nullable=False, default=utcnow),
+    Column("updated_by", Text),
+    Index("ix_bulletin_entries_item", "item_id"),
+)
+
+ENTRY_STATUSES = ("candidate", "kept", "dropped")
+ENTRY_FIELDS = ("status", "pinned", "position", "title", "summary")
+_TEXT_HEAD = 800  # characters of an item's text read for summaries: never the full article
+
+
+# -- items, labels, scores ---------------------------------------------------
+
+
+def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _effective_overrides(store: Store, ids: list[int]) -> dict[int, dict]:
+    """Curators' corrections merged over the model's labels, when the classify stage offers them."""
+    try:
+        from watcher.store.labels import effective_labels
+    except ImportError:
+        return {}
+    merged: dict[int, dict] = {}
+    for chunk in _chunks(ids):
+        for item_id, labels in effective_labels(store, chunk).items():
+            merged[item_id] = labels.to_dict() if hasattr(labels, "to_dict") else dict(labels)
+    return merged
+
+
+def load_items(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    ids: Iterable[int] | None = None,
+    effective: bool = True,
+) -> list[dict[str, Any]]:
+    """Items (first seen in [since, until) and/or with the given ids) with labels,
+    scores and source names. ``text`` holds only the head of the text."""
+    query = select(
+        items.c.id,
+        items.c.uid,
+        items.c.url,
+        items.c.title,
+        items.c.summary,
+        func.substr(items.c.text, 1, _TEXT_HEAD).label("text"),
+        items.c.language,
+        items.c.published,
+        items.c.first_seen,
+        items.c.last_seen,
+        items.c.extra,
+        item_labels.c.labels,
+        item_labels.c.scores,
+    ).select_from(items.outerjoin(item_labels, item_labels.c.item_id == items.c.id))
+    conditions = []
+    if since is not None:
+        conditions.append(items.c.first_seen >= since)
+    if until is not None:
+        conditions.append(items.c.first_seen < until)
+    id_list = sorted(set(ids)) if ids is not None else None
+    rows: list[dict[str, Any]] = []
+    with store.connect() as conn:
+        if id_list is not None:
+            for chunk in _chunks(id_list):
+                q = query.where(items.c.id.in_(chunk), *conditions)
+                rows.extend(dict(r._mapping) for r in conn.execute(q))
+        else:
+            q = query.where(*conditions) if conditions else query
+            rows.extend(dict(r._mapping) for r in conn.execute(q.order_by(items.c.id)))
+        found = [r["id"] for r in rows]
+        by_item: dict[int, list[tuple[str, str]]] = {}
+        src_query = select(
+            item_sources.c.item_id, item_sources.c.source_id, sources.c.name
+        ).select_from(item_sources.outerjoin(sources, sources.c.id == item_sources.c.source_id))
+        if id_list is None and not conditions:
+            src_rows = conn.execute(src_query)
+        else:
+            src_rows = (
+                r
+                for chunk in _chunks(found)
+                for r in conn.execute(src_query.where(item_sources.c.item_id.in_(chunk)))
+            )
+        for item_id, source_id, name in src_rows:
+            by_item.setdefault(item_id, []).append((source_id, name or source_id))
+    overrides = _effective_overrides(store, found) if effective else {}
+    for row in rows:
+        pairs = sorted(by_item.get(row["id"], []))
+        row["sources"] = [p[0] for p in pairs]
+        row["source_names"] = [p[1] for p in pairs]
+        row["labels"] = overrides.get(row["id"]) or row["labels"] or None
+        row["scores"] = row["scores"] or {}
+        row["extra"] = row["extra"] or {}
+        row["score"] = relevance_score(row["labels"], row["scores"])
+    return rows
+
+
+def relevance_score(labels: dict | None, scores: dict | None) -> float:
+    """The relevance score of an item: the classifier's when it gives one, else 1 or 0."""
+    value = (scores or {}).get("relevant")
+    if isinstance(value, dict):
+        value = value.get("score", value.get("true"))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return 1.0 if labels and labels.get("relevant") else 0.0
+
+
+def source_health(store: Store) -> list[dict[str, Any]]:
+    """Per source: name, items carried, runs, failed runs, last status (for indicators)."""
+    from watcher.store.schema import source_runs
+
+    with store.connect() as conn:
+        names = {r.id: (r.name, r.enabled) for r in conn.execute(select(sources))}
+        counts = dict(
+            conn.execute(
+                select(item_sources.c.source_id, func.count()).group_by(item_sources.c.source_id)
+            ).all()
+        )
+        runs: dict[str, dict[str, Any]] = {}
+        for source_id, status, _started in conn.execute(
+            select(
+                source_runs.c.source_id, source_runs.c.status, source_runs.c.started_at
+            ).order_by(source_runs.c.started_at)
+        ):
+            entry = runs.setdefault(source_id, {"runs": 0, "failed": 0, "last": None})
+            entry["runs"] += 1
+            entry["failed"] += status == "failed"
+            entry["last"] = status
+    ids = sorted(set(names) | set(counts) | set(runs))
+    return [
+        {
+            "id": sid,
+            "name": names.get(sid, (sid, True))[0],
+            "enabled": names.get(sid, (sid, True))[1],
+            "items": counts.get(sid, 0),
+            "runs": runs.get(sid, {}).get("runs", 0),
+            "failed": runs.get(sid, {}).get("failed", 0),
+            "last_status": runs.get(sid, {}).get("last"),
+        }
+        for sid in ids
+    ]
+
+
+# -- entries ------------------------------------------------------------------
+
+
+def entries(store: Store, week: str) -> dict[int, dict[str, Any]]:
+    parse_week(week)
+    with store.connect() as conn:
+        rows = conn.execute(select(bulletin_entries).where(bulletin_entries.c.week == week))
+        return {r.item_id: dict(r._mapping) for r in rows}
+
+
+def is_curated(store: Store, week: str) -> bool:
+    with store.connect() as conn:
+        return (
+            conn.execute(select(func.count()).where(bulletin_entries.c.week == week)).scalar_one()
+            > 0
+        )
+
+
+def candidates(store: Store, week: str, settings: Any) -> list[dict[str, Any]]:
+    """The items a curator chooses from for a week: those first seen in the week
+    plus any item that already has an entry for it. Each dict is an item (as
+    ``load_items``) plus ``entry`` (the entry row or None), ``status``,
+    ``pinned``, ``position`` and ``auto`` (the automatic selection would take it).
+    Sorted by section order then score."""
+    from watcher.publish.selection import SECTION_ORDER, auto_selection
+
+    start, end = week_range(week)
+    rows = load_items(store, since=start, until=end)
+    current = entries(store, week)
+    seen = {r["id"] for r in rows}
+    extra_ids = [i for i in current if i not in seen]
+    if extra_ids:
+        rows.extend(load_items(store, ids=extra_ids))
+    auto_ids = {r["id"] for r in auto_selection(rows, week, settings)}
+    for row in rows:
+        entry = current.get(row["id"])
+        row["entry"] = entry
+        row["status"] = entry["status"] if entry else "candidate"
+        row["pinned"] = bool(entry and entry["pinned"])
+        row["position"] = entry["position"] if entry else None
+        row["auto"] = row["id"] in auto_ids
+
+    def order(row: dict[str, Any]) -> tuple:
+        kind = (row["labels"] or {}).get("type")
+        rank = SECTION_ORDER.index(kind) if kind in SECTION_ORDER else len(SECTION_ORDER)
+        return (not (row["labels"] or {}).get("relevant"), rank, -row["score"], row["id"])
+
+    return sorted(rows, key=order)
+
+
+def _latest(conn: Any, week: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(bulletins)
+        .where(bulletins.c.week == week)
+        .order_by(bulletins.c.edition.desc())
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def set_entry(store: Store, week: str, item_id: int, *, user: str, **changes: Any) -> dict | None:
+    """Create or change the entry of an item in a week's bulletin; returns the row
+    before the change (None when there was none)."""
+    parse_week(week)
+    unknown = set(changes) - set(ENTRY_FIELDS)
+    if unknown:
+        raise PublishError(f"bulletin entry: unknown field(s) {sorted(unknown)}")
+    if "status" in changes and changes["status"] not in ENTRY_STATUSES:
+        raise PublishError(
+            f"bulletin entry: status {changes['status']!r} is not one of {ENTRY_STATUSES}"
+        )
+    with store.begin() as conn:
+        latest = _latest(conn, week)
+        if latest and latest["status"] == "published":
+            raise PublishError(
+                f"bulletin {week} edition {latest['edition']} is published",
+                hint="open a new edition (new_edition) to correct it",
+            )
+        if conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is None:
+            raise PublishError(f"bulletin entry: no item with id {item_id}")
+        key = and_(bulletin_entries.c.week == week, bulletin_entries.c.item_id == item_id)
+        before_row = conn.execute(select(bulletin_entries).where(key)).first()
+        before = dict(before_row._mapping) if before_row else None
+        values = {**changes, "updated_at": utcnow(), "updated_by": user}
+        if "pinned" in values:
+            values["pinned"] = bool(values["pinned"])
+        if before is None:
+            values.setdefault("status", "candidate")
+            values.setdefault("pinned", False)
+            conn.execute(bulletin_entries.insert().values(week=week, item_id=item_id, **values))
+        else:
+            conn.execute(bulletin_entries.update().where(key).values(**values))
+    return before
+
+
+# -- editions -------------------------------------------------------------------
+
+
+def current_edition(store: Store, week: str) -> dict[str, Any] | None:
+    """The latest edition row of a week (None when the week has none yet)."""
+    parse_week(week)
+    with store.connect() as conn:
+        return _latest(conn, week)
+
+
+def is_published(store: Store, week: str) -> bool:
+    latest = current_edition(store, week)
+    return bool(latest and latest["status"] == "published")
+
+
+def publish(store: Store, week: str, user: str, settings: Any = None) -> int:
+    """Freeze the week's bulletin as it stands into the current edition; returns it."""
+    from watcher.publish.bulletin import build_bulletin
+    from watcher.settings import Settings
+
+    if is_published(store, week):
+        raise PublishError(
+            f"bulletin {week} is already published", hint="open a new edition to correct it"
+        )
+    bulletin = build_bulletin(store, week, settings or Settings())
+    now = utcnow()
+    with store.begin() as conn:
+        latest = _latest(conn, week)
+        edition = latest["edition"] if latest else 1
+        bulletin.edition = edition
+        bulletin.status = "published"
+        bulletin.published_at = now
+        values = {
+            "status": "published",
+            "published_at": now,
+            "published_by": user,
+            "snapshot": bulletin.to_dict(),
+        }
+        if latest is None:
+            conn.execute(
+                bulletins.insert().values(
+                    week=week, edition=1, created_at=now, created_by=user, **values
+                )
+            )
+        else:
+            conn.execute(
+                bulletins.update()
+                .where(bulletins.c.week == week, bulletins.c.edition == edition)
+                .values(**values)
+            )
+    return edition
+
+
+def new_edition(store: Store, week: str, user: str) -> int:
+    """Open the next draft edition of a published week (a correction); returns its number."""
+    with store.begin() as conn:
+        latest = _latest(conn, week)
+        if latest is None or latest["status"] != "published":
+            raise PublishError(
+                f"bulletin {week} has no published edition to correct",
+                hint="its current draft can be edited as it is",
+            )
+        edition = latest["edition"] + 1
+        conn.execute(
+            bulletins.insert().values(
+                week=week, edition=edition, status="draft", created_at=utcnow(), created_by=user
+            )
+        )
+    return edition
+
+
+def published_snapshots(store: Store) -> list[dict[str, Any]]:
+    """The latest published snapshot of every week, newest week first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(bulletins)
+            .where(bulletins.c.status == "published")
+            .order_by(bulletins.c.week.desc(), bulletins.c.edition.desc())
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            out.setdefault(row.week, dict(row._mapping))
+    return list(out.values())
+
+
+def published_snapshot(store: Store, week: str) -> dict[str, Any] | None:
+    """The snapshot of the current edition when it is published."""
+    latest = current_edition(store, week)
+    if latest and latest["status"] == "published":
+        return latest["snapshot"]
+    return None
+
+
+def weeks_with_items(store: Store) -> list[str]:
+    """Every ISO week (Europe/Paris) in which an item was first seen, oldest first."""
+    from watcher.publish.weeks import week_of
+
+    with store.connect() as conn:
+        firsts = conn.execute(select(items.c.first_seen)).scalars()
+        return sorted({week_of(moment) for moment in firsts})
+
+
+__all__ = [
+    "bulletin_entries",
+    "bulletins",
+    "candidates",
+    "current_edition",
+    "entries",
+    "is_curated",
+    "is_published",
+    "load_items",
+    "new_edition",
+    "publish",
+    "published_snapshot",
+    "published_snapshots",
+    "set_entry",
+    "source_health",
+    "weeks_with_items",
+]
