@@ -25,6 +25,8 @@ class _Section(BaseModel):
 
 
 class CollectSettings(_Section):
+    """The crawl: politeness, limits, deduplication. Tests and the bench override some."""
+
     user_agent: str = (
         "watcher/0.1 (veille EIT Grand Est; +https://github.com/eit-grand-est/watcher)"
     )
@@ -35,11 +37,21 @@ class CollectSettings(_Section):
     max_pdf_bytes: int = 15 * 1024 * 1024
     concurrent_requests: int = 32
     concurrent_per_host: int = 2
+    download_delay_s: float = 0.25  # minimum delay between two requests to one host
     autothrottle: bool = True
+    autothrottle_start_delay_s: float = 1.0
+    autothrottle_max_delay_s: float = 30.0
+    autothrottle_target_concurrency: float = 1.0  # parallel requests AutoThrottle aims at per host
     retry_times: int = 2
+    retry_backoff_s: float = 2.0  # wait before a retry, doubled at each new attempt
     host_backoff_hours: float = 6.0  # a host that answered 429/403 is left alone this long
     crawl_time_limit_s: int = 3600
     near_duplicate_threshold: float = 0.85  # MinHash Jaccard estimate over word 5-shingles
+    max_items_per_source: int = 200  # new entries taken from one source in one run
+    article_max_attempts: int = 3  # failed article fetches before keeping the summary only
+    keep_raw_bodies: bool = True  # keep fetched article bytes (pruned after raw_body_retention_days)
+    token_lifetime_h: float = 23.0  # API bearer tokens are reused this long (Aides-territoires: 24 h)
+    crawl_log: Path | None = None  # the crawl's own log; None: kept only when the crawl crashes
 
 
 class ClassifySettings(_Section):
@@ -68,30 +80,43 @@ class DeliverySettings(_Section):
     rate_per_minute: int = 120
     send_empty_note: bool = False
     max_attempts: int = 5
+    smtp_timeout_s: float = 30.0
+    # Where the desk answers for https unsubscribe links; empty: publish.public_url
+    unsubscribe_base_url: str = ""
 
 
 class DeskSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8765
-    secret_key_env: str = "WATCHER_SECRET_KEY"
+    secret_key_env: str = "WATCHER_SECRET_KEY"  # unset: a secret generated once, kept in the store
+    session_max_age_h: int = 12
+    preview_weeks: int = 4  # weeks compared when previewing a retrained model
 
 
 class ScheduleSettings(_Section):
     timezone: str = "Europe/Paris"
-    collect_default_interval_h: float = 6.0
-    collect_check_every_min: int = 15
+    collect_default_interval_h: float = 6.0  # sources.yaml's check_every wins when given
+    collect_check_every_min: int = 15  # how often the scheduler looks for sources that are due
+    crawl_kill_grace_s: int = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
     draft_day: str = "thu"
     draft_time: str = "14:00"
     send_day: str = "mon"
     send_time: str = "08:00"
     uncurated_week: str = "automatic"  # automatic | skip (send nothing and alert)
-    health_check_time: str = "03:30"
-    misfire_grace_s: int = 6 * 3600
+    health_check_time: str = "03:30"  # nightly sources' health and disk check, then the digest
+    retention_time: str = "04:00"  # nightly drop of raw bodies past raw_body_retention_days
+    misfire_grace_s: int = 6 * 3600  # a run missed while the machine was off still runs within
+    send_misfire_grace_s: int = 2 * 86400  # Monday's bulletin still goes out until Wednesday
     team_email: str = "equipe-veille@example.org"
+    curators_email: str = ""  # Thursday's reminder; empty: team_email
     failing_runs_alert: int = 3
+    silent_after_intervals: float = 4.0  # no successful fetch for this many check_every
     disk_free_alert_percent: float = 5.0
     log_file: Path = Path("output/logs/watcher.log")
     log_json: bool = False
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 10
+    backup_dir: Path = Path("output/backups")
     raw_body_retention_days: int = 90
 
 

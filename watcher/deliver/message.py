@@ -1,0 +1,132 @@
+"""Building one subscriber's e-mail: headers that cannot be forged, two parts.
+
+Everything that comes from the web (item titles, summaries) stays in the body;
+the subject is built from our own strings and numbers only. Names and
+addresses go through ``email.headerregistry.Address``, which quotes a display
+name, so a name such as ``"x" <a@b>, c@d`` stays one mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+
+from watcher.exceptions import ConfigError, DeliveryError
+
+SUBJECT_PREFIX = "Veille EIT Grand Est"
+
+# Deliberately narrower than RFC 5322: what real subscribers' addresses look like.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+class AddressError(ValueError):
+    """An e-mail address or display name that cannot be used in a header."""
+
+
+def clean_name(name: str) -> str:
+    """A display name on one line: control characters (CR, LF, tab…) become spaces."""
+    out = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in name)
+    return " ".join(out.split())[:200]
+
+
+def validate_email(email: str) -> str:
+    """The address, stripped, or AddressError: one plain mailbox, no name, no list."""
+    value = email.strip()
+    if not value:
+        raise AddressError("empty e-mail address")
+    if any(ch in value for ch in '\r\n<>,;"() \t'):
+        raise AddressError(f"not a single plain e-mail address: {value!r}")
+    if value.count("@") != 1 or not _EMAIL_RE.match(value):
+        raise AddressError(f"not a valid e-mail address: {value!r}")
+    local, domain = value.split("@")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise AddressError(f"not a valid e-mail address: {value!r}")
+    return value
+
+
+def mailbox(email: str, name: str = "") -> Address:
+    """An Address whose name cannot smuggle a second recipient or a header."""
+    addr = validate_email(email)
+    local, domain = addr.split("@")
+    return Address(display_name=clean_name(name), username=local, domain=domain)
+
+
+def parse_sender(value: str) -> Address:
+    """The configured sender, ``Name <addr>`` or ``addr``; ConfigError when unusable."""
+    if len(getaddresses([value])) != 1:
+        raise ConfigError(f"delivery.sender: give exactly one address, not {value!r}")
+    name, addr = parseaddr(value)
+    try:
+        return mailbox(addr, name)
+    except AddressError as exc:
+        raise ConfigError(f"delivery.sender: {exc}") from None
+
+
+def week_parts(week: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{4})-W(\d{2})", week)
+    if not match:
+        raise DeliveryError(f"week {week!r}: expected an ISO week such as 2026-W48")
+    return int(match.group(1)), int(match.group(2))
+
+
+def build_subject(week: str, open_calls: int) -> str:
+    """French subject with the week and the number of open calls for projects."""
+    year, number = week_parts(week)
+    subject = f"{SUBJECT_PREFIX} – semaine {number} ({year})"
+    if open_calls == 1:
+        subject += " – 1 appel à projets ouvert"
+    elif open_calls > 1:
+        subject += f" – {open_calls} appels à projets ouverts"
+    return subject
+
+
+def build_message(
+    *,
+    sender: Address,
+    to: Address,
+    subject: str,
+    html: str,
+    text: str,
+    date: datetime,
+    unsubscribe_mailto: str = "",
+    unsubscribe_url: str = "",
+    reply_to: Address | None = None,
+    week: str = "",
+) -> EmailMessage:
+    """A multipart/alternative message (plain text first, then HTML)."""
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    if reply_to is not None:
+        msg["Reply-To"] = reply_to
+    # Subject is ours, but strip line breaks anyway: a header is one logical line.
+    msg["Subject"] = " ".join(subject.split())
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = make_msgid(idstring=week.replace("-", "") or None, domain=sender.domain)
+    links = []
+    if unsubscribe_mailto:
+        mailto = validate_email(unsubscribe_mailto)
+        links.append(f"<mailto:{mailto}?subject=desinscription>")
+    if unsubscribe_url:
+        if not unsubscribe_url.startswith("https://") or any(
+            ch in unsubscribe_url for ch in "\r\n <>"
+        ):
+            raise DeliveryError(f"unsubscribe link {unsubscribe_url!r}: expected an https URL")
+        links.append(f"<{unsubscribe_url}>")
+        # RFC 8058 one-click: only meaningful with an https link.
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if links:
+        msg["List-Unsubscribe"] = ", ".join(links)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg

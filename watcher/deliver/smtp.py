@@ -1,0 +1,114 @@
+"""SMTP transport (smtplib) and the per-minute rate limit.
+
+The transport connects lazily, logs in with credentials read from the
+environment variables named in the settings, and reconnects after a broken
+connection, so one failing message never stops the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from watcher.exceptions import ConfigError
+from watcher.settings import DeliverySettings
+
+
+class TokenBucket:
+    """Sleep-based token bucket: at most ``rate_per_minute`` messages a minute.
+
+    ``burst`` messages may leave at once after a quiet spell; the clock and
+    sleep are injectable so tests can check the waits without waiting.
+    """
+
+    def __init__(
+        self,
+        rate_per_minute: float,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_minute <= 0:
+            raise ConfigError("delivery.rate_per_minute: must be positive")
+        self.rate = rate_per_minute / 60.0  # tokens per second
+        self.capacity = max(1, burst)
+        self.tokens = float(self.capacity)
+        self.clock = clock
+        self.sleep = sleep
+        self.last = clock()
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            wait = (1 - self.tokens) / self.rate
+            self.sleep(wait)
+            self.waited += wait
+            self.last = self.clock()
+            self.tokens = 1.0
+        self.tokens -= 1
+
+
+class TransientError(Exception):
+    """The connection broke or timed out: this message failed, the next gets a new one."""
+
+
+class SmtpTransport:
+    """One SMTP session reused across messages."""
+
+    def __init__(self, settings: DeliverySettings, *, timeout: float | None = None) -> None:
+        if settings.smtp_security not in ("starttls", "tls", "none"):
+            raise ConfigError(
+                f"delivery.smtp_security: {settings.smtp_security!r} is not one of "
+                "starttls, tls, none"
+            )
+        self.settings = settings
+        self.timeout = timeout if timeout is not None else settings.smtp_timeout_s
+        self.user = os.environ.get(settings.smtp_user_env, "")
+        self.password = os.environ.get(settings.smtp_password_env, "")
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.smtp_security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=self.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+            if s.smtp_security == "starttls":
+                smtp.starttls(context=context)
+        if self.user:
+            smtp.login(self.user, self.password)
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        """Hand the message over; raise SMTPRecipientsRefused / SMTPResponseException
+        for a refusal, TransientError when the connection failed."""
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            refused = self._smtp.send_message(msg)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+            # The session is still usable after a refusal (RSET is sent by smtplib).
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        if refused:
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None

@@ -1,0 +1,1 @@
+"""The curators' web desk (Starlette): curation, subscribers, sources, model preview."""

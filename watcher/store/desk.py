@@ -1,0 +1,268 @@
+"""Desk tables: curators' accounts, the desk's secret, and the decisions log.
+
+A decision is one change a curator made (who, when, week, item, field, value
+before, value after). Undo re-applies ``before`` through the same code path
+and records the undo itself as a decision, so the log never loses history.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from watcher.exceptions import WatcherError
+from watcher.store import Store
+from watcher.store.schema import UtcDateTime, metadata, utcnow
+
+desk_users = Table(
+    "desk_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+    Column("last_login", UtcDateTime),
+)
+
+desk_secrets = Table(
+    "desk_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, default=utcnow),
+    Column("user", String(100), nullable=False),
+    Column("week", String(8)),
+    Column("item_id", Integer),
+    # kept, pinned, position, title, summary, labels.type, labels.themes, …
+    Column("field", String(40), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("undone_at", UtcDateTime),
+    Column("undo_of", Integer),
+    Index("ix_decisions_week", "week", "at"),
+    Index("ix_decisions_item", "item_id"),
+)
+
+
+class UserError(WatcherError):
+    """A user name that exists already, or one that does not."""
+
+
+# --- users -----------------------------------------------------------------
+
+
+def insert_user(store: Store, username: str, password_hash: str) -> int:
+    try:
+        with store.begin() as conn:
+            result = conn.execute(
+                insert(desk_users).values(
+                    username=username, password_hash=password_hash, created_at=utcnow()
+                )
+            )
+            return int(result.inserted_primary_key[0])
+    except IntegrityError:
+        raise UserError(f"user '{username}' exists already") from None
+
+
+def get_user(store: Store, username: str) -> dict[str, Any] | None:
+    with store.connect() as conn:
+        row = conn.execute(select(desk_users).where(desk_users.c.username == username)).first()
+    return dict(row._mapping) if row else None
+
+
+def list_users(store: Store) -> list[dict[str, Any]]:
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(
+                desk_users.c.id,
+                desk_users.c.username,
+                desk_users.c.created_at,
+                desk_users.c.last_login,
+            ).order_by(desk_users.c.username)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def count_users(store: Store) -> int:
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(desk_users)).scalar_one())
+
+
+def delete_user(store: Store, username: str) -> None:
+    with store.begin() as conn:
+        result = conn.execute(desk_users.delete().where(desk_users.c.username == username))
+    if result.rowcount == 0:
+        raise UserError(f"no user named '{username}'")
+
+
+def update_user(store: Store, username: str, **values: Any) -> None:
+    with store.begin() as conn:
+        conn.execute(update(desk_users).where(desk_users.c.username == username).values(**values))
+
+
+# --- secrets ---------------------------------------------------------------
+
+
+def get_or_create_secret(store: Store, name: str = "session", nbytes: int = 32) -> str:
+    """A random secret generated once and kept in the store (sessions, unsubscribe links)."""
+    with store.connect() as conn:
+        value = conn.execute(
+            select(desk_secrets.c.value).where(desk_secrets.c.name == name)
+        ).scalar_one_or_none()
+    if value:
+        return value
+    try:
+        with store.begin() as conn:
+            conn.execute(
+                insert(desk_secrets).values(
+                    name=name, value=secrets.token_urlsafe(nbytes), created_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        pass  # another process created it first: use theirs
+    with store.connect() as conn:
+        return conn.execute(
+            select(desk_secrets.c.value).where(desk_secrets.c.name == name)
+        ).scalar_one()
+
+
+# --- decisions -------------------------------------------------------------
+
+
+def record_decision(
+    store: Store,
+    *,
+    user: str,
+    field: str,
+    before: Any,
+    after: Any,
+    week: str | None = None,
+    item_id: int | None = None,
+    undo_of: int | None = None,
+    at: datetime | None = None,
+) -> int:
+    with store.begin() as conn:
+        result = conn.execute(
+            insert(decisions).values(
+                at=at or utcnow(),
+                user=user,
+                week=week,
+                item_id=item_id,
+                field=field,
+                before=before,
+                after=after,
+                undo_of=undo_of,
+            )
+        )
+        if undo_of is not None:
+            conn.execute(
+                update(decisions).where(decisions.c.id == undo_of).values(undone_at=utcnow())
+            )
+        return int(result.inserted_primary_key[0])
+
+
+def get_decision(store: Store, decision_id: int) -> dict[str, Any] | None:
+    with store.connect() as conn:
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def list_decisions(
+    store: Store,
+    *,
+    week: str | None = None,
+    item_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    query = select(decisions).order_by(decisions.c.id.desc()).limit(limit)
+    if week is not None:
+        query = query.where(decisions.c.week == week)
+    if item_id is not None:
+        query = query.where(decisions.c.item_id == item_id)
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# --- full-text search ------------------------------------------------------
+
+
+def fts_query(query: str) -> str:
+    """User words as an FTS5 query: each word quoted (no operator injection), the
+    last one as a prefix, all required."""
+    words = re.findall(r"\w+", query or "")[:12]
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def search_items(store: Store, query: str, *, limit: int = 30) -> list[dict[str, Any]]:
+    """Items of the whole store matching the words, best match first (SQLite FTS5),
+    or a LIKE scan on other databases."""
+    match = fts_query(query)
+    if not match:
+        return []
+    with store.connect() as conn:
+        if store.is_sqlite:
+            rows = conn.execute(
+                text(
+                    "SELECT items.id, items.title, items.url, items.published, items.first_seen, "
+                    "snippet(items_fts, 1, '[', ']', ' … ', 16) AS snippet "
+                    "FROM items_fts JOIN items ON items.id = items_fts.rowid "
+                    "WHERE items_fts MATCH :q ORDER BY bm25(items_fts, 5.0, 1.0) LIMIT :n"
+                ),
+                {"q": match, "n": limit},
+            )
+        else:  # pragma: no cover - PostgreSQL deployments
+            like = f"%{query.strip()}%"
+            rows = conn.execute(
+                text(
+                    "SELECT id, title, url, published, first_seen, '' AS snippet FROM items "
+                    "WHERE title ILIKE :q OR text ILIKE :q ORDER BY first_seen DESC LIMIT :n"
+                ),
+                {"q": like, "n": limit},
+            )
+        out = []
+        for row in rows:
+            data = dict(row._mapping)
+            for key in ("published", "first_seen"):
+                data[key] = _as_utc(data[key])
+            out.append(data)
+        return out
+
+
+def _as_utc(value: Any) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
