@@ -84,6 +84,7 @@ class RunReport:
     started_at: datetime
     finished_at: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
+    status: str = "done"  # running | done | interrupted | killed
 
     @property
     def failed(self) -> list[SourceReport]:

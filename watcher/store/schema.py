@@ -131,6 +131,7 @@ items = Table(
     Column("complete", Boolean, nullable=False, default=True),
     Index("ix_items_first_seen", "first_seen"),
     Index("ix_items_published", "published"),
+    Index("ix_items_complete", "complete"),
 )
 
 item_sources = Table(
@@ -138,8 +139,27 @@ item_sources = Table(
     metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", String(100), primary_key=True),
-    Column("url_seen", Text, nullable=False),
+    Column("url_seen", Text, nullable=False),  # canonical form of the URL this source gave
     Column("first_seen", UtcDateTime, nullable=False, default=utcnow),
+    Index("ix_item_sources_url", "url_seen"),
+)
+
+# Bearer tokens obtained by an API's token exchange, reused until they expire.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# What a source has already taken that is not an item URL (e.g. JORF archives).
+seen_marks = Table(
+    "seen_marks",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("mark", String(255), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False, default=utcnow),
 )
 
 raw_bodies = Table(

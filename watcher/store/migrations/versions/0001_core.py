@@ -84,6 +84,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_items_first_seen", "items", ["first_seen"])
     op.create_index("ix_items_published", "items", ["published"])
+    op.create_index("ix_items_complete", "items", ["complete"])
     op.create_table(
         "item_sources",
         sa.Column(
@@ -95,6 +96,19 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(100), primary_key=True),
         sa.Column("url_seen", sa.Text, nullable=False),
         sa.Column("first_seen", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_item_sources_url", "item_sources", ["url_seen"])
+    op.create_table(
+        "api_tokens",
+        sa.Column("source_id", sa.String(100), primary_key=True),
+        sa.Column("token", sa.Text, nullable=False),
+        sa.Column("expires_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "seen_marks",
+        sa.Column("source_id", sa.String(100), primary_key=True),
+        sa.Column("mark", sa.String(255), primary_key=True),
+        sa.Column("seen_at", UtcDateTime, nullable=False),
     )
     op.create_table(
         "raw_bodies",
@@ -152,6 +166,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS items_fts")
     for table in (
+        "seen_marks",
+        "api_tokens",
         "item_labels",
         "raw_bodies",
         "item_sources",

@@ -1,0 +1,84 @@
+"""The crawl child process: ``python -m watcher.collect.crawl JOB.json``.
+
+Twisted's reactor cannot be restarted, so every crawl runs in a fresh process
+started by :func:`watcher.collect.run_collect`; the parent never imports
+Scrapy's reactor and can start crawls again and again (the scheduler does).
+The job file gives the database URL, the run id, the sources and the collect
+settings; the child writes results to the store and progress events (JSON
+lines) to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from watcher.config import Source
+from watcher.settings import CollectSettings
+
+
+def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> dict[str, Any]:
+    """Scrapy's settings from ours: politeness, limits, retries."""
+    return {
+        "BOT_NAME": "watcher",
+        "USER_AGENT": collect.user_agent,
+        "ROBOTSTXT_OBEY": collect.obey_robots_txt,
+        "ROBOTSTXT_USER_AGENT": "watcher",
+        "DOWNLOAD_TIMEOUT": collect.download_timeout_s,
+        "DOWNLOAD_MAXSIZE": collect.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "CONCURRENT_REQUESTS": collect.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": collect.concurrent_per_host,
+        "DOWNLOAD_DELAY": collect.download_delay_s,
+        "AUTOTHROTTLE_ENABLED": collect.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": collect.autothrottle_start_delay_s,
+        "AUTOTHROTTLE_MAX_DELAY": collect.autothrottle_max_delay_s,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": collect.autothrottle_target_concurrency,
+        "RETRY_ENABLED": collect.retry_times > 0,
+        "RETRY_TIMES": collect.retry_times,
+        # 429 is not retried: the host is backed off instead (HostBackoffMiddleware).
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
+        "WATCHER_RETRY_BACKOFF": collect.retry_backoff_s,
+        "CLOSESPIDER_TIMEOUT": collect.crawl_time_limit_s,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "DEFAULT_REQUEST_HEADERS": {
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+            "text/html;q=0.9, application/json;q=0.9, */*;q=0.8",
+            "Accept-Language": "fr,en;q=0.8",
+            "From": collect.contact_url,
+        },
+        "DOWNLOADER_MIDDLEWARES": {
+            "watcher.collect.middlewares.HostBackoffMiddleware": 90,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "watcher.collect.middlewares.BackoffRetryMiddleware": 550,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    if job.get("mode") == "discover":
+        from watcher.collect.discover import run_discovery
+
+        return run_discovery(job)
+    from scrapy.crawler import CrawlerProcess
+
+    from watcher.collect.spider import WatchSpider
+
+    collect = CollectSettings.model_validate(job["settings"])
+    sources = [Source.model_validate(s) for s in job["sources"]]
+    process = CrawlerProcess(scrapy_settings(collect, log_level=job.get("log_level", "INFO")))
+    process.crawl(
+        WatchSpider, db=job["db"], run_id=job["run_id"], sources=sources, settings=collect
+    )
+    process.start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

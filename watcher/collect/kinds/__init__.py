@@ -1,0 +1,20 @@
+"""Kinds of source: a registry from ``Source.kind`` to the module that starts it.
+
+Each module has ``start(spider, run) -> list[Request]``: the first requests of a
+source, whose handlers save items and return any further requests.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from watcher.collect.kinds import api, feeds, html, jorf, sitemap
+
+REGISTRY: dict[str, ModuleType] = {
+    "rss": feeds,
+    "atom": feeds,
+    "html": html,
+    "api": api,
+    "sitemap": sitemap,
+    "jorf": jorf,
+}

@@ -1,0 +1,5 @@
+"""api sources."""
+
+
+def start(spider, run):
+    raise NotImplementedError

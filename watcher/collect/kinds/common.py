@@ -1,0 +1,69 @@
+"""Small helpers shared by the kinds: text cleaning, dates, dotted paths."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from w3lib.html import remove_tags
+
+_SPACES = re.compile(r"\s+")
+
+
+def plain_text(value: Any, limit: int = 5000) -> str:
+    """Untrusted markup to one line of plain text."""
+    if value is None:
+        return ""
+    text = html.unescape(remove_tags(str(value)))
+    return _SPACES.sub(" ", text).strip()[:limit]
+
+
+def parse_date(value: Any) -> datetime | None:
+    """ISO 8601, RFC 822 or French/English free text ("12 novembre 2026") to an aware datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        import dateparser
+
+        parsed = dateparser.parse(
+            text,
+            languages=["fr", "en"],
+            settings={"TIMEZONE": "Europe/Paris", "RETURN_AS_TIMEZONE_AWARE": True},
+        )
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def dotted(data: Any, path: str) -> Any:
+    """``a.b.0.c`` in nested dicts and lists; None when any step is missing."""
+    if not path:
+        return data
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            data = data[index] if -len(data) <= index < len(data) else None
+        else:
+            return None
+        if data is None:
+            return None
+    return data
+
+
+def looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))

@@ -1,0 +1,5 @@
+"""html sources."""
+
+
+def start(spider, run):
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+"""jorf sources."""
+
+
+def start(spider, run):
+    raise NotImplementedError

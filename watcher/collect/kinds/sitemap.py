@@ -1,0 +1,5 @@
+"""sitemap sources."""
+
+
+def start(spider, run):
+    raise NotImplementedError

@@ -1,0 +1,345 @@
+"""The one spider of a crawl: every source, whatever its kind, in one Scrapy crawl.
+
+One spider (rather than one per kind) so that per-host concurrency, AutoThrottle
+and robots.txt apply across all sources that share a host. The kind-specific
+work is done by the handlers of :data:`watcher.collect.kinds.REGISTRY`.
+
+Accounting: each request carries its source; a source is finished when its
+last request is answered (callbacks return lists, never lazy generators, so
+every item a callback saves is stored before the count drops). Items are saved
+in the callback, one short transaction each, and the HTTP validators of a
+source's main URL are saved only when the source finishes well: a crash at
+any point loses no item and the next run picks up what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import scrapy
+from scrapy import Request
+from scrapy.http import Response
+
+from watcher.collect.errors import classify_failure
+from watcher.config import Source
+from watcher.models import CollectedItem, SourceReport
+from watcher.settings import CollectSettings
+from watcher.store import Store
+from watcher.store import crawl_state as state
+from watcher.store.items import known_urls, mark_fetch_failed, pending_items, save_item
+from watcher.store.schema import utcnow
+from watcher.urls import canonical_url, host_of
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Response, "SourceRun"], list[Request] | None]
+ErrorHandler = Callable[[Request, "SourceRun", str, str], list[Request] | None]
+
+
+@dataclass
+class SourceRun:
+    """How one source is faring in this run."""
+
+    source: Source
+    started_at: datetime = field(default_factory=utcnow)
+    t0: float = field(default_factory=time.monotonic)
+    outstanding: int = 0
+    status: str = "ok"
+    http_status: int | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    found: int = 0
+    new: int = 0
+    validators: dict[str, Any] | None = None
+    requested: set[str] = field(default_factory=set)
+    done: bool = False
+
+    def fail(self, kind: str, message: str, http_status: int | None = None) -> None:
+        if self.status != "failed":
+            self.status, self.error_kind, self.error_message = "failed", kind, message
+            self.validators = None
+        if http_status is not None:
+            self.http_status = http_status
+
+    def warn(self, kind: str, message: str) -> None:
+        """A problem worked around: recorded, but the source still counts as ok."""
+        if self.error_kind is None:
+            self.error_kind, self.error_message = kind, message
+
+    def report(self) -> SourceReport:
+        return SourceReport(
+            source_id=self.source.id,
+            status=self.status,  # type: ignore[arg-type]
+            http_status=self.http_status,
+            error_kind=self.error_kind,
+            error_message=self.error_message,
+            duration_s=time.monotonic() - self.t0,
+            items_found=self.found,
+            items_new=self.new,
+        )
+
+
+def emit(event: dict[str, Any]) -> None:
+    """A progress event for the parent process, one JSON object a line on stdout."""
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+class WatchSpider(scrapy.Spider):
+    name = "watcher"
+
+    def __init__(
+        self,
+        *,
+        db: str,
+        run_id: int,
+        sources: list[Source],
+        settings: CollectSettings,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.store = Store(db, migrate=False)
+        self.run_id = run_id
+        self.sources = sources
+        self.collect = settings
+        self.runs: dict[str, SourceRun] = {}
+        self.backoff = state.backed_off_hosts(self.store)
+
+    # --- start and finish --------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        from watcher.collect.kinds import REGISTRY
+
+        emit({"event": "start", "total": len(self.sources)})
+        for source in self.sources:
+            run = SourceRun(source)
+            self.runs[source.id] = run
+            requests: list[Request] = []
+            host = host_of(source.url)
+            if host in self.backoff:
+                run.status, run.error_kind = "skipped", "host_backoff"
+                run.error_message = (
+                    f"{host} is left alone until {self.backoff[host]:%Y-%m-%d %H:%M} UTC"
+                )
+            else:
+                try:
+                    requests = list(REGISTRY[source.kind].start(self, run))
+                    requests += self.pending_requests(run)
+                except Exception as exc:  # one broken source never stops the others
+                    logger.exception("source %s: cannot start", source.id)
+                    run.fail("error", f"{type(exc).__name__}: {exc}")
+            for request in requests:
+                yield request
+            self.maybe_finish(run)
+
+    def maybe_finish(self, run: SourceRun) -> None:
+        if run.outstanding <= 0 and not run.done:
+            self.finish(run)
+
+    def finish(self, run: SourceRun, *, interrupted: bool = False) -> None:
+        run.done = True
+        if interrupted and run.status != "failed":
+            run.fail("interrupted", "the crawl stopped before this source finished")
+        if run.status == "ok" and run.validators:
+            state.save_validators(self.store, **run.validators)
+        report = run.report()
+        state.record_source_run(self.store, self.run_id, report, run.started_at)
+        emit(
+            {
+                "event": "source",
+                "source": run.source.id,
+                "status": report.status,
+                "error_kind": report.error_kind,
+                "found": report.items_found,
+                "new": report.items_new,
+            }
+        )
+
+    def closed(self, reason: str) -> None:
+        interrupted = reason != "finished"
+        for run in self.runs.values():
+            if not run.done:
+                self.finish(run, interrupted=True)
+        state.finish_run(self.store, self.run_id, "interrupted" if interrupted else "done")
+        emit({"event": "closed", "reason": reason})
+        self.store.close()
+
+    # --- requests and their outcome --------------------------------------------------------
+
+    def request(
+        self,
+        run: SourceRun,
+        url: str,
+        handler: Handler,
+        *,
+        main: bool = False,
+        on_error: ErrorHandler | None = None,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = None,
+        meta: dict[str, Any] | None = None,
+        conditional: bool = False,
+        maxsize: int | None = None,
+        priority: int = 0,
+    ) -> Request:
+        """A request of ``run``'s source; ``main`` ones decide the source's status."""
+        headers = dict(headers or {})
+        request_meta: dict[str, Any] = {
+            "source_id": run.source.id,
+            "main": main,
+            "_handler": handler,
+            "_on_error": on_error,
+            **(meta or {}),
+        }
+        if main:
+            request_meta["handle_httpstatus_list"] = [304]
+        if conditional:
+            validators = state.get_validators(self.store, url)
+            if "etag" in validators:
+                headers["If-None-Match"] = validators["etag"]
+            if "last_modified" in validators:
+                headers["If-Modified-Since"] = validators["last_modified"]
+        if maxsize:
+            request_meta["download_maxsize"] = maxsize
+        run.outstanding += 1
+        return Request(
+            url,
+            method=method,
+            headers=headers,
+            body=body,
+            callback=self._on_response,
+            errback=self._on_failure,
+            meta=request_meta,
+            dont_filter=True,
+            priority=priority,
+        )
+
+    def _on_response(self, response: Response) -> list[Request]:
+        run = self.runs[response.meta["source_id"]]
+        handler: Handler = response.meta["_handler"]
+        requests: list[Request] = []
+        try:
+            requests = list(handler(response, run) or [])
+        except Exception as exc:
+            logger.exception("source %s: cannot handle %s", run.source.id, response.url)
+            if response.meta.get("main"):
+                run.fail("error", f"{type(exc).__name__}: {exc}", response.status)
+        finally:
+            run.outstanding -= 1
+        self.maybe_finish(run)
+        return requests
+
+    def _on_failure(self, failure: Any) -> list[Request]:
+        request: Request = failure.request
+        run = self.runs[request.meta["source_id"]]
+        kind, message, status = classify_failure(failure)
+        requests: list[Request] = []
+        try:
+            if request.meta.get("main"):
+                run.fail(kind, message, status)
+            on_error: ErrorHandler | None = request.meta.get("_on_error")
+            if on_error is not None:
+                requests = list(on_error(request, run, kind, message) or [])
+        except Exception:
+            logger.exception("source %s: error handler failed", run.source.id)
+        finally:
+            run.outstanding -= 1
+        self.maybe_finish(run)
+        return requests
+
+    def begin_main(self, response: Response, run: SourceRun) -> bool:
+        """Common checks of a source's main response; False when there is nothing to parse."""
+        run.http_status = response.status
+        if response.status == 304:
+            run.status = "not_modified"
+            return False
+        if not response.body.strip():
+            run.fail("empty", f"empty response from {response.url}", response.status)
+            return False
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if etag or last_modified:
+            run.validators = {
+                "url": response.request.url if response.request else response.url,
+                "etag": etag.decode("latin-1") if etag else None,
+                "last_modified": last_modified.decode("latin-1") if last_modified else None,
+                "status": response.status,
+            }
+        return True
+
+    # --- items and articles ----------------------------------------------------------------
+
+    def take(
+        self, run: SourceRun, item: CollectedItem, *, fetch: bool | None = None
+    ) -> list[Request]:
+        """Record one entry of a listing; return the request for its article when needed."""
+        from watcher.collect.articles import article_request
+
+        run.found += 1
+        if run.found > self.collect.max_items_per_source:
+            run.warn(
+                "truncated",
+                f"more than {self.collect.max_items_per_source} entries; the rest next run",
+            )
+            return []
+        canon = canonical_url(item.url)
+        fetch = run.source.fetch_article if fetch is None else fetch
+        if not fetch:
+            item.complete = True
+            self.save(run, item)
+            return []
+        known = known_urls(self.store, [canon]).get(canon)
+        item.complete = False
+        item_id = self.save(run, item)
+        if known is True or canon in run.requested:
+            return []
+        run.requested.add(canon)
+        return [article_request(self, run, item, item_id)]
+
+    def save(self, run: SourceRun, item: CollectedItem) -> int:
+        item_id, is_new = save_item(
+            self.store, item, threshold=self.collect.near_duplicate_threshold
+        )
+        if is_new:
+            run.new += 1
+        return item_id
+
+    def pending_requests(self, run: SourceRun) -> list[Request]:
+        """Articles of earlier runs still to fetch (a crash, an error, a 304 feed)."""
+        from watcher.collect.articles import article_request
+
+        if not run.source.fetch_article:
+            return []
+        requests = []
+        for pending in pending_items(self.store, run.source.id):
+            canon = canonical_url(pending["url"])
+            if canon in run.requested:
+                continue
+            run.requested.add(canon)
+            item = CollectedItem(
+                source_id=run.source.id,
+                url=pending["url"],
+                title=pending["title"],
+                summary=pending["summary"],
+                extra={k: v for k, v in pending["extra"].items() if k not in ("fetch_error",)},
+                complete=False,
+            )
+            requests.append(article_request(self, run, item, pending["id"]))
+        return requests
+
+    def article_failed(self, item_id: int | None, kind: str, message: str) -> None:
+        if item_id is None or kind == "host_backoff":
+            return
+        mark_fetch_failed(
+            self.store,
+            item_id,
+            f"{kind}: {message}",
+            max_attempts=self.collect.article_max_attempts,
+        )

@@ -1,0 +1,97 @@
+"""Canonical URLs: one spelling per page, so that an item has one identity.
+
+Rules (applied by :func:`canonical_url`):
+
+- scheme and host are lower-cased; an internationalised host is kept in its
+  IDNA (``xn--``) form; the default port (80 for http, 443 for https) is dropped;
+- the fragment (``#…``) is removed: it never changes the page a server sends;
+- tracking parameters are removed: ``utm_*``, ``mtm_*``, ``pk_*``, ``at_*``
+  (Matomo, Piwik, AT Internet), ``fbclid``, ``gclid``, ``dclid``, ``msclkid``,
+  ``yclid``, ``igshid``, ``mc_cid``, ``mc_eid``, ``xtor``, ``xts``,
+  ``_hsenc``, ``_hsmi``;
+- the remaining query parameters are sorted (by name, then value), blank
+  values kept;
+- an empty path becomes ``/``; otherwise the trailing slash is kept as
+  written, because ``/a`` and ``/a/`` may be different pages on a server;
+- percent-escapes are normalised (upper-case hex, unreserved characters
+  decoded) so that ``%7e`` and ``~`` are the same URL.
+
+http and https are NOT merged: a few public sites still serve different
+content on each, and the site's own redirect settles it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "at_")
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "xtor",
+        "xts",
+        "_hsenc",
+        "_hsmi",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_SAFE_PATH = "/:@!$&'()*+,;=-._~"
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def _normalise_path(path: str) -> str:
+    # Decode then re-encode so that equivalent escapes collapse to one spelling.
+    return quote(unquote(path), safe=_SAFE_PATH) or "/"
+
+
+def canonical_url(url: str) -> str:
+    """The canonical spelling of ``url`` (see the module's rules)."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii") if host else host
+    host = host.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host
+    if parts.username:
+        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{userinfo}@{netloc}"
+    if port and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    pairs = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_param(name)
+    ]
+    query = urlencode(sorted(pairs), quote_via=quote, safe="-._~")
+    return urlunsplit((scheme, netloc, _normalise_path(parts.path), query, ""))
+
+
+def host_of(url: str) -> str:
+    """Lower-cased host of ``url`` ('' when there is none)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+_SCHEME = re.compile(r"^https?://", re.I)
+
+
+def is_http_url(url: str) -> bool:
+    return bool(_SCHEME.match(url or ""))
