@@ -1,0 +1,193 @@
+"""Alerts: what the team must hear about, gathered into one digest e-mail.
+
+An alert is opened once per (kind, subject) and refreshed while its cause
+lasts (a source failing run after run is one alert, not one per run); it is
+resolved when the cause clears. The digest sends every alert not yet sent in
+one message to the team's address, and marks them sent, so a bad night makes
+one mail, not fifty. Every alert is also a log line, and the desk reads
+:func:`open_alerts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from watcher.schedule.logs import log_event
+from watcher.store import Store
+from watcher.store import jobs as store_jobs
+
+# Kind → (French heading of the digest section, what the team should do).
+KINDS: dict[str, tuple[str, str]] = {
+    "source_failing": (
+        "Sources en échec",
+        "Vérifier l'adresse et les sélecteurs dans sources.yaml (watcher sources check).",
+    ),
+    "source_silent": (
+        "Sources muettes",
+        "Aucune collecte réussie depuis plus longtemps que prévu.",
+    ),
+    "crawl_timeout": (
+        "Collectes interrompues",
+        "Une collecte a dépassé sa durée maximale et a été arrêtée.",
+    ),
+    "send_failures": (
+        "Envois en échec",
+        "Des abonnés n'ont pas reçu le bulletin (voir watcher status).",
+    ),
+    "unpublished_week": (
+        "Bulletin non publié",
+        "Le bulletin n'a pas été publié par l'équipe : rien n'a été envoyé.",
+    ),
+    "disk_full": ("Disque presque plein", "Libérer de la place sur le serveur."),
+    "job_failed": ("Tâches en échec", "Voir le journal (output/logs/watcher.log)."),
+    "config_error": ("Configuration invalide", "Corriger le fichier indiqué."),
+}
+
+
+def open_alerts(store: Store) -> list[dict[str, Any]]:
+    """Alerts whose cause has not cleared, newest first (for the desk and `watcher status`)."""
+    return store_jobs.open_alerts(store)
+
+
+# Events rather than conditions: nothing "clears" them, each is reported once.
+EVENT_KINDS = {"crawl_timeout"}
+
+
+def alert(rt: Any, kind: str, subject: str, detail: str) -> bool:
+    """Open or refresh an alert and log it; True when it is new."""
+    new = store_jobs.raise_alert(rt.store, kind, subject, detail, now=rt.now())
+    log_event("alert", logging.WARNING, kind=kind, subject=subject, new=new, detail=detail)
+    if kind in EVENT_KINDS:
+        store_jobs.resolve_alerts(rt.store, kind, subject, now=rt.now())
+    return new
+
+
+def clear(rt: Any, kind: str, subject: str | None = None) -> None:
+    n = store_jobs.resolve_alerts(rt.store, kind, subject, now=rt.now())
+    if n:
+        log_event("alert_resolved", kind=kind, subject=subject or "*", count=n)
+
+
+def _interval(source: Any, default_h: float) -> timedelta:
+    if "check_every" in source.model_fields_set:
+        return source.check_every
+    return timedelta(hours=default_h)
+
+
+def check_sources(rt: Any, sources: list[Any], *, silence: bool = True) -> dict[str, int]:
+    """Failing N runs in a row, or no success for too long: open or clear alerts."""
+    s = rt.settings.schedule
+    n = max(1, s.failing_runs_alert)
+    recent = store_jobs.recent_source_statuses(rt.store, n)
+    successes = store_jobs.last_source_successes(rt.store)
+    now = rt.now()
+    counts = {"failing": 0, "silent": 0}
+    for source in sources:
+        runs = recent.get(source.id, [])
+        if len(runs) >= n and all(r["status"] == "failed" for r in runs):
+            last = runs[0]
+            alert(
+                rt,
+                "source_failing",
+                source.id,
+                f"{len(runs)} collectes de suite en échec ; dernière : "
+                f"{last.get('error_kind') or 'erreur'} {last.get('error_message') or ''}".strip(),
+            )
+            counts["failing"] += 1
+        elif runs and runs[0]["status"] != "failed":
+            clear(rt, "source_failing", source.id)
+        if not silence:
+            continue
+        interval = _interval(source, s.collect_default_interval_h)
+        limit = interval * s.silent_after_intervals
+        last_ok = successes.get(source.id)
+        # A source never collected yet is not "silent": it will be tried at the next tick.
+        if last_ok is not None and now - last_ok > limit:
+            alert(
+                rt,
+                "source_silent",
+                source.id,
+                f"aucune collecte réussie depuis le {last_ok:%d/%m/%Y %H:%M} UTC "
+                f"(intervalle prévu : {interval})",
+            )
+            counts["silent"] += 1
+        elif last_ok is not None:
+            clear(rt, "source_silent", source.id)
+    return counts
+
+
+def disk_free_percent(path: Path) -> float:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    usage = shutil.disk_usage(path)
+    return 100.0 * usage.free / usage.total if usage.total else 100.0
+
+
+def check_disk(rt: Any) -> float:
+    where = rt.store.path.parent if rt.store.path is not None else Path(".")
+    free = disk_free_percent(where)
+    if free < rt.settings.schedule.disk_free_alert_percent:
+        alert(rt, "disk_full", str(where), f"{free:.1f} % d'espace libre sur {where}")
+    else:
+        clear(rt, "disk_full", str(where))
+    return free
+
+
+def _paris(moment: datetime | None, tz: Any) -> str:
+    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M") if moment else "?"
+
+
+def compose_digest(alerts_: list[dict[str, Any]], tz: Any) -> tuple[str, str]:
+    """Subject and plain-text body of the team's digest, in French."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in alerts_:
+        by_kind[row["kind"]].append(row)
+    summary = ", ".join(
+        f"{len(rows)} {KINDS.get(kind, (kind, ''))[0].lower()}" for kind, rows in by_kind.items()
+    )
+    plural = "s" if len(alerts_) > 1 else ""
+    subject = f"[veille] {len(alerts_)} alerte{plural} : {summary}"
+    lines = [
+        "Bonjour,",
+        "",
+        f"La veille automatique signale {len(alerts_)} alerte{plural} depuis le dernier envoi.",
+    ]
+    for kind, rows in by_kind.items():
+        title, advice = KINDS.get(kind, (kind, ""))
+        lines += ["", f"== {title} ({len(rows)}) ==", advice] if advice else ["", f"== {title} =="]
+        for row in rows:
+            head = f"- {row['subject']} : {row['detail']}"
+            if kind in EVENT_KINDS:
+                lines.append(f"{head} (le {_paris(row['first_seen'], tz)})")
+                continue
+            state = "résolue depuis" if row.get("resolved_at") else "toujours en cours"
+            seen = f"vue {row['count']} fois" if row["count"] > 1 else "vue une fois"
+            lines.append(f"{head} ({seen} depuis le {_paris(row['first_seen'], tz)}, {state})")
+    lines += [
+        "",
+        "Les alertes en cours sont aussi visibles dans le bureau de veille et par "
+        "`watcher status`.",
+        "",
+        "-- watcher",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+def send_digest(rt: Any) -> int:
+    """Send every alert not yet sent, in one e-mail; returns how many went out."""
+    from watcher.schedule.mail import send_team_mail
+
+    pending = store_jobs.undigested_alerts(rt.store)
+    if not pending:
+        return 0
+    subject, body = compose_digest(pending, rt.tz)
+    to = rt.settings.schedule.team_email
+    send_team_mail(rt.settings, to, subject, body)
+    store_jobs.mark_digested(rt.store, [row["id"] for row in pending], now=rt.now())
+    log_event("digest_sent", to=to, alerts=len(pending), subject=subject)
+    return len(pending)

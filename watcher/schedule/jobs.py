@@ -1,0 +1,247 @@
+"""The jobs of the week: collect (+ classify), draft, send (+ site), health, retention.
+
+Each job is a function of the :class:`Runtime` returning a :class:`JobResult`;
+:data:`JOBS` maps a job name to it. The other stages are imported inside the
+functions, so the scheduler starts (and ``watcher status`` answers) even when
+one stage is broken, and that job alone fails and is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from watcher.exceptions import ConfigError
+from watcher.schedule import alerts
+from watcher.schedule.crawl import CrawlBusy, crawl_lock, due_sources, run_crawl
+from watcher.schedule.logs import log_event
+from watcher.schedule.runtime import JobFunc, JobResult, Runtime, run_job
+from watcher.store import jobs as store_jobs
+
+SCHEDULE_USER = "watcher-schedule"  # who publishes a week the team did not
+
+
+def iso_week(moment: datetime, tz: Any) -> str:
+    year, week, _ = moment.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def draft_week(rt: Runtime) -> str:
+    """Thursday's draft is for the week under way."""
+    return iso_week(rt.now(), rt.tz)
+
+
+def send_week_of(rt: Runtime) -> str:
+    """Monday's bulletin is the one of the week that just ended."""
+    return iso_week(rt.now() - timedelta(days=7), rt.tz)
+
+
+def _sources(rt: Runtime) -> list[Any]:
+    try:
+        sources = rt.load_sources()
+    except ConfigError as exc:
+        alerts.alert(rt, "config_error", "sources.yaml", str(exc))
+        raise
+    alerts.clear(rt, "config_error", "sources.yaml")
+    return sources.enabled()
+
+
+# --- collect and classify ----------------------------------------------------------------
+
+
+def collect(rt: Runtime) -> JobResult:
+    """One crawl over every source that is due, then classification."""
+    enabled = _sources(rt)
+    due = due_sources(rt, enabled, rt.now())
+    _site_if_published(rt)
+    if not due:
+        return JobResult("skipped", "no source due")
+    ids = [s.id for s in due]
+    try:
+        with crawl_lock(rt.lock_path):
+            outcome = run_crawl(rt, ids)
+    except CrawlBusy as exc:
+        return JobResult("skipped", str(exc))
+    counts = outcome.counts()
+    detail = (
+        f"{len(ids)} sources due; run {','.join(map(str, outcome.run_ids)) or '-'}: "
+        f"{counts['ok']} ok, {counts['not_modified']} unchanged, {counts['failed']} failed, "
+        f"{counts['new']} new items in {outcome.duration_s:.0f}s"
+    )
+    log_event(
+        "crawl_done",
+        returncode=outcome.returncode,
+        ok=counts["ok"],
+        unchanged=counts["not_modified"],
+        failed=counts["failed"],
+        new=counts["new"],
+        duration_s=outcome.duration_s,
+    )
+    alerts.check_sources(rt, due, silence=False)
+    if outcome.timed_out:
+        limit = rt.settings.collect.crawl_time_limit_s
+        alerts.alert(
+            rt,
+            "crawl_timeout",
+            f"collecte {','.join(map(str, outcome.run_ids)) or 'sans numéro'}",
+            f"arrêtée après {outcome.duration_s:.0f} s (limite {limit} s) sur {len(ids)} "
+            f"sources{' ; tuée (SIGKILL)' if outcome.killed else ''}",
+        )
+        return JobResult("killed", detail)
+    if outcome.stopped:
+        return JobResult("interrupted", detail + " (scheduler stopping)")
+    if outcome.returncode != 0:
+        tail = outcome.stderr_tail.splitlines()[-1:] or [""]
+        return JobResult("failed", f"{detail}; crawl exited {outcome.returncode}: {tail[0]}")
+    run_job("classify", trigger="after-crawl")
+    return JobResult("ok", detail)
+
+
+def classify(rt: Runtime) -> JobResult:
+    if rt.stopping.is_set():
+        return JobResult("skipped", "scheduler stopping")
+    from watcher.classify import classify_pending
+
+    labelled = classify_pending(rt.store, rt.settings)
+    return JobResult("ok", f"{labelled} items labelled")
+
+
+# --- the week's bulletin -------------------------------------------------------------------
+
+
+def draft(rt: Runtime) -> JobResult:
+    """Thursday: write the draft of the week's bulletin and remind the curators."""
+    from watcher.publish.bulletin import write_bulletin
+    from watcher.schedule.mail import send_team_mail
+    from watcher.store.bulletins import candidates
+
+    week = draft_week(rt)
+    paths = write_bulletin(rt.store, week, rt.settings)
+    count = len(candidates(rt.store, week, rt.settings))
+    s = rt.settings.schedule
+    to = s.curators_email or s.team_email
+    desk = f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
+    send_team_mail(
+        rt.settings,
+        to,
+        f"[veille] Brouillon du bulletin {week} : {count} candidats à relire",
+        "Bonjour,\n\n"
+        f"Le brouillon du bulletin de la semaine {week} est prêt : {count} candidats "
+        "attendent votre relecture.\n\n"
+        f"Bureau de veille : {desk}\n"
+        f"Envoi automatique lundi à {s.send_time} ; s'il n'est pas publié d'ici là, "
+        + (
+            "la sélection automatique partira telle quelle.\n"
+            if s.uncurated_week == "automatic"
+            else "rien ne partira.\n"
+        )
+        + "\n-- watcher\n",
+    )
+    log_event("reminder_sent", to=to, week=week, candidates=count)
+    return JobResult("ok", f"{week}: {count} candidates, {len(paths)} files written")
+
+
+def send(rt: Runtime) -> JobResult:
+    """Monday: send last week's bulletin (curated if published, else per setting)."""
+    from watcher.deliver import send_week
+    from watcher.store.bulletins import is_published, publish
+
+    week = send_week_of(rt)
+    mode = rt.settings.schedule.uncurated_week
+    if not is_published(rt.store, week):
+        if mode == "skip":
+            alerts.alert(
+                rt,
+                "unpublished_week",
+                week,
+                f"le bulletin {week} n'a pas été publié par l'équipe ; rien n'a été envoyé "
+                "(schedule.uncurated_week = skip)",
+            )
+            return JobResult("skipped", f"{week} not published; nothing sent")
+        edition = publish(rt.store, week, SCHEDULE_USER)
+        log_event("published", week=week, edition=edition, by=SCHEDULE_USER)
+    else:
+        alerts.clear(rt, "unpublished_week", week)
+    report = send_week(rt.store, week, rt.settings)
+    run_job("site", trigger="after-publish")
+    failed = dict(getattr(report, "failed", {}) or {})
+    gave_up = list(getattr(report, "gave_up", []) or [])
+    sent = len(getattr(report, "sent", []) or [])
+    detail = f"{week}: {sent} sent, {len(failed)} failed, {len(gave_up)} gave up"
+    if failed or gave_up:
+        sample = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
+        alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())
+    else:
+        alerts.clear(rt, "send_failures", week)
+    _digest_quietly(rt)
+    return JobResult("failed" if failed or gave_up else "ok", detail)
+
+
+def site(rt: Runtime) -> JobResult:
+    from watcher.publish.site import build_site
+
+    report = build_site(rt.store, rt.settings)
+    return JobResult("ok", str(report)[:500])
+
+
+def _site_if_published(rt: Runtime) -> None:
+    """The team publishes from the desk at any hour: the next tick rebuilds the archive."""
+    last = store_jobs.last_publication(rt.store)
+    if last is None:
+        return
+    built = store_jobs.last_success(rt.store, "site")
+    if built is None or built < last:
+        run_job("site", trigger="after-publish")
+
+
+# --- nightly ------------------------------------------------------------------------------
+
+
+def health(rt: Runtime) -> JobResult:
+    """Sources failing or silent, disk space; then the team's digest."""
+    counts = alerts.check_sources(rt, _sources(rt))
+    free = alerts.check_disk(rt)
+    sent = _digest_quietly(rt)
+    return JobResult(
+        "ok",
+        f"{counts['failing']} sources failing, {counts['silent']} silent, "
+        f"{free:.0f}% disk free; digest: {sent} alerts",
+    )
+
+
+def _digest_quietly(rt: Runtime) -> int:
+    try:
+        return alerts.send_digest(rt)
+    except Exception as exc:  # kept undigested: the next digest retries
+        log_event("digest_failed", logging.ERROR, error=str(exc))
+        return 0
+
+
+def digest(rt: Runtime) -> JobResult:
+    return JobResult("ok", f"{alerts.send_digest(rt)} alerts sent")
+
+
+def retention(rt: Runtime) -> JobResult:
+    """Drop raw bodies past their age; items, labels and decisions are never purged."""
+    days = rt.settings.schedule.raw_body_retention_days
+    rows, size = store_jobs.drop_raw_bodies(rt.store, rt.now() - timedelta(days=days))
+    pruned = store_jobs.prune_job_runs(rt.store, timedelta(days=30))
+    log_event("retention", raw_bodies=rows, bytes=size, older_than_days=days)
+    return JobResult(
+        "ok",
+        f"{rows} raw bodies older than {days} days dropped ({size} bytes); "
+        f"{pruned} idle ticks forgotten",
+    )
+
+
+JOBS: dict[str, JobFunc] = {
+    "collect": collect,
+    "classify": classify,
+    "draft": draft,
+    "send": send,
+    "site": site,
+    "health": health,
+    "digest": digest,
+    "retention": retention,
+}

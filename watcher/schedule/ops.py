@@ -1,0 +1,97 @@
+"""Operations: `watcher status` figures and `watcher backup`.
+
+A backup is a folder ``<backup_dir>/<YYYYMMDD-HHMMSS>/`` holding a consistent
+copy of the SQLite database (SQLite's online backup API, safe while the
+scheduler writes), a copy of the classifier's model folder, and a
+``manifest.json`` (what, when, sizes). ``docs/operations.md`` says how to restore.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from watcher import __version__
+from watcher.settings import Settings
+from watcher.store import Store
+from watcher.store import jobs as store_jobs
+
+
+def week_start(now: datetime, tz: Any) -> datetime:
+    local = now.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime(monday.year, monday.month, monday.day, tzinfo=tz).astimezone(UTC)
+
+
+def status(store: Store, settings: Settings, next_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(settings.schedule.timezone)
+    now = datetime.now(UTC)
+    files = store_jobs.database_files(store)
+    raw_rows, raw_bytes = store_jobs.raw_bodies_size(store)
+    return {
+        "now": now.astimezone(tz),
+        "jobs": store_jobs.last_job_runs(store),
+        "next_runs": next_runs,
+        "store": {
+            "url": store.url,
+            "bytes": sum(p.stat().st_size for p in files),
+            "raw_bodies": raw_rows,
+            "raw_bodies_bytes": raw_bytes,
+        },
+        "items_this_week": store_jobs.items_since(store, week_start(now, tz)),
+        "retention": store_jobs.retention_totals(store),
+        "alerts": store_jobs.open_alerts(store),
+    }
+
+
+@dataclass
+class BackupReport:
+    folder: Path
+    database_bytes: int
+    model_files: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupReport:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = Path(to) if to else settings.schedule.backup_dir / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    db_name = store.path.name if store.path else "watcher.db"
+    size = store_jobs.backup_database(store, folder / db_name)
+    report = BackupReport(folder=folder, database_bytes=size)
+    model_dir = settings.classify.model_dir
+    if model_dir.is_dir():
+        target = folder / "model"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(model_dir, target)
+        report.model_files = sum(1 for p in target.rglob("*") if p.is_file())
+    else:
+        report.notes.append(f"{model_dir}: no model folder yet (it is rebuilt by training)")
+    manifest = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "watcher_version": __version__,
+        "database": db_name,
+        "database_bytes": size,
+        "model_dir": str(model_dir),
+        "model_files": report.model_files,
+        "restore": "stop watcher; copy the database over the one --db points at "
+        "(delete its -wal and -shm files); copy model/ to classify.model_dir; start",
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

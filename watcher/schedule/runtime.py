@@ -1,0 +1,154 @@
+"""What a job runs with, and the one entry point every job goes through.
+
+APScheduler persists jobs by pickling a reference to a module-level function
+and its arguments, so a stored job is only ``run_job("send")``: the store,
+the settings and the registry of job functions live in the process's
+:class:`Runtime`, installed once by ``watcher schedule`` or ``watcher run``.
+Tests install a runtime whose registry holds recording fakes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from watcher.schedule.logs import log_event
+from watcher.settings import Settings
+from watcher.store import Store
+
+FUNC_REF = "watcher.schedule.runtime:run_job"
+
+
+@dataclass
+class JobResult:
+    outcome: str = "ok"  # ok | skipped | failed | killed
+    detail: str = ""
+
+
+JobFunc = Callable[["Runtime"], JobResult]
+
+
+@dataclass
+class Runtime:
+    store: Store
+    settings: Settings
+    sources_path: Path | None = None
+    settings_path: Path | None = None
+    jobs: dict[str, JobFunc] = field(default_factory=dict)
+    # argv of the crawl child for a list of source ids; None: watcher.schedule.crawl_child
+    crawl_argv: Callable[[list[str]], list[str]] | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    children: set[subprocess.Popen] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.schedule.timezone)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def load_sources(self) -> Any:  # watcher.config.SourcesFile
+        from watcher.config import load_sources
+
+        return load_sources(self.sources_path)
+
+    @property
+    def lock_path(self) -> Path:
+        if self.store.path is not None:
+            return self.store.path.with_name(self.store.path.name + ".crawl.lock")
+        return self.settings.publish.output_dir / "crawl.lock"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.schedule.log_file.parent
+
+    def track(self, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.children.add(proc)
+
+    def untrack(self, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.children.discard(proc)
+
+    def stop(self) -> None:
+        """Ask running jobs to stop at a safe point: crawl children get SIGTERM."""
+        self.stopping.set()
+        with self.lock:
+            children = list(self.children)
+        for proc in children:
+            signal_group(proc, signal.SIGTERM)
+
+
+def signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """The crawl child leads its own process group: reach Scrapy's process too."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no watcher runtime installed: start `watcher schedule`")
+    return _current
+
+
+def run_job(name: str, trigger: str = "schedule") -> str:
+    """Run one job by name, record its run and outcome; never raises.
+
+    The scheduler calls this for stored jobs, ``watcher run JOB`` calls it with
+    trigger 'manual', and jobs call it for their follow-ups (classify after a
+    crawl, the site after a publication), so every path is recorded the same way.
+    """
+    from watcher.schedule.alerts import alert, clear
+    from watcher.store.jobs import finish_job_run, start_job_run
+
+    rt = current()
+    func = rt.jobs.get(name)
+    if func is None:
+        log_event("job_unknown", logging.ERROR, job=name, known=",".join(sorted(rt.jobs)))
+        return "failed"
+    run_id = start_job_run(rt.store, name, trigger=trigger)
+    log_event("job_start", job=name, trigger=trigger)
+    started = time.monotonic()
+    try:
+        result = func(rt)
+    except Exception as exc:
+        logging.getLogger(__name__).debug("job %s failed", name, exc_info=True)
+        result = JobResult("failed", f"{type(exc).__name__}: {exc}")
+        alert(rt, "job_failed", name, result.detail)
+    else:
+        if result.outcome in ("ok", "skipped"):
+            clear(rt, "job_failed", name)
+    try:
+        finish_job_run(rt.store, run_id, result.outcome, result.detail)
+    except Exception as exc:  # the store itself is failing: still say so in the log
+        log_event("job_record_failed", logging.ERROR, job=name, error=str(exc))
+    level = logging.INFO if result.outcome in ("ok", "skipped") else logging.ERROR
+    log_event(
+        "job_done",
+        level,
+        job=name,
+        outcome=result.outcome,
+        duration_s=round(time.monotonic() - started, 2),
+        detail=result.detail,
+    )
+    return result.outcome
