@@ -88,14 +88,16 @@ def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
         yield values[start : start + size]
 
 
-def _effective_overrides(store: Store, ids: list[int]) -> dict[int, dict]:
-    """Curators' corrections merged over the model's labels, when the classify stage offers them."""
+def _effective_overrides(store: Store, ids: list[int] | None) -> dict[int, dict]:
+    """Curators' corrections merged over the model's labels (classify stage's
+    ``effective_labels``), asked only for the few items that have a correction."""
     try:
-        from watcher.store.labels import effective_labels
+        from watcher.store.labels import effective_labels, get_overrides
     except ImportError:
         return {}
+    corrected = sorted(get_overrides(store, ids))
     merged: dict[int, dict] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(corrected):
         for item_id, labels in effective_labels(store, chunk).items():
             merged[item_id] = labels.to_dict() if hasattr(labels, "to_dict") else dict(labels)
     return merged
@@ -156,7 +158,9 @@ def load_items(
             )
         for item_id, source_id, name in src_rows:
             by_item.setdefault(item_id, []).append((source_id, name or source_id))
-    overrides = _effective_overrides(store, found) if effective else {}
+    overrides = (
+        _effective_overrides(store, found if id_list or conditions else None) if effective else {}
+    )
     for row in rows:
         pairs = sorted(by_item.get(row["id"], []))
         row["sources"] = [p[0] for p in pairs]
@@ -428,3 +432,12 @@ __all__ = [
     "source_health",
     "weeks_with_items",
 ]
+
+
+def all_entries(store: Store) -> dict[str, dict[int, dict[str, Any]]]:
+    """Every curated entry, by week then item id (one query for the site build)."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    with store.connect() as conn:
+        for row in conn.execute(select(bulletin_entries)):
+            out.setdefault(row.week, {})[row.item_id] = dict(row._mapping)
+    return out

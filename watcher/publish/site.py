@@ -1,0 +1,411 @@
+"""The static archive site: `build_site(store, settings) -> SiteReport`.
+
+Two phases (as Pelican's writers): first every context is built in memory
+(items, bulletins, lists, figures), then every output is written through a
+`SiteWriter` into a temporary folder that is swapped in at the end. Item pages
+are keyed by a hash of their inputs so an unchanged item is not re-rendered;
+Pagefind runs only when an item page changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from watcher.exceptions import PublishError, WatcherError
+from watcher.publish import calendars, feeds, indicators
+from watcher.publish.bulletin import TITLE
+from watcher.publish.model import Bulletin, Entry
+from watcher.publish.render import render, templates_fingerprint
+from watcher.publish.search import BUNDLE, index_size, run_pagefind
+from watcher.publish.selection import SECTION_ORDER, build_sections, make_entry
+from watcher.publish.taxonomy import names
+from watcher.publish.weeks import (
+    PARIS,
+    french_month,
+    issue_date,
+    week_dates,
+    week_label,
+    week_of,
+)
+from watcher.publish.writer import SiteWriter
+from watcher.store import Store
+from watcher.store import bulletins as store_bulletins
+
+LATEST_PER_LIST = 30
+ASSETS = Path(__file__).resolve().parents[2] / "templates" / "site" / "assets"
+
+
+@dataclass
+class SiteReport:
+    site_dir: Path
+    pages: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    items: int = 0
+    bulletins: int = 0
+    pagefind_ran: bool = False
+    pagefind_s: float = 0.0
+    index_files: int = 0
+    index_bytes: int = 0
+    duration_s: float = 0.0
+    written_paths: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        search = (
+            f"search index rebuilt in {self.pagefind_s:.1f}s"
+            if self.pagefind_ran
+            else "search index unchanged"
+        )
+        return (
+            f"site: {self.pages} files ({self.written} written, {self.unchanged} unchanged, "
+            f"{self.removed} removed), {self.items} items, {self.bulletins} bulletins; "
+            f"{search} ({self.index_files} files, {self.index_bytes / 1e6:.1f} MB); "
+            f"{self.duration_s:.1f}s -> {self.site_dir}"
+        )
+
+
+def _paris_day(moment: datetime) -> date:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(PARIS).date()
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+
+
+class Site:
+    """Everything the pages need, computed once before anything is written."""
+
+    def __init__(self, store: Store, settings: Any, today: date) -> None:
+        self.settings = settings
+        self.today = today
+        self.current_week = week_of(today)
+        self.names = names()
+        all_rows = store_bulletins.load_items(store)
+        for row in all_rows:
+            row["_week"] = week_of(row["first_seen"])
+        self.rows = [r for r in all_rows if (r.get("labels") or {}).get("relevant")]
+        self.entries: list[Entry] = []
+        self.row_of: dict[str, dict[str, Any]] = {}
+        for row in self.rows:
+            entry = make_entry(row, today)
+            self.entries.append(entry)
+            self.row_of[entry.uid] = row
+        self.entries.sort(key=lambda e: (e.date or date.min, e.item_id), reverse=True)
+        self.page_uids = {e.uid for e in self.entries}
+        self.bulletins = self._bulletins(store, all_rows)
+        self.in_bulletins: dict[str, list[str]] = defaultdict(list)
+        for bulletin in self.bulletins:
+            for entry in bulletin.entries:
+                self.in_bulletins[entry.uid].append(bulletin.week)
+        self.health = store_bulletins.source_health(store)
+
+    def _bulletins(self, store: Store, all_rows: list[dict[str, Any]]) -> list[Bulletin]:
+        by_week: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in all_rows:
+            by_week[row["_week"]].append(row)
+        snapshots = {s["week"]: s for s in store_bulletins.published_snapshots(store)}
+        curated = store_bulletins.all_entries(store)
+        by_id = {r["id"]: r for r in all_rows}
+        out = []
+        for week in sorted(set(by_week) | set(snapshots), reverse=True):
+            if week > self.current_week:
+                continue
+            if week in snapshots and snapshots[week]["snapshot"]:
+                bulletin = Bulletin.from_dict(snapshots[week]["snapshot"])
+                bulletin.edition = snapshots[week]["edition"]
+                bulletin.status = "published"
+            else:
+                rows = list(by_week[week])
+                entries = curated.get(week)
+                if entries:
+                    have = {r["id"] for r in rows}
+                    rows += [by_id[i] for i in entries if i not in have and i in by_id]
+                monday, sunday = week_dates(week)
+                bulletin = Bulletin(
+                    week=week,
+                    title=f"{TITLE} — {week_label(week)}",
+                    period=week_label(week),
+                    start=monday,
+                    end=sunday,
+                    issue_date=issue_date(week),
+                    mode="curated" if entries else "automatic",
+                    sections=build_sections(rows, week, entries, self.settings),
+                )
+            if not bulletin.is_empty:
+                out.append(bulletin)
+        return out
+
+    def open_calls(self) -> list[Entry]:
+        calls = [
+            e
+            for e in self.entries
+            if e.type == "appel_a_projets" and e.deadline and e.deadline >= self.today
+        ]
+        return sorted(calls, key=lambda e: (e.deadline, e.item_id))
+
+    def standing_calls(self, limit: int = 30) -> list[Entry]:
+        return [e for e in self.entries if e.type == "appel_a_projets" and not e.deadline][:limit]
+
+
+def _root(rel: str) -> str:
+    depth = rel.count("/")
+    return "../" * depth if depth else "./"
+
+
+class Pages:
+    """Renders and writes every page of the site through the writer."""
+
+    def __init__(self, site: Site, writer: SiteWriter, settings: Any) -> None:
+        self.site = site
+        self.writer = writer
+        self.settings = settings
+        self.fingerprint = templates_fingerprint(settings)
+
+    def page(self, rel: str, template: str, key: str | None = None, **context: Any) -> None:
+        def produce() -> str:
+            return render(
+                template,
+                self.settings,
+                root=_root(rel),
+                page=rel,
+                site_title=TITLE,
+                themes=self.site.names["themes"],
+                types=self.site.names["types"],
+                page_uids=self.site.page_uids,
+                **context,
+            )
+
+        self.writer.write(rel, produce, key=_key(self.fingerprint, rel, key) if key else None)
+
+    def write_all(self) -> None:
+        site = self.site
+        self.assets()
+        latest = site.bulletins[0] if site.bulletins else None
+        self.page(
+            "index.html",
+            "site/home.html",
+            bulletin=latest,
+            sections=[s for s in latest.sections if s.entries] if latest else [],
+            calls=site.open_calls()[:10],
+            total=len(site.entries),
+        )
+        self.bulletins()
+        self.items()
+        self.lists()
+        self.page(
+            "appels/index.html",
+            "site/calls.html",
+            calls=site.open_calls(),
+            standing=site.standing_calls(),
+        )
+        self.page("recherche/index.html", "site/search.html")
+        self.page("abonnements/index.html", "site/subscribe.html")
+        self.indicators()
+        self.feeds_and_calendars()
+
+    def assets(self) -> None:
+        for path in sorted(ASSETS.iterdir()):
+            if path.is_file():
+                self.writer.write(f"assets/{path.name}", path.read_bytes())
+
+    def bulletins(self) -> None:
+        site = self.site
+        by_year: dict[str, list[Bulletin]] = defaultdict(list)
+        for bulletin in site.bulletins:
+            by_year[bulletin.week[:4]].append(bulletin)
+        self.page("bulletins/index.html", "site/bulletins.html", by_year=dict(by_year))
+        for n, bulletin in enumerate(site.bulletins):
+            newer = site.bulletins[n - 1].week if n > 0 else None
+            older = site.bulletins[n + 1].week if n + 1 < len(site.bulletins) else None
+            self.page(
+                f"bulletins/{bulletin.week}/index.html",
+                "site/bulletin.html",
+                bulletin=bulletin,
+                sections=[s for s in bulletin.sections if s.entries],
+                newer=newer,
+                older=older,
+            )
+
+    def items(self) -> None:
+        site = self.site
+        for entry in site.entries:
+            row = site.row_of[entry.uid]
+            weeks = sorted(site.in_bulletins.get(entry.uid, []))
+            labels = row.get("labels") or {}
+            key = _key(entry.to_dict(), labels, row.get("summary"), weeks, site.today)
+            self.page(
+                f"items/{entry.uid}.html",
+                "site/item.html",
+                key=key,
+                e=entry,
+                axes=labels.get("axes") or [],
+                html_summary=row.get("summary") or "",
+                first_seen=_paris_day(row["first_seen"]),
+                in_bulletins=weeks,
+                year=str((entry.date or site.today).year),
+            )
+
+    def lists(self) -> None:
+        site = self.site
+        groups: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        for entry in site.entries:
+            month = (entry.date or site.today).strftime("%Y-%m")
+            groups[("mois", "")].append(entry)
+            for theme in entry.themes:
+                groups[("themes", theme)].append(entry)
+            if entry.type:
+                groups[("types", entry.type)].append(entry)
+            del month
+        self.page(
+            "themes/index.html",
+            "site/index_list.html",
+            heading="Thèmes",
+            kind="themes",
+            counts={k: len(groups.get(("themes", k), [])) for k in site.names["themes"]},
+            labels=site.names["themes"],
+        )
+        self.page(
+            "types/index.html",
+            "site/index_list.html",
+            heading="Types d'information",
+            kind="types",
+            counts={k: len(groups.get(("types", k), [])) for k in SECTION_ORDER},
+            labels=site.names["types"],
+        )
+        for (kind, key), entries in groups.items():
+            base = "mois" if kind == "mois" else f"{kind}/{key}"
+            heading = "Archives par mois" if kind == "mois" else site.names[kind].get(key, key)
+            by_month: dict[str, list[Entry]] = defaultdict(list)
+            for entry in entries:
+                by_month[(entry.date or site.today).strftime("%Y-%m")].append(entry)
+            months = sorted(by_month, reverse=True)
+            self.page(
+                f"{base}/index.html",
+                "site/list.html",
+                heading=heading,
+                months=[(m, len(by_month[m])) for m in months],
+                entries=entries[:LATEST_PER_LIST] if kind != "mois" else [],
+                month=None,
+                feed=(f"feeds/{key}.xml" if kind == "themes" else None),
+            )
+            for month in months:
+                self.page(
+                    f"{base}/{month}.html",
+                    "site/list.html",
+                    heading=f"{heading} — {french_month(month)}",
+                    months=[],
+                    entries=by_month[month],
+                    month=month,
+                    feed=None,
+                )
+
+    def indicators(self) -> None:
+        site = self.site
+        weeks = indicators.last_weeks(site.today)
+        by_theme = indicators.weekly_counts(site.rows, weeks, "themes")
+        by_type = indicators.weekly_counts(site.rows, weeks, "type")
+        sources = indicators.source_counts(site.rows, weeks)
+        charts = {
+            "themes.svg": indicators.weekly_chart(
+                by_theme, "themes", "Éléments par semaine et par thème"
+            ),
+            "types.svg": indicators.weekly_chart(
+                by_type, "types", "Éléments par semaine et par type"
+            ),
+            "sources.svg": indicators.sources_chart(sources, "Contribution des sources (12 mois)"),
+        }
+        for file_name, svg in charts.items():
+            self.writer.write(f"indicateurs/{file_name}", svg)
+        self.page(
+            "indicateurs/index.html",
+            "site/indicators.html",
+            weeks=weeks,
+            by_theme=by_theme,
+            by_type=by_type,
+            sources=sources.most_common(),
+            health=site.health,
+        )
+
+    def feeds_and_calendars(self) -> None:
+        site = self.site
+        public = self.settings.publish.public_url or ""
+        events = calendars.calendar_events(site.rows, site.today)
+        self.writer.write(
+            "feeds/tout.xml",
+            feeds.atom_feed(
+                site.rows,
+                feed_id="tout",
+                title=f"{TITLE} — toutes les informations",
+                public_url=public,
+                self_path="feeds/tout.xml",
+            ),
+        )
+        self.writer.write(
+            "calendriers/tout.ics",
+            calendars.ics_calendar(events, title=f"{TITLE} — échéances", public_url=public),
+        )
+        for theme, label in site.names["themes"].items():
+            rows = [r for r in site.rows if theme in (r["labels"].get("themes") or [])]
+            self.writer.write(
+                f"feeds/{theme}.xml",
+                feeds.atom_feed(
+                    rows,
+                    feed_id=theme,
+                    title=f"{TITLE} — {label}",
+                    public_url=public,
+                    self_path=f"feeds/{theme}.xml",
+                ),
+            )
+            theme_events = [e for e in events if theme in (e["row"]["labels"].get("themes") or [])]
+            self.writer.write(
+                f"calendriers/{theme}.ics",
+                calendars.ics_calendar(
+                    theme_events, title=f"{TITLE} — {label} — échéances", public_url=public
+                ),
+            )
+
+
+def build_site(store: Store, settings: Any, *, today: date | None = None) -> SiteReport:
+    """Build the archive into `publish.site_dir` (atomically, incrementally)."""
+    started = time.perf_counter()
+    today = today or calendars.today_paris()
+    target = Path(settings.publish.site_dir)
+    report = SiteReport(site_dir=target)
+    writer = SiteWriter(target)
+    try:
+        site = Site(store, settings, today)
+        Pages(site, writer, settings).write_all()
+        if writer.changed_matching("items/") or not writer.reuse_tree(BUNDLE):
+            if (writer.tmp / BUNDLE).exists():
+                import shutil
+
+                shutil.rmtree(writer.tmp / BUNDLE)
+            report.pagefind_s = run_pagefind(writer.tmp)
+            report.pagefind_ran = True
+        report.index_files, report.index_bytes = index_size(writer.tmp)
+        report.removed = len(set(writer.old_manifest) - set(writer.manifest))
+        writer.commit()
+    except WatcherError:
+        writer.abort()
+        raise
+    except Exception as exc:
+        writer.abort()
+        raise PublishError(
+            f"site build failed, the previous site in {target} is unchanged: {exc}"
+        ) from exc
+    report.items = len(site.entries)
+    report.bulletins = len(site.bulletins)
+    report.pages = len(writer.manifest)
+    report.written = len(writer.written)
+    report.unchanged = len(writer.unchanged)
+    report.written_paths = list(writer.written)
+    report.duration_s = time.perf_counter() - started
+    return report
