@@ -1,0 +1,184 @@
+"""The closing date an item states, from French phrasings (own rules, no dateparser).
+
+Rules, from LABELS.md: a closing date the text states, with a year that can be
+determined (written, or resolved against the publication date); a month alone
+gives nothing; with several sessions the last closing date; never a
+publication date, an event's start or the end of a public consultation.
+Every date in the text is found, then judged by the words just before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+MONTHS = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "fev": 2,
+    "fév": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "juil": 7, "aout": 8, "août": 8, "septembre": 9, "sept": 9, "sep": 9, "octobre": 10,
+    "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "décembre": 12, "dec": 12, "déc": 12,
+}  # fmt: skip
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DAY = r"(?P<day>[0-3]?\d)(?:er|ᵉʳ)?"
+_TEXT_DATE = re.compile(
+    rf"(?<![\d/])(?:{_DAY}|(?P<first>premier))\s+(?P<month>{_MONTH_ALT})\.?"
+    r"(?:\s+(?P<year>20\d\d))?(?![\w])",
+    re.I,
+)
+_NUM_DATE = re.compile(
+    r"(?<![\d/.])(?P<day>[0-3]?\d)[/.](?P<month>[01]?\d)[/.](?P<year>20\d\d|\d\d)(?![\d/])"
+)
+_ISO_DATE = re.compile(r"(?<!\d)(?P<year>20\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)(?!\d)")
+# "du 3 au 15 mars 2026", "du 3 mars au 15 avril 2026": the start lacks what the end gives.
+_RANGE_START = re.compile(r"\b(?:du|entre le|entre)\s*$", re.I)
+
+# Words just before a date (within the same sentence) that make it a closing date.
+_DEADLINE_CUE = re.compile(
+    r"(date\s+limite|limite\s+de\s+(?:dépôt|depot|candidature|réponse|reponse|remise|soumission|"
+    r"retour|transmission|inscription)|jusqu'?\s*(?:au|à|a)\b|jusqu’au|avant\s+(?:le|la\s+date\s+du)?|"
+    r"au\s+plus\s+tard|cl[ôo]tur|date\s+butoir|[ée]ch[ée]ance|fin\s+(?:des|du|de\s+(?:la|l'))\s*"
+    r"(?:dépôt|depot|candidatures|inscriptions|appel)|deadline|dépôts?\s+(?:des\s+(?:dossiers|"
+    r"candidatures|projets)\s+)?(?:jusqu|avant)|ferme\s+le|fermeture|relève|releve|"
+    r"(?:candidatures?|dossiers?|propositions?|projets?|réponses?|inscriptions?)\s+"
+    r"(?:sont\s+|seront\s+)?(?:attendu|reçu|recevable|à\s+(?:déposer|remettre|envoyer|transmettre)|"
+    r"ouvert|possible)|"
+    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection|"
+    r"au\s+\d{1,2}(?:er)?\s*$|\bau\s*$)",
+    re.I,
+)
+# Dates that are something else: when the closest cue before the date is one of these.
+_NOT_DEADLINE = re.compile(
+    r"(publi[ée]|mis\s+à\s+jour|mise\s+à\s+jour|modifi[ée]|paru|consultation|avis\s+du\s+public|"
+    r"participation\s+du\s+public|d[ée]cret|arr[êe]t[ée]|loi\s+n|ordonnance|entr\w*\s+en\s+vigueur|"
+    r"à\s+compter|a\s+compter|à\s+partir|a\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
+    r"lancé|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|"
+    r"jury|r[ée]sultats|annonce\s+des\s+laur|lauréats|notification|démarrage|début|"
+    r"réalis|commenc|né\s+le|communiqué)",
+    re.I,
+)
+_CONSULTATION = re.compile(
+    r"consultation|avis\s+du\s+public|participation\s+du\s+public|enquête\s+publique", re.I
+)
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+_SENTENCE_BREAK = re.compile(r"[.!?\n;]\s|\n")
+
+
+@dataclass
+class FoundDate:
+    start: int
+    end: int
+    value: date | None
+    has_year: bool
+    day: int
+    month: int
+    text: str
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[FoundDate]:
+    found: list[FoundDate] = []
+    for m in _TEXT_DATE.finditer(text):
+        day = 1 if m.group("first") else int(m.group("day"))
+        month = MONTHS[m.group("month").lower().rstrip(".")]
+        year = int(m.group("year")) if m.group("year") else None
+        found.append(
+            FoundDate(
+                m.start(), m.end(), _valid(year, month, day) if year else None,
+                year is not None, day, month, m.group(0),
+            )
+        )  # fmt: skip
+    for pattern in (_NUM_DATE, _ISO_DATE):
+        for m in pattern.finditer(text):
+            year = int(m.group("year"))
+            year = year + 2000 if year < 100 else year
+            day, month = int(m.group("day")), int(m.group("month"))
+            value = _valid(year, month, day)
+            if value:
+                found.append(FoundDate(m.start(), m.end(), value, True, day, month, m.group(0)))
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def _resolve_years(dates: list[FoundDate], text: str, published: date | None) -> None:
+    """Give a year to "15 mars": from a range's end, else the publication date."""
+    for i, d in enumerate(dates):
+        if d.has_year:
+            continue
+        # "du 3 mars au 15 avril 2026": take the year of the next dated neighbour.
+        nxt = dates[i + 1] if i + 1 < len(dates) else None
+        if nxt and nxt.has_year and nxt.start - d.end < 20 and nxt.value:
+            year = nxt.value.year - (1 if d.month > nxt.month else 0)
+            d.value = _valid(year, d.month, d.day)
+            continue
+        if published is None:
+            # No publication date: the year the text itself talks about, if any.
+            years = [int(y) for y in _YEAR.findall(text)]
+            if years:
+                year = max(set(years), key=lambda y: (years.count(y), y))
+                d.value = _valid(year, d.month, d.day)
+            continue
+        if published:
+            candidate = _valid(published.year, d.month, d.day)
+            # A closing date is after publication; "15 janvier" read in November is next year.
+            if candidate and (published - candidate).days > 60:
+                candidate = _valid(published.year + 1, d.month, d.day)
+            d.value = candidate
+
+
+def _context_before(text: str, start: int, width: int = 90) -> str:
+    window = text[max(0, start - width) : start]
+    parts = _SENTENCE_BREAK.split(window)
+    return parts[-1] if parts else window
+
+
+def _is_deadline(text: str, d: FoundDate, dates: list[FoundDate]) -> bool:
+    before = _context_before(text, d.start)
+    # In "du 3 au 15 mars", the "3" is a start: only the end of a range can close.
+    if _RANGE_START.search(before):
+        return False
+    if _CONSULTATION.search(before):
+        return False  # a consultation's end date is not a deadline (LABELS.md)
+    cues = list(_DEADLINE_CUE.finditer(before))
+    negs = list(_NOT_DEADLINE.finditer(before))
+    if not cues:
+        return False
+    last_cue = cues[-1].start()
+    # The nearest cue wins: "publié le 3 mars, candidatures jusqu'au 30 avril".
+    return not (negs and negs[-1].start() > last_cue)
+
+
+def extract_deadline(
+    text: str, published: date | datetime | str | None = None, *, title: str = ""
+) -> tuple[date | None, str | None]:
+    """(closing date, the words it was read from), or (None, None)."""
+    if isinstance(published, str):
+        try:
+            published = date.fromisoformat(published[:10])
+        except ValueError:
+            published = None
+    if isinstance(published, datetime):
+        published = published.date()
+    full = f"{title}\n{text}" if title else text
+    dates = find_dates(full)
+    if not dates:
+        return None, None
+    _resolve_years(dates, full, published)
+    chosen: FoundDate | None = None
+    for d in dates:
+        if d.value is None or not _is_deadline(full, d, dates):
+            continue
+        if published and d.value < published and (published - d.value).days > 0:
+            continue  # a date before publication is not an open deadline
+        if chosen is None or d.value > chosen.value:  # several sessions: the last
+            chosen = d
+    if chosen is None:
+        return None, None
+    evidence = full[max(0, chosen.start - 60) : chosen.end].replace("\n", " ").strip()
+    return chosen.value, evidence

@@ -1,0 +1,64 @@
+"""Label what the store holds that is unlabelled or outdated."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from watcher.classify.prepare import input_hash
+
+log = logging.getLogger(__name__)
+
+
+def _hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
+    """The first of an item's sources that gives hints (``LabelHints`` of sources.yaml)."""
+    if sources is None:
+        return {}
+    for source_id in source_ids:
+        try:
+            hints = sources.get(source_id).hints
+        except Exception:  # a source since removed from sources.yaml
+            continue
+        data = {k: v for k, v in hints.model_dump().items() if v not in (None, [], {})}
+        if data:
+            return data
+    return {}
+
+
+def classify_pending(
+    store: Any, settings: Any, *, sources: Any = None, batch: int = 500, classifier: Any = None
+) -> int:
+    """Label items with no labels, labels from another model version or a changed text.
+
+    ``sources`` (the loaded sources.yaml) lends each source's hints as priors.
+    Returns how many items were (re)labelled.
+    """
+    from watcher.classify.classifier import Classifier
+    from watcher.store.labels import pending_items, save_labels
+
+    classifier = classifier or Classifier.load(settings, store)
+    done = 0
+    after_id = 0
+    while True:
+        rows = pending_items(store, classifier.version, after_id=after_id, limit=batch)
+        if not rows:
+            break
+        after_id = rows[-1]["id"]
+        records, hashes = [], []
+        for row in rows:
+            record = {k: row.get(k) for k in ("id", "title", "text", "summary", "published")}
+            hints = _hints(sources, row.get("sources") or [])
+            if hints:
+                record["hints"] = hints
+            h = input_hash(record)
+            if row.get("input_hash") == h and row.get("model_version") == classifier.version:
+                continue
+            records.append(record)
+            hashes.append(h)
+        if not records:
+            continue
+        results = classifier.label(records)
+        save_labels(store, results, model_version=classifier.version, input_hashes=hashes)
+        done += len(results)
+        log.info("labelled %d items", done)
+    return done

@@ -1,0 +1,66 @@
+"""Rules that encode the conventions of LABELS.md (they generalise; no item is special).
+
+Each rule adds to or takes from the combined score of a type, and says so in
+the explanations, so a curator sees which convention decided.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.I
+
+# (type, boost, pattern on the title, what the curator reads)
+TITLE_RULES: list[tuple[str, float, re.Pattern[str], str]] = [
+    ("actualite", 0.6, re.compile(r"^\W*(retour\s+sur|retour\s+en\s+images|on\s+y\s+[ée]tait|"
+                                  r"ce\s+qu'il\s+faut\s+retenir|bilan\s+d[eu]s?\s+(?:la\s+)?"
+                                  r"(?:journ[ée]e|rencontre|webinaire|colloque|salon))", _I),
+     "a report on a past event is news (LABELS.md)"),
+    ("evenement", 0.3, re.compile(r"\b(webinaire|webinar|colloque|conf[ée]rence|s[ée]minaire|"
+                                  r"salon|journ[ée]e\s+(?:technique|d'[ée]change|r[ée]gionale|"
+                                  r"d'information)|rencontres?|forum|atelier|matinale|"
+                                  r"assises|congr[èe]s|visite)\b", _I),
+     "the title announces an event"),
+    ("reglementation", 0.3, re.compile(r"\b(consultation\s+publique|projet\s+de\s+(?:d[ée]cret|"
+                                       r"loi|arr[êe]t[ée])|d[ée]cret|arr[êe]t[ée]\s+du|"
+                                       r"arr[êe]t[ée]\s+minist|directive|r[èe]glement\s+\(?(?:UE|CE)|"
+                                       r"loi\s+n|ordonnance|jurisprudence|conseil\s+d'[ée]tat|"
+                                       r"r[ée]glementation|obligation)", _I),
+     "the title names a legal text"),
+    ("appel_a_projets", 0.35, re.compile(r"\b(appels?\s+[àa]\s+(?:projets?|manifestation|"
+                                         r"candidatures?|propositions?)|AAP|AMI|"
+                                         r"appel\s+d'offres\s+(?:innovation)?|concours|troph[ée]es?|"
+                                         r"prix\s+(?:de|du|des)|subvention|aide\s+[àa])", 0),
+     "the title announces a call or a grant"),
+    ("formation", 0.3, re.compile(r"\b(MOOC|formations?|se\s+former|certification|"
+                                  r"parcours\s+de\s+formation|e-learning)\b", _I),
+     "the title offers a training"),
+    ("publication", 0.25, re.compile(r"\b(guide|rapport|[ée]tude|barom[èe]tre|observatoire|"
+                                     r"panorama|chiffres[\s-]cl[ée]s|synth[èe]se|livre\s+blanc|"
+                                     r"bilan\s+annuel|fiches?\s+(?:pratiques?|techniques?)|"
+                                     r"r[ée]f[ée]rentiel|publication)\b", _I),
+     "the title presents a publication"),
+]  # fmt: skip
+
+# The announcement of a call's winners is news (LABELS.md), not the call.
+WINNERS = re.compile(
+    r"\b(laur[ée]ats?|gagnants?|r[ée]compens[ée]s?|prim[ée]s?)\b.{0,80}\b(annonc|d[ée]voil|"
+    r"connus|d[ée]sign|s[ée]lectionn|retenus|r[ée]compens|remis)|\b(annonc|d[ée]voil|d[ée]sign|"
+    r"s[ée]lectionn)\w*\s+(?:les\s+|des\s+|ses\s+)?(?:\d+\s+)?laur[ée]ats?",
+    _I,
+)
+
+
+def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
+    """(type, boost, reason) for the title and the first sentences."""
+    out = []
+    winners = bool(WINNERS.search(title) or WINNERS.search(lead[:400]))
+    for type_id, boost, pattern, reason in TITLE_RULES:
+        if pattern.search(title):
+            if type_id == "appel_a_projets" and winners:
+                continue
+            out.append((type_id, boost, reason))
+    if winners:
+        out.append(("actualite", 0.45, "winners announced: news (LABELS.md)"))
+        out.append(("appel_a_projets", -0.35, "winners announced: the call is over"))
+    return out
