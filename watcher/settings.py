@@ -56,7 +56,14 @@ class CollectSettings(_Section):
 
 class ClassifySettings(_Section):
     model_dir: Path = Path("output/model")
-    relevance_threshold: float = 0.5
+    relevance_threshold: float = 0.5  # used until cross-validation tunes it
+    classifiers_dir: Path | None = None  # taxonomy, lexicons, gazetteer; default: the bundled one
+    training_dir: Path | None = None  # default: <classifiers_dir>/training
+    auto_train: bool = True  # Classifier.load retrains a missing or stale model (else fails)
+    model_weight: float = 0.6  # share of the trained model in a label's score (rest: lexicons)
+    max_words: int = 300  # words of the text read after the title (speed; leads carry the cues)
+    batch_size: int = 256
+    cv_folds: int = 5
 
 
 class PublishSettings(_Section):
