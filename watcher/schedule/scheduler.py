@@ -125,7 +125,13 @@ def _trigger_key(trigger: BaseTrigger) -> tuple[Any, ...]:
     return (type(trigger).__name__, str(trigger), str(getattr(trigger, "timezone", "")))
 
 
-def make_scheduler(rt: Runtime, *, persistent: bool = True, executor: str = "threadpool") -> Any:
+def make_scheduler(
+    rt: Runtime,
+    *,
+    persistent: bool = True,
+    executor: str = "threadpool",
+    scheduler_class: type = BackgroundScheduler,
+) -> Any:
     jobstore = (
         SQLAlchemyJobStore(url=rt.store.url, tablename=JOBSTORE_TABLE)
         if persistent
@@ -134,7 +140,7 @@ def make_scheduler(rt: Runtime, *, persistent: bool = True, executor: str = "thr
     executors = {"default": {"type": executor}}
     if executor == "threadpool":
         executors["default"]["max_workers"] = 4
-    scheduler = BackgroundScheduler(
+    scheduler = scheduler_class(
         jobstores={"default": jobstore},
         executors=executors,
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -177,10 +183,15 @@ def sync_jobs(scheduler: Any, definitions: list[JobDef]) -> list[str]:
             if job.misfire_grace_time != d.misfire_grace_s:
                 scheduler.modify_job(d.id, misfire_grace_time=d.misfire_grace_s)
             continue
+        extra: dict[str, Any] = {}
+        if d.id == "collect" and job is None:
+            # A fresh install collects at once rather than one interval later.
+            extra["next_run_time"] = datetime.now(scheduler.timezone)
         scheduler.add_job(
             FUNC_REF,
             d.trigger,
             args=[d.id],
+            **extra,
             id=d.id,
             name=d.id,
             replace_existing=True,
@@ -192,14 +203,22 @@ def sync_jobs(scheduler: Any, definitions: list[JobDef]) -> list[str]:
     return changed
 
 
-def start(rt: Runtime, *, persistent: bool = True, executor: str = "threadpool") -> Any:
+def start(
+    rt: Runtime,
+    *,
+    persistent: bool = True,
+    executor: str = "threadpool",
+    scheduler_class: type = BackgroundScheduler,
+) -> Any:
     """Install the runtime, open the job store, sync the jobs, and start running them."""
     from watcher.store.jobs import interrupt_running_jobs
 
     definitions = job_definitions(rt.settings.schedule)
     install(rt)
     interrupted = interrupt_running_jobs(rt.store)
-    scheduler = make_scheduler(rt, persistent=persistent, executor=executor)
+    scheduler = make_scheduler(
+        rt, persistent=persistent, executor=executor, scheduler_class=scheduler_class
+    )
     scheduler.start(paused=True)
     changed = sync_jobs(scheduler, definitions)
     log_event(
