@@ -29,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     etag: bool = False  # answer If-None-Match / If-Modified-Since with 304
     delay: float = 0.0
+    declared_length: int | None = None  # announce this length and stream body repeatedly
 
 
 Route = Reply | Callable[["Handler"], Reply]
@@ -77,9 +78,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Type", reply.content_type)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Content-Length", str(reply.declared_length or len(reply.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if reply.declared_length:
+                sent = 0
+                while sent < reply.declared_length:
+                    self.wfile.write(reply.body)
+                    sent += len(reply.body)
+            elif self.command != "HEAD":
                 self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -208,3 +214,82 @@ def article(title: str, seed: int, words: int = 300) -> bytes:
         f"<nav><a href='/'>Accueil</a></nav><article><h1>{title}</h1>{paragraphs}</article>"
         "<footer>Mentions légales</footer></body></html>"
     ).encode()
+
+
+def tiny_pdf(text: str, title: str = "Appel a projets") -> bytes:
+    """A one-page PDF showing ``text`` (ASCII) in Helvetica, written by hand."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Title (" + title.encode("latin-1") + b") >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
+def jorf_archive(texts: list[dict[str, str]], folder: str = "20261127-120000") -> bytes:
+    """A small JORF_*.tar.gz in DILA's layout: one TEXTE_VERSION file and its ARTICLE
+    files per text (dict keys: id, nature, nor, num, title, date, articles)."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+
+        def add(path: str, xml: str) -> None:
+            data = xml.encode("utf-8")
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+        for text in texts:
+            tid = text["id"]
+            add(
+                f"{folder}/jorf/global/texte/version/JORF/TEXT/{tid}.xml",
+                f"""<?xml version="1.0" encoding="UTF-8"?>
+<TEXTE_VERSION>
+  <META>
+    <META_COMMUN><ID>{tid}</ID><ANCIEN_ID/><ORIGINE>JORF</ORIGINE>
+      <URL>texte/version/JORF/TEXT/{tid}.xml</URL><NATURE>{text["nature"]}</NATURE></META_COMMUN>
+    <META_SPEC>
+      <META_TEXTE_CHRONICLE><CID>{tid}</CID><NUM>{text.get("num", "")}</NUM>
+        <NOR>{text["nor"]}</NOR><DATE_PUBLI>{text["date"]}</DATE_PUBLI>
+        <DATE_TEXTE>{text["date"]}</DATE_TEXTE></META_TEXTE_CHRONICLE>
+      <META_TEXTE_VERSION><TITRE>{text["title"]}</TITRE>
+        <TITREFULL>{text["title"]}</TITREFULL></META_TEXTE_VERSION>
+    </META_SPEC>
+  </META>
+  <VISAS><CONTENU><p>Le Premier ministre,</p><p>Vu le code de l'environnement ;</p></CONTENU></VISAS>
+  <SIGNATAIRES><CONTENU><p>Fait le {text["date"]}.</p></CONTENU></SIGNATAIRES>
+</TEXTE_VERSION>""",
+            )
+            for number, article_text in enumerate(text.get("articles", []), start=1):
+                aid = f"JORFARTI{tid[-12:-1]}{number}"
+                add(
+                    f"{folder}/jorf/global/article/JORF/ARTI/{aid}.xml",
+                    f"""<?xml version="1.0" encoding="UTF-8"?>
+<ARTICLE>
+  <META><META_COMMUN><ID>{aid}</ID><NATURE>Article</NATURE></META_COMMUN>
+    <META_SPEC><META_ARTICLE><NUM>{number}</NUM></META_ARTICLE></META_SPEC></META>
+  <CONTEXTE><TEXTE cid="{tid}" nature="{text["nature"]}"/></CONTEXTE>
+  <BLOC_TEXTUEL><CONTENU><p>{article_text}</p></CONTENU></BLOC_TEXTUEL>
+</ARTICLE>""",
+                )
+    return buffer.getvalue()

@@ -2,9 +2,67 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
+
 import click
 
 from watcher.cli import App, common_options, handle_errors, main, pass_app
+
+
+@main.command("collect")
+@click.option(
+    "--only", "only", multiple=True, metavar="ID", help="collect only this source (repeatable)"
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@common_options
+@pass_app
+@handle_errors
+def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
+    """Collect the enabled sources (or --only some) in one crawl; exit 0 even if some failed."""
+    from watcher.collect import run_collect
+
+    report = run_collect(
+        app.sources,
+        db=app.store,
+        settings=app.settings,
+        only=list(only) or None,
+        trigger="cli",
+        progress=not quiet and sys.stderr.isatty(),
+    )
+    _print_summary(report)
+
+
+def _print_summary(report) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"collect run {report.run_id} ({report.status})")
+    for column in ("source", "status", "new", "found", "http", "why"):
+        table.add_column(column, justify="right" if column in ("new", "found", "http") else "left")
+    for source in report.sources:
+        why = ""
+        if source.error_kind:
+            why = f"{source.error_kind}: {(source.error_message or '')[:90]}"
+        style = {"failed": "red", "not_modified": "dim", "skipped": "yellow"}.get(source.status)
+        table.add_row(
+            source.source_id,
+            "unchanged" if source.status == "not_modified" else source.status,
+            str(source.items_new),
+            str(source.items_found),
+            str(source.http_status or ""),
+            why,
+            style=style,
+        )
+    console = Console()
+    console.print(table)
+    new = sum(s.items_new for s in report.sources)
+    unchanged = sum(1 for s in report.sources if s.status == "not_modified")
+    console.print(
+        f"{len(report.sources)} sources: {new} new items, {unchanged} unchanged, "
+        f"{len(report.failed)} failed."
+    )
 
 
 @main.group()
@@ -21,3 +79,94 @@ def sources_validate(app: App) -> None:
     loaded = app.sources
     enabled = sum(1 for s in loaded.sources if s.enabled)
     click.echo(f"{len(loaded.sources)} sources, {enabled} enabled: the file is valid.")
+
+
+@sources.command("check")
+@common_options
+@pass_app
+@handle_errors
+def sources_check(app: App) -> None:
+    """Health of each source: last success, last error, items in 30 days, warnings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from watcher.store.health import source_health
+
+    table = Table(title="sources")
+    for column in ("source", "kind", "last success", "last error", "30 days", "warning"):
+        table.add_column(column, justify="right" if column == "30 days" else "left")
+    warned = 0
+    for row in source_health(app.store, app.sources.sources):
+        error = row["last_error"]
+        error_text = f"{error['at']:%Y-%m-%d} {error['kind']}" if error else ""
+        success = f"{row['last_success']:%Y-%m-%d %H:%M}" if row["last_success"] else "never"
+        warnings = "; ".join(row["warnings"])
+        warned += bool(warnings)
+        table.add_row(
+            row["id"] + ("" if row["enabled"] else " (disabled)"),
+            row["kind"],
+            success,
+            error_text,
+            str(row["items_30d"]),
+            warnings,
+            style="yellow" if warnings else None,
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"{warned} source(s) need a look.")
+
+
+@sources.command("add")
+@click.argument("url")
+@common_options
+@pass_app
+@handle_errors
+def sources_add(app: App, url: str) -> None:
+    """Find the feeds of the site at URL and print a sources.yaml entry to paste."""
+    from watcher.collect.discover import discover_feeds, yaml_entry
+    from watcher.urls import is_http_url
+
+    if not is_http_url(url):
+        raise click.BadParameter(f"'{url}' is not an http(s) URL", param_hint="URL")
+    result = discover_feeds(url, app.settings.collect)
+    found = len(result["feeds"])
+    click.echo(f"# {found} feed(s) found at {url}", err=True)
+    click.echo(yaml_entry(result), nl=False)
+
+
+EXPORT_FIELDS = (
+    "id",
+    "url",
+    "title",
+    "summary",
+    "text",
+    "published",
+    "first_seen",
+    "sources",
+    "labels",
+)
+
+
+@main.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@common_options
+@pass_app
+@handle_errors
+def export(app: App, fmt: str) -> None:
+    """Write every stored item to stdout (JSON Lines or CSV)."""
+    from watcher.store.items import export_rows
+
+    out = click.get_text_stream("stdout")
+    if fmt == "jsonl":
+        for row in export_rows(app.store):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in export_rows(app.store):
+        row = dict(row)
+        row["sources"] = " ".join(row["sources"])
+        row["labels"] = json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else ""
+        writer.writerow(row)

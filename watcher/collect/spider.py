@@ -60,6 +60,8 @@ class SourceRun:
     validators: dict[str, Any] | None = None
     requested: set[str] = field(default_factory=set)
     done: bool = False
+    token: str | None = None  # an API's bearer token (token exchange)
+    token_retried: bool = False
 
     def fail(self, kind: str, message: str, http_status: int | None = None) -> None:
         if self.status != "failed":

@@ -1,0 +1,181 @@
+"""``watcher sources add URL``: find a site's feeds and write a sources.yaml entry.
+
+The page is fetched by a small Scrapy crawl in the child process (Scrapy stays
+the one HTTP engine): ``<link rel="alternate">`` feeds of the page, then
+common feed paths, each checked by feedparser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+
+from watcher.exceptions import WatcherError
+from watcher.settings import CollectSettings
+
+COMMON_PATHS = (
+    "/feed",
+    "/feed/",
+    "/rss",
+    "/rss.xml",
+    "/feed.xml",
+    "/atom.xml",
+    "/index.xml",
+    "/?feed=rss2",
+)
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/xml",
+    "text/xml",
+)
+
+
+def discover_feeds(
+    url: str, settings: CollectSettings | None = None, timeout_s: float = 120
+) -> dict[str, Any]:
+    """``{"url", "title", "feeds": [{"url", "kind", "title", "entries"}]}`` for the page at ``url``."""
+    settings = settings or CollectSettings()
+    with tempfile.TemporaryDirectory(prefix="watcher-discover-") as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(
+            json.dumps(
+                {"mode": "discover", "url": url, "settings": settings.model_dump(mode="json")}
+            ),
+            encoding="utf-8",
+        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "watcher.collect.crawl", str(job)],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise WatcherError(f"{url}: no answer within {timeout_s:.0f} s") from exc
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            result = json.loads(line)
+            if result.get("error"):
+                raise WatcherError(f"{url}: {result['error']}")
+            return result
+    raise WatcherError(f"{url}: the discovery crawl failed: {done.stderr[-800:]}")
+
+
+def yaml_entry(result: dict[str, Any]) -> str:
+    """A sources.yaml entry, ready to paste (the best feed, or an html listing to complete)."""
+    page = result["url"]
+    host = urlsplit(page).hostname or "source"
+    source_id = re.sub(r"[^a-z0-9]+", "-", host.lower().removeprefix("www.")).strip("-")[:60]
+    name = (result.get("title") or host).strip()[:120]
+    feeds = result.get("feeds") or []
+    entry: dict[str, Any] = {
+        "id": source_id,
+        "name": name,
+        "organisation": "",
+        "kind": "html",
+        "url": page,
+    }
+    if feeds:
+        best = max(feeds, key=lambda f: f.get("entries", 0))
+        entry.update(kind=best["kind"], url=best["url"])
+    else:
+        entry["html"] = {
+            "item": "article",
+            "link": "a::attr(href)",
+            "title": "h2 ::text",
+            "date": "time::attr(datetime)",
+        }
+    entry.update(scope="france", check_every="6h", fetch_article=True, enabled=True)
+    text = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False)
+    lines = [f"  {line}" if line else line for line in text.splitlines()]
+    others = [
+        f"  # other feed found: {f['url']} ({f['kind']}, {f.get('entries', 0)} entries)"
+        for f in feeds[1:]
+    ]
+    if not feeds:
+        others.insert(0, "  # no feed found: check the html selectors against the page")
+    return "\n".join(others + lines) + "\n"
+
+
+def _feed_kind(parsed: Any) -> str:
+    return "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
+
+
+def run_discovery(job: dict[str, Any]) -> int:
+    """Child side: crawl the page and candidate feeds, print one JSON result line."""
+    import feedparser
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from watcher.collect.crawl import scrapy_settings
+    from watcher.collect.errors import classify_failure
+
+    settings = CollectSettings.model_validate(job["settings"])
+    url = job["url"]
+    result: dict[str, Any] = {"url": url, "title": None, "feeds": []}
+    seen: set[str] = set()
+
+    def check(response: Any) -> None:
+        parsed = feedparser.parse(response.body)
+        is_feed = parsed.get("version") and (
+            parsed.get("entries") or parsed.get("feed", {}).get("title")
+        )
+        if is_feed and response.url not in seen:
+            seen.add(response.url)
+            result["feeds"].append(
+                {
+                    "url": response.url,
+                    "kind": _feed_kind(parsed),
+                    "title": parsed.get("feed", {}).get("title"),
+                    "entries": len(parsed.get("entries", [])),
+                }
+            )
+
+    class DiscoverSpider(scrapy.Spider):
+        name = "discover"
+
+        async def start(self):  # noqa: ANN202
+            yield scrapy.Request(url, callback=self.page, errback=self.failed, dont_filter=True)
+
+        def failed(self, failure: Any) -> None:
+            if failure.request.url == url:
+                kind, message, _status = classify_failure(failure)
+                result["error"] = f"{kind}: {message}"
+
+        def page(self, response: Any) -> Any:
+            if not hasattr(response, "css"):
+                check(response)
+                return
+            result["title"] = (response.css("title::text").get() or "").strip() or None
+            if b"<rss" in response.body[:2000] or b"<feed" in response.body[:2000]:
+                check(response)
+                return
+            candidates = []
+            for link in response.css("link[rel~=alternate]"):
+                kind = (link.attrib.get("type") or "").lower()
+                href = link.attrib.get("href")
+                if href and kind in FEED_TYPES:
+                    candidates.append(response.urljoin(href))
+            candidates += [urljoin(response.url, path) for path in COMMON_PATHS]
+            for candidate in dict.fromkeys(candidates):
+                yield scrapy.Request(
+                    candidate, callback=check, errback=lambda f: None, dont_filter=True
+                )
+
+    scrapy_conf = scrapy_settings(settings)
+    scrapy_conf.update(RETRY_TIMES=0, AUTOTHROTTLE_ENABLED=False, DOWNLOADER_MIDDLEWARES={})
+    process = CrawlerProcess(scrapy_conf)
+    process.crawl(DiscoverSpider)
+    process.start()
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
