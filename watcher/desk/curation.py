@@ -75,8 +75,8 @@ def _write(store: Store, week: str, item_id: int, field: str, value: Any, user: 
             raise PublishError(
                 f"bulletin {week} is published", hint="open a new edition to correct it"
             )
-        labels = current_labels(store, item_id)
-        labels[field.removeprefix("labels.")] = value
+        # Only the field the curator set: the model keeps the others.
+        labels: dict[str, Any] = {field.removeprefix("labels."): value}
         if value and field in ("labels.type", "labels.themes"):
             labels["relevant"] = True  # a curator who types or themes an item means it
         _labels_api().set_override(store, item_id, labels, user)

@@ -266,3 +266,22 @@ def _as_utc(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def get_explanations(store: Store, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Why the classifier gave each label (``item_labels.explanations``), by item."""
+    from watcher.store.schema import item_labels
+
+    if not item_ids:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    with store.connect() as conn:
+        for start in range(0, len(item_ids), 900):
+            chunk = item_ids[start : start + 900]
+            for item_id, explanations in conn.execute(
+                select(item_labels.c.item_id, item_labels.c.explanations).where(
+                    item_labels.c.item_id.in_(chunk)
+                )
+            ):
+                out[item_id] = explanations or {}
+    return out

@@ -1,0 +1,251 @@
+"""Delivery against a real SMTP server: themes, both parts, once only, retries."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+import pytest
+
+from tests.desk.builder import ITEMS, WEEK
+from watcher.deliver import add_subscriber, send_week
+from watcher.deliver.smtp import SmtpTransport
+from watcher.exceptions import DeliveryError
+from watcher.store.delivery import get_subscriber, list_deliveries
+
+from .conftest import smtp_settings
+
+EXPECTED = {
+    "energie@example.org": {"chaleur", "mutualisation"},
+    "eau@example.org": {"reut"},
+    "btp@example.org": {"reemploi"},
+    "tout@example.org": {
+        "chaleur",
+        "reemploi",
+        "reut",
+        "mutualisation",
+        "methanisation",
+        "guide",
+        "piege",
+    },
+}
+
+
+def _titles_in(msg: EmailMessage) -> set[str]:
+    text = msg.get_body(("plain",)).get_content()
+    found = set()
+    for key, spec in ITEMS.items():
+        first_line = spec[0].split("\r")[0]
+        if first_line in text:
+            found.add(key)
+    return found
+
+
+def test_each_subscriber_gets_exactly_the_items_of_their_themes(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path))
+    got = recorder.by_recipient()
+    assert set(got) == set(EXPECTED)
+    for email, keys in EXPECTED.items():
+        assert len(got[email]) == 1
+        msg = got[email][0]
+        assert _titles_in(msg) == keys, email
+        html = msg.get_body(("html",)).get_content()
+        assert msg.get_content_type() == "multipart/alternative"
+        assert "<html" in html.lower()
+    assert report.skipped_empty == ["rien@example.org"]
+    assert sorted(report.sent) == sorted(EXPECTED)
+
+
+def test_headers_subject_and_unsubscribe_links(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    send_week(store, WEEK, smtp_settings(port, tmp_path))
+    got = recorder.by_recipient()
+    everything = got["tout@example.org"][0]
+    assert everything["Subject"] == (
+        "Veille EIT Grand Est – semaine 48 (2026) – 2 appels à projets ouverts"
+    )
+    assert got["energie@example.org"][0]["Subject"].endswith("– 1 appel à projets ouvert")
+    assert got["eau@example.org"][0]["Subject"] == "Veille EIT Grand Est – semaine 48 (2026)"
+    for header in ("Date", "Message-ID", "From", "To", "List-Unsubscribe"):
+        assert everything[header], header
+    links = everything["List-Unsubscribe"]
+    assert "<mailto:veille+desinscription@example.org?subject=desinscription>" in links
+    assert "<https://veille.example.org/desabonnement/" in links
+    assert everything["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    ids = {m["Message-ID"] for msgs in got.values() for m in msgs}
+    assert len(ids) == len(EXPECTED)  # one distinct Message-ID per message
+    rows = {r["email"]: r for r in list_deliveries(store, week=WEEK)}
+    assert rows["tout@example.org"]["message_id"] == everything["Message-ID"]
+    assert rows["tout@example.org"]["status"] == "sent"
+
+
+def test_a_second_run_sends_nothing_again(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    settings = smtp_settings(port, tmp_path)
+    send_week(store, WEEK, settings)
+    again = send_week(store, WEEK, settings)
+    assert again.sent == []
+    assert sorted(again.already_sent) == sorted([*EXPECTED, "rien@example.org"])
+    assert len(recorder.messages) == len(EXPECTED)
+
+
+def test_a_refused_recipient_is_logged_retried_and_never_stops_the_others(
+    published, smtp_server, tmp_path
+):
+    store, _ids = published
+    recorder, port = smtp_server
+    settings = smtp_settings(port, tmp_path)
+    recorder.refuse = {"eau@example.org"}
+    first = send_week(store, WEEK, settings)
+    assert set(first.failed) == {"eau@example.org"}
+    assert "550" in first.failed["eau@example.org"]
+    assert set(recorder.by_recipient()) == set(EXPECTED) - {"eau@example.org"}
+    row = next(r for r in list_deliveries(store, week=WEEK) if r["email"] == "eau@example.org")
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "mailbox unavailable" in row["last_error"]
+
+    recorder.refuse = set()
+    second = send_week(store, WEEK, settings)
+    assert second.sent == ["eau@example.org"]
+    by_rcpt = recorder.by_recipient()
+    assert all(len(by_rcpt[e]) == 1 for e in EXPECTED)
+    row = next(r for r in list_deliveries(store, week=WEEK) if r["email"] == "eau@example.org")
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+def test_gives_up_after_max_attempts(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    settings = smtp_settings(port, tmp_path, max_attempts=2)
+    recorder.refuse = {"btp@example.org"}
+    send_week(store, WEEK, settings)
+    send_week(store, WEEK, settings)
+    third = send_week(store, WEEK, settings)
+    assert third.gave_up == ["btp@example.org"]
+    assert "btp@example.org" not in third.failed
+
+
+def test_a_server_that_went_away_fails_each_message_and_the_run_ends(published, tmp_path):
+    store, _ids = published
+    # A port nobody listens on: every message fails with a connection error, none raises.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path))
+    assert set(report.failed) == set(EXPECTED)
+    assert all("Error" in error or "refused" in error for error in report.failed.values())
+
+
+class CrashingTransport:
+    """Dies (like a killed process) right after the server accepted ``after`` messages."""
+
+    def __init__(self, settings, after: int) -> None:  # noqa: ANN001
+        self.inner = SmtpTransport(settings.delivery)
+        self.after = after
+        self.count = 0
+
+    def send(self, msg: EmailMessage) -> None:
+        self.inner.send(msg)
+        self.count += 1
+        if self.count == self.after:
+            raise KeyboardInterrupt  # between the server's 250 and our "sent" mark
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_run_interrupted_in_the_middle_then_rerun_delivers_each_message_once(
+    published, smtp_server, tmp_path
+):
+    store, _ids = published
+    recorder, port = smtp_server
+    settings = smtp_settings(port, tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        send_week(store, WEEK, settings, transport=CrashingTransport(settings, after=2))
+    assert len(recorder.messages) == 2
+    rerun = send_week(store, WEEK, settings)
+    by_rcpt = recorder.by_recipient()
+    assert set(by_rcpt) == set(EXPECTED)
+    assert all(len(msgs) == 1 for msgs in by_rcpt.values())
+    # The message in flight at the crash is "uncertain": reported, not resent.
+    assert len(rerun.uncertain) == 1
+    assert len(rerun.already_sent) == 1
+
+
+def test_a_new_subscriber_gets_nothing_from_the_backlog(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    add_subscriber(store, "nouveau@example.org", "Nouvelle", ["energie"])  # subscribed now
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path))
+    assert report.not_yet_subscribed == ["nouveau@example.org"]
+    assert "nouveau@example.org" not in recorder.by_recipient()
+
+
+def test_unsubscribed_addresses_get_nothing(published, smtp_server, tmp_path):
+    from watcher.deliver import remove_subscriber
+
+    store, _ids = published
+    recorder, port = smtp_server
+    remove_subscriber(store, "eau@example.org")
+    send_week(store, WEEK, smtp_settings(port, tmp_path))
+    assert "eau@example.org" not in recorder.by_recipient()
+    assert get_subscriber(store, email="eau@example.org")["status"] == "unsubscribed"
+
+
+def test_empty_note_when_configured(published, smtp_server, tmp_path):
+    store, _ids = published
+    recorder, port = smtp_server
+    send_week(store, WEEK, smtp_settings(port, tmp_path, send_empty_note=True))
+    note = recorder.by_recipient()["rien@example.org"][0]
+    assert "rien retenu pour vos thèmes" in note.get_body(("plain",)).get_content()
+    assert "Décarbonation" in note.get_body(("html",)).get_content()
+
+
+def test_dry_run_writes_eml_files_and_sends_nothing(published, smtp_server, tmp_path):
+    from email import message_from_bytes, policy
+
+    store, _ids = published
+    recorder, port = smtp_server
+    out = tmp_path / "dry"
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path), dry_run=True, out_dir=out)
+    files = sorted(p.name for p in (out / "mail" / WEEK).glob("*.eml"))
+    assert files == sorted(f"{e}.eml" for e in EXPECTED)
+    assert recorder.messages == []
+    assert list_deliveries(store, week=WEEK) == []  # a dry run does not count as sent
+    msg = message_from_bytes(
+        (out / "mail" / WEEK / "eau@example.org.eml").read_bytes(), policy=policy.default
+    )
+    assert _titles_in(msg) == {"reut"}
+    assert len(report.written) == len(EXPECTED)
+
+
+def test_an_unpublished_week_is_refused(store, tmp_path):
+    with pytest.raises(DeliveryError, match="not published"):
+        send_week(store, "2026-W47", smtp_settings(25, tmp_path))
+
+
+def test_transport_raises_refusals_for_the_loop_to_log(smtp_server, tmp_path):
+    from datetime import UTC, datetime
+
+    from watcher.deliver.message import build_message, mailbox
+
+    recorder, port = smtp_server
+    recorder.refuse = {"non@example.org"}
+    transport = SmtpTransport(smtp_settings(port, tmp_path).delivery)
+    msg = build_message(
+        sender=mailbox("veille@example.org"),
+        to=mailbox("non@example.org"),
+        subject="s",
+        html="<p>x</p>",
+        text="x",
+        date=datetime(2026, 11, 30, tzinfo=UTC),
+    )
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        transport.send(msg)
+    transport.close()

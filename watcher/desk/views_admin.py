@@ -1,0 +1,173 @@
+"""Sign-in, subscribers, sources, and the unsubscribe link of the e-mails."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from watcher.deliver import subscribers as subs
+from watcher.deliver.tokens import read_token
+from watcher.desk.accounts import authenticate
+from watcher.desk.security import csrf_protected, login_required, post_form
+from watcher.desk.web import back, flash, render
+from watcher.exceptions import WatcherError
+from watcher.store import delivery as log
+
+
+def _safe_next(value: str) -> str:
+    # Only a local path: never redirect a signed-in curator to another site.
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html", suite=_safe_next(request.query_params.get("suite", "/")))
+
+
+@csrf_protected
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    store = request.app.state.store
+    ok = await run_in_threadpool(authenticate, store, username, password)
+    if not ok:
+        flash(request, "Identifiant ou mot de passe incorrect.", "error")
+        return render(
+            request, "login.html", suite=_safe_next(str(form.get("suite", "/"))), status_code=401
+        )
+    csrf = request.session.get("csrf")
+    request.session.clear()  # a fresh session at sign-in (no fixation)
+    request.session["user"] = username
+    request.session["csrf"] = csrf
+    return back(_safe_next(str(form.get("suite", "/"))))
+
+
+@csrf_protected
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return back("/connexion")
+
+
+@login_required
+async def subscribers_page(request: Request) -> Response:
+    store = request.app.state.store
+    return render(
+        request,
+        "subscribers.html",
+        subscribers=log.list_subscribers(store),
+        themes=subs.THEMES,
+        types=subs.TYPES,
+        scopes=subs.SCOPES,
+    )
+
+
+@post_form
+async def subscriber_add(request: Request) -> Response:
+    form = await request.form()
+    try:
+        subs.add_subscriber(
+            request.app.state.store,
+            str(form.get("email", "")),
+            str(form.get("name", "")),
+            [str(v) for v in form.getlist("themes")],
+            [str(v) for v in form.getlist("types")],
+            [str(v) for v in form.getlist("scopes")],
+        )
+        flash(request, f"Abonné·e {form.get('email')} ajouté·e.")
+    except WatcherError as exc:
+        flash(request, exc.message, "error")
+    return back("/abonnes")
+
+
+@post_form
+async def subscriber_remove(request: Request) -> Response:
+    form = await request.form()
+    try:
+        subs.remove_subscriber(request.app.state.store, str(form.get("email", "")))
+        flash(request, f"{form.get('email')} désabonné·e.")
+    except WatcherError as exc:
+        flash(request, exc.message, "error")
+    return back("/abonnes")
+
+
+@post_form
+async def subscriber_import(request: Request) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        flash(request, "Choisissez un fichier CSV.", "error")
+        return back("/abonnes")
+    data = await upload.read()
+    name = Path(getattr(upload, "filename", "") or "import.csv").name
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            report = subs.import_csv(request.app.state.store, path)
+        except WatcherError as exc:
+            flash(request, exc.message.replace(str(path), name), "error")
+            return back("/abonnes")
+    flash(
+        request,
+        f"Import : {len(report.added)} ajouté·e(s), {len(report.existing)} déjà présent·e(s), "
+        f"{len(report.errors)} ligne(s) en erreur.",
+    )
+    for error in report.errors[:20]:
+        flash(request, error.replace(str(path), name), "error")
+    return back("/abonnes")
+
+
+@login_required
+async def sources_page(request: Request) -> Response:
+    rows = source_rows(request.app.state.store, request.app.state.sources)
+    return render(request, "sources.html", sources=rows)
+
+
+def source_rows(store: Any, sources: Any) -> list[dict[str, Any]]:
+    """Each source's health: the collect stage's view when it offers one."""
+    try:
+        from watcher.collect import source_health
+    except ImportError:
+        source_health = None
+    if source_health is not None and sources is not None:
+        try:
+            rows = source_health(store, sources)
+            return [r if isinstance(r, dict) else vars(r) for r in rows]
+        except Exception:  # noqa: BLE001 - a health page must still show something
+            pass
+    from watcher.store.bulletins import source_health as from_store
+
+    return from_store(store)
+
+
+def _unsubscribe_target(request: Request) -> dict[str, Any] | None:
+    data = read_token(request.app.state.secret, request.path_params["token"])
+    if data is None:
+        return None
+    sub = log.get_subscriber(request.app.state.store, subscriber_id=int(data["id"]))
+    if sub is None or sub["email"] != data["email"]:
+        return None
+    return sub
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    sub = _unsubscribe_target(request)
+    if sub is None:
+        return render(request, "unsubscribe.html", sub=None, done=False, status_code=404)
+    return render(request, "unsubscribe.html", sub=sub, done=sub["status"] != "active")
+
+
+async def unsubscribe_submit(request: Request) -> Response:
+    """The confirmation button, or a mail client's RFC 8058 one-click POST: the
+    signed token is the proof, so no session or CSRF token is asked for."""
+    sub = _unsubscribe_target(request)
+    if sub is None:
+        return render(request, "unsubscribe.html", sub=None, done=False, status_code=404)
+    if sub["status"] == "active":
+        log.set_subscriber_status(request.app.state.store, sub["email"], "unsubscribed")
+    return render(request, "unsubscribe.html", sub=sub, done=True)
