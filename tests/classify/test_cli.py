@@ -1,0 +1,73 @@
+"""The `watcher label` and `watcher evaluate` contracts, through the real CLI."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from watcher.cli import main
+
+
+def _settings_file(tmp_path: Path, settings) -> Path:  # noqa: ANN001
+    path = tmp_path / "watcher.toml"
+    path.write_text(
+        "[classify]\n"
+        f'model_dir = "{settings.classify.model_dir}"\n'
+        f'training_dir = "{settings.classify.training_dir}"\n'
+        "cv_folds = 3\n"
+    )
+    return path
+
+
+def test_label_contract(tmp_path: Path, trained_settings) -> None:
+    lines = [
+        {"id": "a", "title": "Appel à projets chaleur fatale",
+         "text": "Date limite de dépôt : 15 mars 2026. Région Grand Est.", "url": "https://x"},
+        {"id": 7, "title": "Le club de football gagne le match", "text": "Victoire en championnat."},
+    ]  # fmt: skip
+    stdin = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n"
+    result = CliRunner().invoke(
+        main, ["label", "--settings", str(_settings_file(tmp_path, trained_settings))], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", 7]
+    for o in out:
+        assert {"id", "labels", "scores"} <= set(o)
+        assert set(o["labels"]) == {"relevant", "type", "themes", "axes", "scope", "deadline"}
+    assert out[0]["labels"]["deadline"] == "2026-03-15"
+    assert out[0]["labels"]["type"] == "appel_a_projets"
+    assert out[1]["labels"]["relevant"] is False
+
+
+def test_label_bad_line_names_it_and_goes_on(tmp_path: Path, trained_settings) -> None:
+    stdin = '{"id": 1, "title": "Recyclage des déchets", "text": ""}\nnot json\n[1, 2]\n'
+    result = CliRunner().invoke(
+        main, ["label", "--settings", str(_settings_file(tmp_path, trained_settings))], input=stdin
+    )
+    assert result.exit_code == 1
+    assert "stdin:2" in result.stderr and "stdin:3" in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["id"] == 1
+
+
+def test_evaluate_prints_every_field(tmp_path: Path, trained_settings) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    items = [
+        {"id": "1", "title": "Décret relatif au tri des déchets du bâtiment",
+         "text": "Publié au Journal officiel, le décret fixe les obligations de tri.",
+         "labels": {"relevant": True, "type": "reglementation", "themes": ["dechets_ressources"],
+                    "axes": ["veille"], "scope": "france", "deadline": None}},
+        {"id": "2", "title": "Victoire du club de football", "text": "Le match est gagné.",
+         "labels": {"relevant": False, "type": None, "themes": [], "axes": [], "scope": None,
+                    "deadline": None}},
+    ]  # fmt: skip
+    corpus.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items))
+    args = ["evaluate", "--corpus", str(corpus), "--json"]
+    args += ["--settings", str(_settings_file(tmp_path, trained_settings))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    for key in ("relevance_f1", "type_macro_f1", "themes_micro_f1", "axes_micro_f1",
+                "scope_accuracy", "deadline_exact", "deadline_invented"):  # fmt: skip
+        assert key in figures["summary"]
+    assert figures["per_label"]["type"]["reglementation"]["support"] == 1

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+from watcher.classify.scope import load_gazetteer
+from watcher.classify.taxonomy import load_taxonomy
+from watcher.classify.text import clean_text, detect_language
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_html_is_stripped() -> None:
+    out = clean_text("<p>Les <b>déchets</b></p><script>alert(1)</script><br>&amp; co")
+    assert "<" not in out and "alert" not in out
+    assert "déchets" in out and "& co" in out
+
+
+def test_mojibake_is_repaired() -> None:
+    assert clean_text("Les dÃ©chets câ€™est lâ€™Ã©conomie") == "Les déchets c'est l'économie"
+
+
+def test_size_and_junk_never_raise() -> None:
+    assert clean_text(None) == ""
+    assert clean_text(12) == "12"
+    assert len(clean_text("mot " * 100_000)) <= 40_000
+
+
+def test_language() -> None:
+    english = (
+        "The European Commission has published new guidance on industrial waste heat "
+        "recovery for district heating networks across member states."
+    )
+    german = (
+        "Die Europäische Kommission hat neue Leitlinien zur Nutzung industrieller "
+        "Abwärme in Fernwärmenetzen veröffentlicht."
+    )
+    assert detect_language("Waste heat", english)[0] == "en"
+    assert detect_language("Abwärme", german)[0] == "de"
+    assert detect_language("Chaleur fatale", "")[0] == "fr"  # too short to judge
+
+
+def test_taxonomy_has_the_ids_of_labels_md() -> None:
+    tax = load_taxonomy(ROOT / "classifiers" / "taxonomy.yaml")
+    assert tax.ids("types") == [
+        "appel_a_projets", "reglementation", "evenement", "formation", "publication", "actualite",
+    ]  # fmt: skip
+    assert len(tax.ids("themes")) == 9 and len(tax.ids("axes")) == 6
+    assert tax.name("themes", "energie") == "Énergie"
+    assert tax.default_axes["formation"] == ["formation"]
+
+
+def test_scope() -> None:
+    gaz = load_gazetteer(ROOT / "classifiers" / "gazetteer.yaml")
+    assert gaz.scope("Une synergie à Sarreguemines", "").scope == "grand_est"
+    assert gaz.scope("Atelier", "Rendez-vous à Troyes le 3 mars.").scope == "grand_est"
+    assert gaz.scope("Entreprise", "Implantée à 57200 Sarreguemines").scope == "grand_est"
+    assert gaz.scope("Un projet en Seine-et-Marne", "Au lever de l'aube").scope == "france"
+    assert gaz.scope("Un projet en Bretagne", "à Rennes").scope == "france"
+    eu = gaz.scope("Horizon Europe", "La Commission européenne ouvre un appel aux États membres.")
+    assert eu.scope == "europe"
+    world = gaz.scope("Le recyclage en Chine", "Le marché mondial et la Chine, les États-Unis.")
+    assert world.scope == "international"
+    assert gaz.scope("Décret", "", hint="grand_est").scope == "grand_est"
