@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.content))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
