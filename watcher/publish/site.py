@@ -76,6 +76,13 @@ def _paris_day(moment: datetime) -> date:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(PARIS).date()
 
 
+def partition(first_seen: datetime) -> str:
+    """The search-index partition of an item: the quarter it was first seen in.
+    Stable for an item, so new items only ever touch the current partition."""
+    day = _paris_day(first_seen)
+    return f"{day.year}-t{(day.month - 1) // 3 + 1}"
+
+
 def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
@@ -99,7 +106,11 @@ class Site:
             self.entries.append(entry)
             self.row_of[entry.uid] = row
         self.entries.sort(key=lambda e: (e.date or date.min, e.item_id), reverse=True)
-        self.page_uids = {e.uid for e in self.entries}
+        self.item_paths = {
+            e.uid: f"items/{partition(self.row_of[e.uid]['first_seen'])}/{e.uid}.html"
+            for e in self.entries
+        }
+        self.partitions = sorted({p.split("/")[1] for p in self.item_paths.values()}, reverse=True)
         self.bulletins = self._bulletins(store, all_rows)
         self.in_bulletins: dict[str, list[str]] = defaultdict(list)
         for bulletin in self.bulletins:
@@ -179,7 +190,7 @@ class Pages:
                 site_title=TITLE,
                 themes=self.site.names["themes"],
                 types=self.site.names["types"],
-                page_uids=self.site.page_uids,
+                item_paths=self.site.item_paths,
                 **context,
             )
 
@@ -206,7 +217,7 @@ class Pages:
             calls=site.open_calls(),
             standing=site.standing_calls(),
         )
-        self.page("recherche/index.html", "site/search.html")
+        self.page("recherche/index.html", "site/search.html", partitions=site.partitions)
         self.page("abonnements/index.html", "site/subscribe.html")
         self.indicators()
         self.feeds_and_calendars()
@@ -240,9 +251,11 @@ class Pages:
             row = site.row_of[entry.uid]
             weeks = sorted(site.in_bulletins.get(entry.uid, []))
             labels = row.get("labels") or {}
-            key = _key(entry.to_dict(), labels, row.get("summary"), weeks, site.today)
+            # Nothing that depends on today's date: an item page changes only with the item.
+            facts = {**entry.to_dict(), "days_left": None}
+            key = _key(facts, labels, row.get("summary"), weeks)
             self.page(
-                f"items/{entry.uid}.html",
+                site.item_paths[entry.uid],
                 "site/item.html",
                 key=key,
                 e=entry,
@@ -383,12 +396,14 @@ def build_site(store: Store, settings: Any, *, today: date | None = None) -> Sit
     try:
         site = Site(store, settings, today)
         Pages(site, writer, settings).write_all()
-        if writer.changed_matching("items/") or not writer.reuse_tree(BUNDLE):
-            if (writer.tmp / BUNDLE).exists():
-                import shutil
-
-                shutil.rmtree(writer.tmp / BUNDLE)
-            report.pagefind_s = run_pagefind(writer.tmp)
+        todo = []
+        for part in site.partitions:
+            if writer.changed_matching(f"items/{part}/") or not writer.reuse_tree(
+                f"{BUNDLE}/{part}"
+            ):
+                todo.append(part)
+        if todo:
+            report.pagefind_s = run_pagefind(writer.tmp, todo)
             report.pagefind_ran = True
         report.index_files, report.index_bytes = index_size(writer.tmp)
         report.removed = len(set(writer.old_manifest) - set(writer.manifest))

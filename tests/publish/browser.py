@@ -1,0 +1,58 @@
+"""Helpers to look at a built site in headless Chromium (tests and bench).
+
+`serve(folder)` serves any site folder (ours from a fixture store, or the demo's)
+on 127.0.0.1 with a threaded `http.server`; `chromium(playwright)` starts
+Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
+    """Serve `folder` and yield its base URL (ending with '/'). With `sub_path`
+    (e.g. "veille/"), the site is served one folder down, as under a sub-path."""
+    root = Path(folder)
+    if sub_path:
+        # A parent folder holding only a link to the site: the site lives at /<sub_path>.
+        import tempfile
+
+        holder = Path(tempfile.mkdtemp(prefix="site-holder-"))
+        (holder / sub_path.strip("/")).symlink_to(root.resolve(), target_is_directory=True)
+        root = holder
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{sub_path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
