@@ -142,7 +142,9 @@ def run_job(name: str, trigger: str = "schedule") -> str:
         finish_job_run(rt.store, run_id, result.outcome, result.detail)
     except Exception as exc:  # the store itself is failing: still say so in the log
         log_event("job_record_failed", logging.ERROR, job=name, error=str(exc))
-    level = logging.INFO if result.outcome in ("ok", "skipped") else logging.ERROR
+    level = {"ok": logging.INFO, "skipped": logging.INFO, "interrupted": logging.WARNING}.get(
+        result.outcome, logging.ERROR
+    )
     log_event(
         "job_done",
         level,
