@@ -60,6 +60,8 @@ def atom_feed(
         summary = plain_text(row.get("summary")) or plain_text(row.get("text"))[:400]
         if summary:
             entry.summary(summary[:600], type="text")
+        if not link:  # Atom wants a link or a content: the text stands in for the link
+            entry.content(summary[:600] or entry.title(), type="text")
         for theme in labels.get("themes") or []:
             entry.category(term=theme, label=name("themes", theme))
         if labels.get("type"):

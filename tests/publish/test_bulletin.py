@@ -1,0 +1,169 @@
+"""The weekly bulletin: selection, curation, snapshots, renderings, CLI."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from tests.publish import factory
+from tests.publish.conftest import UNIQUE_WORD, WEEK
+from watcher.exceptions import PublishError
+from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email, write_bulletin
+from watcher.publish.weeks import parse_week, week_range
+from watcher.store import bulletins as sb
+
+
+def by_id(bulletin):  # noqa: ANN001, ANN201
+    return {s.id: s for s in bulletin.sections}
+
+
+def test_sections_in_order_and_automatic_selection(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    bulletin = build_bulletin(store, WEEK, settings)
+    assert bulletin.mode == "automatic"
+    assert [s.title for s in bulletin.sections] == [
+        "À la une",
+        "Appels à projets",
+        "Réglementation",
+        "Actualités",
+        "Agenda",
+        "Formations",
+        "Publications et outils",
+    ]
+    calls = by_id(bulletin)["appel_a_projets"].entries
+    # Sorted by closing date, the closed call left out, days counted from the issue date.
+    assert [e.item_id for e in calls] == [ids["call_soon"], ids["call_open"], ids["hostile"]]
+    assert calls[0].deadline == date(2026, 12, 3)
+    assert calls[0].days_left == 3  # issue date: Monday 2026-11-30
+    all_ids = {e.item_id for e in bulletin.entries}
+    assert ids["call_closed"] not in all_ids
+    assert ids["irrelevant"] not in all_ids
+    assert ids["low_score"] not in all_ids  # below publish.score_threshold
+    decree = next(e for e in bulletin.entries if e.item_id == ids["decree"])
+    assert decree.sources == ["Agence de l'eau Rhin-Meuse", "Légifrance"]
+    # No summary: the first three sentences of the text.
+    assert decree.summary.startswith(f"Le décret encadre la {UNIQUE_WORD}")
+    assert "quatrième" not in decree.summary
+    event = by_id(bulletin)["evenement"].entries[0]
+    assert event.event_date == date(2026, 12, 10)
+
+
+def test_cap_per_section(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    settings.publish.cap_per_section = 1
+    bulletin = build_bulletin(store, WEEK, settings)
+    assert all(len(s.entries) <= 1 for s in bulletin.sections)
+    # The best score of the section is the one kept.
+    assert [e.item_id for e in by_id(bulletin)["appel_a_projets"].entries] == [ids["hostile"]]
+
+
+def test_curated_selection_pins_keeps_and_drops(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    before = sb.set_entry(store, WEEK, ids["decree"], user="anne", status="kept", pinned=True)
+    assert before is None
+    sb.set_entry(store, WEEK, ids["call_open"], user="anne", status="kept", summary="Résumé relu.")
+    sb.set_entry(store, WEEK, ids["call_soon"], user="anne", status="dropped")
+    previous = sb.set_entry(store, WEEK, ids["call_open"], user="marc", title="Titre relu")
+    assert previous["summary"] == "Résumé relu." and previous["updated_by"] == "anne"
+    bulletin = build_bulletin(store, WEEK, settings)
+    assert bulletin.mode == "curated"
+    sections = by_id(bulletin)
+    assert [e.item_id for e in sections["une"].entries] == [ids["decree"]]
+    assert [e.title for e in sections["appel_a_projets"].entries] == ["Titre relu"]
+    assert sections["appel_a_projets"].entries[0].summary == "Résumé relu."
+    assert {e.item_id for e in bulletin.entries} == {ids["decree"], ids["call_open"]}
+    rows = {r["id"]: r for r in sb.candidates(store, WEEK, settings)}
+    assert rows[ids["call_soon"]]["status"] == "dropped"
+    assert rows[ids["call_open"]]["auto"] is True
+    assert rows[ids["irrelevant"]]["auto"] is False
+
+
+def test_set_entry_rejects_bad_input(seeded) -> None:  # noqa: ANN001
+    store, ids, _settings = seeded
+    with pytest.raises(PublishError, match="unknown field"):
+        sb.set_entry(store, WEEK, ids["decree"], user="a", colour="red")
+    with pytest.raises(PublishError, match="status"):
+        sb.set_entry(store, WEEK, ids["decree"], user="a", status="maybe")
+    with pytest.raises(PublishError, match="no item"):
+        sb.set_entry(store, WEEK, 999_999, user="a", status="kept")
+    with pytest.raises(PublishError, match="ISO week"):
+        parse_week("2026-48")
+
+
+def test_publish_freezes_a_snapshot_and_new_edition_reopens(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    assert not sb.is_published(store, WEEK)
+    sb.set_entry(store, WEEK, ids["call_open"], user="anne", status="kept")
+    assert sb.publish(store, WEEK, "anne") == 1
+    assert sb.is_published(store, WEEK)
+    frozen = build_bulletin(store, WEEK, settings)
+    assert frozen.status == "published" and frozen.edition == 1
+    # Later changes to the item do not alter what went out.
+    factory.add_item(
+        store,
+        title="Arrivé après la publication",
+        first_seen=week_range(WEEK)[0],
+        labels=factory.labels("actualite"),
+    )
+    assert build_bulletin(store, WEEK, settings).to_dict() == frozen.to_dict()
+    with pytest.raises(PublishError, match="published"):
+        sb.set_entry(store, WEEK, ids["decree"], user="anne", status="kept")
+    with pytest.raises(PublishError, match="already published"):
+        sb.publish(store, WEEK, "anne")
+    assert sb.new_edition(store, WEEK, "marc") == 2
+    assert not sb.is_published(store, WEEK)
+    sb.set_entry(store, WEEK, ids["decree"], user="marc", status="kept")
+    assert sb.publish(store, WEEK, "marc") == 2
+    second = build_bulletin(store, WEEK, settings)
+    assert second.edition == 2
+    assert {e.item_id for e in second.entries} == {ids["call_open"], ids["decree"]}
+
+
+def test_filter_by_theme_type_scope(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    bulletin = build_bulletin(store, WEEK, settings)
+    water = filter_bulletin(bulletin, themes=["eau"])
+    assert {e.item_id for e in water.entries} == {ids["decree"]}
+    assert water.theme == "eau" and "Eau" in water.title
+    calls = filter_bulletin(bulletin, types=["appel_a_projets"])
+    assert all(e.type == "appel_a_projets" for e in calls.entries) and calls.entries
+    national = filter_bulletin(bulletin, scope="france")
+    assert ids["decree"] in {e.item_id for e in national.entries}
+    assert all(e.scope == "france" for e in national.entries)
+
+
+def test_email_has_inline_css_and_a_text_part(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    html, text = render_email(build_bulletin(store, WEEK, settings), settings)
+    assert html.startswith("<!DOCTYPE html>") and 'lang="fr"' in html
+    assert "<style" not in html  # inlined by css-inline
+    assert 'width="600"' in html and "width: 600px" in html
+    assert 'role="presentation"' in html
+    assert "Appel à projets chaleur fatale Grand Est" in html
+    assert "https://ademe.example.org/aap-chaleur" in html
+    assert "== Appels à projets ==" in text
+    assert "Date limite : 3 décembre 2026 (J-3)" in text
+    assert "<" not in text.replace("<-", "")  # plain text, no markup
+
+
+def test_write_bulletin_and_cli(seeded, tmp_path) -> None:  # noqa: ANN001
+    store, _ids, settings = seeded
+    paths = write_bulletin(store, WEEK, settings)
+    folder = settings.publish.output_dir / "bulletins" / WEEK
+    assert folder / "email.html" in paths and folder / "email.txt" in paths
+    assert (folder / "themes" / "eau" / "email.txt").read_text().count("* ") == 1
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(f'[publish]\noutput_dir = "{tmp_path / "cli-out"}"\n')
+    result = CliRunner().invoke(
+        __import__("watcher.cli", fromlist=["main"]).main,
+        ["bulletin", "build", "--week", WEEK, "--db", str(store.path), "--settings", str(toml)],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cli-out" / "bulletins" / WEEK / "index.html").is_file()
+    bad = CliRunner().invoke(
+        __import__("watcher.cli", fromlist=["main"]).main,
+        ["bulletin", "build", "--week", "2026-W99", "--db", str(store.path)],
+    )
+    assert bad.exit_code == 1 and "has no week 99" in bad.output

@@ -1,0 +1,211 @@
+"""The archive site: pages, relative links, feeds, calendars, incremental and atomic builds."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import feedparser
+import pytest
+from icalendar import Calendar
+
+from tests.publish import factory
+from tests.publish.conftest import TODAY, WEEK
+from watcher.exceptions import PublishError
+from watcher.publish import site as site_module
+from watcher.publish.site import build_site
+from watcher.publish.taxonomy import names
+
+
+def html_files(site: Path) -> list[Path]:
+    return [p for p in site.rglob("*.html") if "pagefind" not in p.parts]
+
+
+def item_page(site: Path, uid: str) -> Path:
+    (found,) = list((site / "items").glob(f"*/{uid}.html"))
+    return found
+
+
+def uid_of(store, item_id: int) -> str:  # noqa: ANN001
+    from watcher.store.bulletins import load_items
+
+    return load_items(store, ids=[item_id])[0]["uid"]
+
+
+def test_pages_exist_in_french(built) -> None:  # noqa: ANN001
+    site = built["site"]
+    for rel in [
+        "index.html",
+        "bulletins/index.html",
+        f"bulletins/{WEEK}/index.html",
+        "themes/index.html",
+        "themes/energie/index.html",
+        "types/appel_a_projets/index.html",
+        "mois/index.html",
+        "mois/2026-11.html",
+        "appels/index.html",
+        "indicateurs/index.html",
+        "indicateurs/themes.svg",
+        "recherche/index.html",
+        "abonnements/index.html",
+        "feeds/tout.xml",
+        "calendriers/tout.ics",
+    ]:
+        assert (site / rel).is_file(), rel
+    for page in html_files(site):
+        text = page.read_text(encoding="utf-8")
+        assert '<html lang="fr">' in text, page
+        assert 'id="recherche-rapide"' in text, page  # the search box on every page
+    assert any((site / "pagefind").rglob("pagefind-entry.json"))
+
+
+def test_only_relative_links(built) -> None:  # noqa: ANN001
+    site = built["site"]
+    for page in html_files(site):
+        text = page.read_text(encoding="utf-8")
+        for url in re.findall(r'(?:href|src|action)="([^"]*)"', text):
+            if url.startswith(("http://", "https://", "data:", "#", "mailto:")):
+                continue
+            assert not url.startswith("/"), (page, url)
+            target = (page.parent / url.split("#")[0].split("?")[0]).resolve()
+            assert target.exists(), (page, url)
+
+
+def test_home_bulletin_and_calls(built) -> None:  # noqa: ANN001
+    site, ids, store = built["site"], built["ids"], built["store"]
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert f"bulletins/{WEEK}/index.html" in home
+    assert "Appel à projets chaleur fatale Grand Est" in home
+    calls = (site / "appels/index.html").read_text(encoding="utf-8")
+    soon = calls.index("AMI réemploi des matériaux du BTP")
+    later = calls.index("Appel à projets chaleur fatale Grand Est")
+    assert soon < later  # by closing date
+    assert "Appel clos sur les biodéchets" not in calls
+    bulletin = (site / f"bulletins/{WEEK}/index.html").read_text(encoding="utf-8")
+    assert f"items/2026-t4/{uid_of(store, ids['call_open'])}.html" in bulletin
+    assert bulletin.index("Appels à projets") < bulletin.index("Réglementation")
+
+
+def test_item_page_has_labels_but_not_the_full_text(built) -> None:  # noqa: ANN001
+    site, ids, store = built["site"], built["ids"], built["store"]
+    page = item_page(site, uid_of(store, ids["call_open"])).read_text(encoding="utf-8")
+    assert "Appel à projets chaleur fatale Grand Est" in page
+    assert 'data-pagefind-filter="thème"' in page and "Énergie" in page
+    assert "15 décembre 2026" in page
+    assert "https://ademe.example.org/aap-chaleur" in page
+    assert "PHRASE FINALE SECRETE" not in page
+    irrelevant = uid_of(store, ids["irrelevant"])
+    assert not list((site / "items").glob(f"*/{irrelevant}.html"))
+
+
+def test_indicators_have_charts_and_tables(built) -> None:  # noqa: ANN001
+    site = built["site"]
+    page = (site / "indicateurs/index.html").read_text(encoding="utf-8")
+    for chart in ("themes.svg", "types.svg", "sources.svg"):
+        assert f'src="{chart}"' in page
+        assert (site / "indicateurs" / chart).read_bytes().lstrip().startswith(b"<?xml")
+    assert "<caption>Informations par semaine et par thème</caption>" in page
+    assert "Région Grand Est" in page and "en échec" in page  # CCI's last run failed
+
+
+def test_feeds_read_back(built) -> None:  # noqa: ANN001
+    site, ids, store = built["site"], built["ids"], built["store"]
+    feeds = sorted((site / "feeds").glob("*.xml"))
+    assert {f.stem for f in feeds} == {"tout", *names()["themes"]}
+    for path in feeds:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        assert parsed.feed.title.startswith("Veille EIT Grand Est")
+    water = feedparser.parse((site / "feeds/eau.xml").read_bytes())
+    decree = f"tag:veille-eit-grand-est.fr,2026:item/{uid_of(store, ids['decree'])}"
+    assert decree in [e.id for e in water.entries]
+    everything = feedparser.parse((site / "feeds/tout.xml").read_bytes())
+    assert len(everything.entries) == 50
+    titles = [e.title for e in everything.entries]
+    assert "Appel à projets chaleur fatale Grand Est" in titles
+    assert "Résultats du match de football" not in titles
+
+
+def test_calendars_read_back(built) -> None:  # noqa: ANN001
+    site, ids, store = built["site"], built["ids"], built["store"]
+    calendars = sorted((site / "calendriers").glob("*.ics"))
+    assert {c.stem for c in calendars} == {"tout", *names()["themes"]}
+    for path in calendars:
+        Calendar.from_ical(path.read_bytes())
+    cal = Calendar.from_ical((site / "calendriers/tout.ics").read_bytes())
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    call = events[f"{uid_of(store, ids['call_open'])}-cloture@veille-eit-grand-est.fr"]
+    assert call.decoded("dtstart") == date(2026, 12, 15)
+    assert str(call["summary"]) == "Clôture : Appel à projets chaleur fatale Grand Est"
+    meeting = events[f"{uid_of(store, ids['event'])}-evenement@veille-eit-grand-est.fr"]
+    assert meeting.decoded("dtstart") == date(2026, 12, 10)
+    assert not any("biodéchets" in str(e["summary"]) for e in events.values())  # closed
+    energy = Calendar.from_ical((site / "calendriers/energie.ics").read_bytes())
+    energy_uids = {str(e["uid"]) for e in energy.walk("VEVENT")}
+    assert call["uid"] in energy_uids and meeting["uid"] not in energy_uids
+
+
+def test_rebuild_keeps_ids_and_rewrites_only_what_changed(seeded) -> None:  # noqa: ANN001
+    store, ids, settings = seeded
+    site = settings.publish.site_dir
+    first = build_site(store, settings, today=TODAY)
+    assert first.pagefind_ran and first.written == first.pages
+    feed_before = (site / "feeds/tout.xml").read_bytes()
+    ics_before = (site / "calendriers/tout.ics").read_bytes()
+    old_page = item_page(site, uid_of(store, ids["decree"]))
+    old_mtime = old_page.stat().st_mtime_ns
+    os.utime(old_page, ns=(old_mtime - 10**9, old_mtime - 10**9))  # make a rewrite visible
+    kept_mtime = old_page.stat().st_mtime_ns
+
+    same = build_site(store, settings, today=TODAY)
+    assert same.written == 0 and not same.pagefind_ran
+    assert (site / "feeds/tout.xml").read_bytes() == feed_before
+    assert (site / "calendriers/tout.ics").read_bytes() == ics_before
+    assert item_page(site, uid_of(store, ids["decree"])).stat().st_mtime_ns == kept_mtime
+
+    new_id = factory.add_item(
+        store,
+        title="Nouvelle synergie eau industrielle",
+        summary="Une nouvelle synergie.",
+        first_seen=factory.datetime(2026, 11, 25, 8, tzinfo=factory.UTC),
+        labels=factory.labels("actualite", ["eau"]),
+    )
+    more = build_site(store, settings, today=TODAY)
+    assert more.pagefind_ran
+    new_uid = uid_of(store, new_id)
+    assert f"items/2026-t4/{new_uid}.html" in more.written_paths
+    assert not any(p.startswith("items/") and new_uid not in p for p in more.written_paths)
+    assert more.written < 40 < more.pages
+    assert item_page(site, uid_of(store, ids["decree"])).stat().st_mtime_ns == kept_mtime
+    feed = feedparser.parse((site / "feeds/eau.xml").read_bytes())
+    old_entries = feedparser.parse(feed_before).entries
+    updated = {e.id: e.updated for e in old_entries}
+    for entry in feed.entries:
+        if entry.id in updated:
+            assert entry.updated == updated[entry.id]  # an old item never looks new
+    assert feed.entries[0].title == "Nouvelle synergie eau industrielle"
+
+
+def test_failed_build_leaves_previous_site(seeded, monkeypatch) -> None:  # noqa: ANN001
+    store, _ids, settings = seeded
+    site = settings.publish.site_dir
+    build_site(store, settings, today=TODAY)
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+    def broken(self) -> None:  # noqa: ANN001
+        raise RuntimeError("disk full while writing the indicators")
+
+    monkeypatch.setattr(site_module.Pages, "indicators", broken)
+    factory.add_item(
+        store,
+        title="Jamais publié",
+        first_seen=factory.datetime(2026, 11, 25, 8, tzinfo=factory.UTC),
+        labels=factory.labels("actualite"),
+    )
+    with pytest.raises(PublishError, match="previous site .* is unchanged"):
+        build_site(store, settings, today=TODAY)
+    after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in site.parent.iterdir() if p.name.startswith(".site")] == []
