@@ -103,7 +103,11 @@ def classify(rt: Runtime) -> JobResult:
         return JobResult("skipped", "scheduler stopping")
     from watcher.classify import classify_pending
 
-    labelled = classify_pending(rt.store, rt.settings)
+    try:
+        sources = rt.load_sources()  # each source's label hints are priors
+    except ConfigError:
+        sources = None
+    labelled = classify_pending(rt.store, rt.settings, sources=sources)
     return JobResult("ok", f"{labelled} items labelled")
 
 
@@ -159,7 +163,7 @@ def send(rt: Runtime) -> JobResult:
                 "(schedule.uncurated_week = skip)",
             )
             return JobResult("skipped", f"{week} not published; nothing sent")
-        edition = publish(rt.store, week, SCHEDULE_USER)
+        edition = publish(rt.store, week, SCHEDULE_USER, rt.settings)
         log_event("published", week=week, edition=edition, by=SCHEDULE_USER)
     else:
         alerts.clear(rt, "unpublished_week", week)
