@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from markupsafe import escape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -20,7 +23,8 @@ from watcher.desk import views_model as model
 from watcher.desk import views_week as week
 from watcher.desk.accounts import has_accounts
 from watcher.desk.security import check_bind
-from watcher.desk.web import STATIC_DIR
+from watcher.desk.web import STATIC_DIR, french_error, html
+from watcher.exceptions import WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store.desk import count_users, get_or_create_secret
@@ -63,6 +67,16 @@ def routes() -> list[Any]:
     ]
 
 
+async def _watcher_error(request: Request, exc: Exception) -> Response:
+    """A bad week or item in a URL: a French page, not a traceback."""
+    message = french_error(getattr(exc, "message", str(exc)))
+    return html(
+        "<!DOCTYPE html><html lang='fr'><meta charset='utf-8'><title>Introuvable</title>"
+        f"<h1>Page introuvable</h1><p>{escape(message)}</p><p><a href='/'>Retour</a></p></html>",
+        status_code=404,
+    )
+
+
 def secret_key(store: Store, settings: Settings) -> str:
     return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
 
@@ -81,6 +95,7 @@ def create_app(store: Store, settings: Settings, sources: Any = None) -> Starlet
             )
         ],
     )
+    app.add_exception_handler(WatcherError, _watcher_error)
     app.state.store = store
     app.state.settings = settings
     app.state.sources = sources

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from watcher.desk import curation
 from watcher.desk.explain import explain
 from watcher.desk.security import login_required, post_form
-from watcher.desk.web import back, flash, fragment, html, is_fetch, render
+from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch, render
 from watcher.exceptions import WatcherError
 from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email
 from watcher.publish.selection import SECTION_ORDER, SECTION_TITLES
@@ -117,7 +117,7 @@ async def home(request: Request) -> Response:
             parse_week(wanted)
             return back(f"/semaine/{wanted}")
         except WatcherError as exc:
-            flash(request, exc.message, "error")
+            flash(request, french_error(exc.message), "error")
     return back(f"/semaine/{week_of(datetime.now(PARIS))}")
 
 
@@ -133,6 +133,7 @@ async def week_page(request: Request) -> Response:
         sections=sections,
         state=edition_state(store, week),
         decisions=desk_store.list_decisions(store, week=week, limit=15),
+        titles={i["id"]: i["display_title"] for s in sections for i in s["items"]},
         count=sum(len(s["items"]) for s in sections),
     )
 
@@ -173,8 +174,10 @@ async def _apply(request: Request, changes: list[tuple[str, Any]]) -> Response:
             )
     except WatcherError as exc:
         if is_fetch(request):
-            return html(f"<p class='error'>{_escape(exc.message)}</p>", status_code=409)
-        flash(request, exc.message, "error")
+            return html(
+                f"<p class='error'>{_escape(french_error(exc.message))}</p>", status_code=409
+            )
+        flash(request, french_error(exc.message), "error")
     return await _after_change(request, week, item_id)
 
 
@@ -234,7 +237,7 @@ async def move_item(request: Request) -> Response:
     try:
         curation.move(store, week, item_id, direction, user=request.state.user, settings=settings)
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_error(exc.message), "error")
     # Two cards change places: the whole page is simpler than two fragments.
     return back(f"/semaine/{week}#item-{item_id}")
 
@@ -248,7 +251,7 @@ async def add_item(request: Request) -> Response:
         curation.add_to_week(store, week, item_id, user=request.state.user, settings=settings)
         flash(request, "Élément ajouté au bulletin de la semaine.")
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_error(exc.message), "error")
     return back(f"/semaine/{week}#item-{item_id}")
 
 
@@ -262,7 +265,7 @@ async def undo_decision(request: Request) -> Response:
         curation.undo(store, decision_id, user=request.state.user)
         flash(request, "Modification annulée.")
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_error(exc.message), "error")
     return back(f"/semaine/{week}" if week else "/")
 
 
@@ -273,7 +276,7 @@ async def publish(request: Request) -> Response:
     try:
         edition = curation.publish_week(store, week, user=request.state.user, settings=settings)
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_error(exc.message), "error")
         return back(f"/semaine/{week}")
     flash(request, f"Bulletin {week} publié (édition {edition}).")
     site_message = await run_in_threadpool(rebuild_archive, store, settings)
@@ -303,7 +306,7 @@ async def new_edition(request: Request) -> Response:
         edition = curation.open_new_edition(store, week, user=request.state.user)
         flash(request, f"Édition {edition} ouverte : le bulletin peut de nouveau être modifié.")
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_error(exc.message), "error")
     return back(f"/semaine/{week}")
 
 
@@ -349,11 +352,15 @@ async def preview_email(request: Request) -> Response:
 async def decisions_fragment(request: Request) -> Response:
     store, _settings = _state(request)
     week = _week(request)
+    decisions = desk_store.list_decisions(store, week=week, limit=15)
+    ids = sorted({d["item_id"] for d in decisions if d["item_id"]})
+    titles = {r["id"]: r["title"] for r in store_bulletins.load_items(store, ids=ids)}
     return fragment(
         request,
         "_decisions.html",
         week=week,
-        decisions=desk_store.list_decisions(store, week=week, limit=15),
+        decisions=decisions,
+        titles=titles,
         state=edition_state(store, week),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,84 @@ def _fr_date(value: Any) -> str:
     return french_date(value) if value else ""
 
 
+FIELD_NAMES = {
+    "status": "statut",
+    "pinned": "à la une",
+    "title": "titre",
+    "summary": "résumé",
+    "order": "ordre",
+    "labels.type": "type",
+    "labels.themes": "thèmes",
+    "labels.axes": "axes",
+    "labels.scope": "portée",
+    "labels.deadline": "date limite",
+    "publish": "publication",
+    "new_edition": "nouvelle édition",
+}
+STATUS_NAMES = {"kept": "retenu", "dropped": "écarté", "candidate": "candidat"}
+
+
+def _decision_value(value: Any, field: str) -> str:
+    """A decision's before/after value as a curator reads it."""
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    group = {
+        "labels.type": "types",
+        "labels.themes": "themes",
+        "labels.axes": "axes",
+        "labels.scope": "scopes",
+    }.get(field)
+    if group:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(names()[group].get(v, v) for v in values)
+    if field == "status":
+        return STATUS_NAMES.get(value, str(value))
+    if field == "labels.deadline":
+        return _fr_date(value)
+    if field == "order":
+        return "modifié"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 templates.env.filters["fr_date"] = _fr_date
+templates.env.filters["decision_value"] = _decision_value
+templates.env.globals["field_names"] = FIELD_NAMES
 templates.env.filters["fr_datetime"] = _fr_datetime
 templates.env.globals["label_names"] = names
 templates.env.globals["week_label"] = week_label
+
+
+_ERRORS_FR = [
+    (
+        re.compile(r"bulletin (\S+) (?:edition \d+ )?is (?:already )?published"),
+        "Le bulletin {0} est publié : ouvrez une nouvelle édition pour le corriger.",
+    ),
+    (re.compile(r"decision (\d+) was already undone"), "Cette modification a déjà été annulée."),
+    (re.compile(r"a '(\S+)' decision cannot be undone"), "Cette action ne s’annule pas."),
+    (
+        re.compile(r"item (\d+) is not in the bulletin"),
+        "Gardez d’abord cet élément pour le déplacer dans sa rubrique.",
+    ),
+    (
+        re.compile(r"bulletin (\S+) has no published edition"),
+        "Le bulletin {0} n’est pas publié : il se modifie directement.",
+    ),
+    (re.compile(r"week '([^']*)': .*"), "Semaine « {0} » invalide : attendu par exemple 2026-W48."),
+    (re.compile(r"no item with id (\d+)"), "Élément {0} introuvable."),
+    (re.compile(r"deadline '([^']*)': .*"), "Date limite « {0} » invalide (AAAA-MM-JJ)."),
+]
+
+
+def french_error(message: str) -> str:
+    """The library's (English) error as the curators read it."""
+    for pattern, text in _ERRORS_FR:
+        match = pattern.search(message)
+        if match:
+            return text.format(*match.groups())
+    return f"Action impossible : {message}"
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:

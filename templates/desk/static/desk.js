@@ -6,6 +6,10 @@
   "use strict";
 
   function refreshSide() {
+    // The first change of an untouched week turns the automatic selection into
+    // the curators' one: every card's badge changes, so reload the page once.
+    var layout = document.querySelector(".layout[data-curated='0']");
+    if (layout) { window.location.reload(); return; }
     var frame = document.getElementById("preview");
     if (frame) { frame.src = frame.src; }
     var journal = document.getElementById("journal");

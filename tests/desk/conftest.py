@@ -1,0 +1,96 @@
+"""The desk served by uvicorn in a thread (127.0.0.1, port 0), and headless Chromium."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from tests.desk.builder import build_store
+from watcher.desk.accounts import create_user
+from watcher.desk.app import create_app
+from watcher.settings import Settings
+from watcher.store import Store
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+USER, PASSWORD = "marie", "motdepasse-solide"
+
+
+@dataclass
+class Desk:
+    url: str
+    store: Store
+    settings: Settings
+    ids: dict[str, int]
+
+
+def run_in_thread(app) -> tuple[uvicorn.Server, threading.Thread, int]:  # noqa: ANN001
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, port
+
+
+@pytest.fixture
+def desk_settings(tmp_path) -> Settings:  # noqa: ANN001
+    return Settings.model_validate(
+        {"publish": {"output_dir": str(tmp_path / "output"), "site_dir": str(tmp_path / "site")}}
+    )
+
+
+@pytest.fixture
+def desk(store: Store, desk_settings: Settings) -> Iterator[Desk]:
+    ids = build_store(store)
+    create_user(store, USER, PASSWORD)
+    server, thread, port = run_in_thread(create_app(store, desk_settings))
+    try:
+        yield Desk(f"http://127.0.0.1:{port}", store, desk_settings, ids)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def sign_in(page, desk: Desk) -> None:  # noqa: ANN001
+    page.goto(f"{desk.url}/")
+    page.fill("input[name=username]", USER)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/semaine/**")

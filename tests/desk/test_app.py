@@ -1,0 +1,252 @@
+"""The desk without a browser: binding rule, CSRF on every form, undo, search,
+editions, subscribers, unsubscribe links."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from tests.desk.builder import WEEK, build_store
+from watcher.deliver import add_subscriber
+from watcher.deliver.tokens import make_token
+from watcher.desk.accounts import authenticate, create_user
+from watcher.desk.app import create_app, routes
+from watcher.desk.security import check_bind, is_loopback
+from watcher.exceptions import ConfigError
+from watcher.publish.bulletin import build_bulletin
+from watcher.store.bulletins import entries, is_published
+from watcher.store.delivery import get_subscriber
+from watcher.store.desk import list_decisions
+from watcher.store.labels import effective_labels
+
+from .conftest import PASSWORD, USER
+
+
+def _serve(db: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "watcher", "--db", db, "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WATCHER_SETTINGS": ""},
+    )
+
+
+def test_serve_without_account_refuses_a_non_loopback_address(tmp_path):
+    result = _serve(str(tmp_path / "w.db"), "--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr
+    assert "watcher users add" in result.stderr
+
+
+def test_bind_rule():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
+    check_bind("127.0.0.1", 0)
+    check_bind("0.0.0.0", 1)
+    with pytest.raises(ConfigError):
+        check_bind("192.168.1.10", 0)
+
+
+def test_every_curator_post_route_checks_csrf():
+    posts = [r for r in routes() if isinstance(r, Route) and r.methods and "POST" in r.methods]
+    unprotected = [r.path for r in posts if not getattr(r.endpoint, "csrf_protected", False)]
+    # only the unsubscribe link, whose signed token is its own proof
+    assert unprotected == ["/desabonnement/{token}"]
+
+
+@pytest.fixture
+def client(store, desk_settings):
+    ids = build_store(store)
+    create_user(store, USER, PASSWORD)
+    client = TestClient(create_app(store, desk_settings), base_url="http://127.0.0.1")
+    page = client.get("/connexion")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        "/connexion",
+        data={"csrf": token, "username": USER, "password": PASSWORD, "suite": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    client.csrf = token
+    client.ids = ids
+    client.store = store
+    client.settings = desk_settings
+    return client
+
+
+def _post(client, path, **data):  # noqa: ANN001, ANN202
+    return client.post(path, data={"csrf": client.csrf, **data}, follow_redirects=False)
+
+
+def test_wrong_password_is_refused(store, desk_settings):
+    create_user(store, USER, PASSWORD)
+    client = TestClient(create_app(store, desk_settings))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
+    bad = client.post("/connexion", data={"csrf": token, "username": USER, "password": "nope"})
+    assert bad.status_code == 401 and "incorrect" in bad.text
+    assert client.get("/abonnes", follow_redirects=False).status_code == 303
+    assert not authenticate(store, "personne", PASSWORD)
+
+
+def test_without_accounts_only_loopback_clients_get_in(store, desk_settings):
+    build_store(store)
+    local = TestClient(create_app(store, desk_settings), client=("127.0.0.1", 50000))
+    assert "Aucun compte de curateur" in local.get(f"/semaine/{WEEK}").text
+    remote = TestClient(create_app(store, desk_settings), client=("192.168.1.20", 50000))
+    assert remote.get(f"/semaine/{WEEK}", follow_redirects=False).status_code == 303
+
+
+def test_changes_are_decisions_and_undo_reapplies_before(client):
+    ids, store = client.ids, client.store
+    item = ids["reut"]
+    _post(client, f"/semaine/{WEEK}/element/{item}/statut", status="dropped")
+    _post(
+        client,
+        f"/semaine/{WEEK}/element/{item}/etiquettes",
+        type="reglementation",
+        themes=["eau", "decarbonation"],
+        axes="veille",
+        scope="grand_est",
+        deadline="",
+    )
+    assert entries(store, WEEK)[item]["status"] == "dropped"
+    labels = effective_labels(store, [item])[item]
+    assert labels.themes == ["decarbonation", "eau"] and labels.scope == "grand_est"
+    decisions = list_decisions(store, week=WEEK)
+    fields = [d["field"] for d in decisions]
+    assert fields == ["labels.scope", "labels.themes", "status"]  # newest first; only changes
+    scope = decisions[0]
+    assert (scope["before"], scope["after"], scope["user"]) == ("france", "grand_est", USER)
+    for decision in decisions:
+        assert _post(client, f"/decisions/{decision['id']}/annuler").status_code == 303
+    assert entries(store, WEEK)[item]["status"] == "kept"  # as the automatic selection had it
+    labels = effective_labels(store, [item])[item]
+    assert labels.themes == ["eau"] and labels.scope == "france"
+    again = _post(client, f"/decisions/{decisions[0]['id']}/annuler")
+    assert again.status_code == 303
+    assert "Cette modification a déjà été annulée." in client.get(f"/semaine/{WEEK}").text
+    assert sum(1 for d in list_decisions(store, week=WEEK) if d["undo_of"]) == 3
+
+
+def test_first_change_keeps_the_automatic_selection(client):
+    store, ids = client.store, client.ids
+    before = {e.item_id for e in build_bulletin(store, WEEK, client.settings).entries}
+    _post(client, f"/semaine/{WEEK}/element/{ids['guide']}/statut", status="dropped")
+    after = {e.item_id for e in build_bulletin(store, WEEK, client.settings).entries}
+    assert after == before - {ids["guide"]}
+
+
+def test_order_within_a_section(client):
+    store, ids = client.store, client.ids
+    _post(client, f"/semaine/{WEEK}/element/{ids['piege']}/deplacer", direction="up")
+    section = next(
+        s for s in build_bulletin(store, WEEK, client.settings).sections if s.id == "actualite"
+    )
+    assert [e.item_id for e in section.entries] == [ids["piege"], ids["mutualisation"]]
+    move = list_decisions(store, week=WEEK)[0]
+    _post(client, f"/decisions/{move['id']}/annuler")
+    section = next(
+        s for s in build_bulletin(store, WEEK, client.settings).sections if s.id == "actualite"
+    )
+    assert [e.item_id for e in section.entries] == [ids["mutualisation"], ids["piege"]]
+
+
+def test_search_pulls_an_older_item_into_the_week(client):
+    store, ids = client.store, client.ids
+    page = client.get("/recherche", params={"q": "gisements lorraine", "semaine": WEEK})
+    assert "Étude des gisements de chaleur fatale en Lorraine" in page.text
+    assert f"/semaine/{WEEK}/element/{ids['ancien']}/ajouter" in page.text
+    assert client.get("/recherche", params={"q": 'chaleur" OR *'}).status_code == 200
+    _post(client, f"/semaine/{WEEK}/element/{ids['ancien']}/ajouter")
+    assert ids["ancien"] in {
+        e.item_id for e in build_bulletin(store, WEEK, client.settings).entries
+    }
+
+
+def test_publish_freezes_until_a_new_edition(client):
+    store, ids = client.store, client.ids
+    _post(client, f"/semaine/{WEEK}/publier")
+    assert is_published(store, WEEK)
+    _post(client, f"/semaine/{WEEK}/element/{ids['reut']}/statut", status="dropped")
+    assert (
+        "Le bulletin 2026-W48 est publié : ouvrez une nouvelle édition"
+        in client.get(f"/semaine/{WEEK}").text
+    )
+    assert ids["reut"] in {e.item_id for e in build_bulletin(store, WEEK, client.settings).entries}
+    _post(client, f"/semaine/{WEEK}/element/{ids['reut']}/etiquettes", type="actualite")
+    assert effective_labels(store, [ids["reut"]])[ids["reut"]].type == "reglementation"
+    _post(client, f"/semaine/{WEEK}/nouvelle-edition")
+    assert not is_published(store, WEEK)
+    _post(client, f"/semaine/{WEEK}/element/{ids['reut']}/statut", status="dropped")
+    _post(client, f"/semaine/{WEEK}/publier")
+    bulletin = build_bulletin(store, WEEK, client.settings)
+    assert bulletin.edition == 2 and ids["reut"] not in {e.item_id for e in bulletin.entries}
+
+
+def test_subscribers_in_the_desk(client, tmp_path):
+    store = client.store
+    _post(client, "/abonnes/ajouter", email="anim@example.org", name="Anim", themes=["eau"])
+    assert get_subscriber(store, email="anim@example.org")["themes"] == ["eau"]
+    _post(client, "/abonnes/ajouter", email="pas une adresse")
+    assert "pas une adresse" in client.get("/abonnes").text  # the error, flashed
+    csv_data = b"email,name,themes\nx@example.org,X,energie\nmauvais,Y,eau\n"
+    response = client.post(
+        "/abonnes/importer",
+        data={"csrf": client.csrf},
+        files={"file": ("liste.csv", csv_data, "text/csv")},
+    )
+    assert response.status_code == 200
+    assert "liste.csv: line 3: field &#39;email&#39;" in response.text
+    assert get_subscriber(store, email="x@example.org") is not None
+    _post(client, "/abonnes/retirer", email="anim@example.org")
+    assert get_subscriber(store, email="anim@example.org")["status"] == "unsubscribed"
+
+
+def test_unsubscribe_link_and_one_click_post(client):
+    store = client.store
+    add_subscriber(store, "lien@example.org", "Lien", ["eau"])
+    sub = get_subscriber(store, email="lien@example.org")
+    secret = client.app.state.secret
+    anonymous = TestClient(client.app)
+    url = f"/desabonnement/{make_token(secret, sub)}"
+    page = anonymous.get(url)
+    assert page.status_code == 200 and "Confirmer le désabonnement" in page.text
+    assert (
+        get_subscriber(store, email="lien@example.org")["status"] == "active"
+    )  # GET changes nothing
+    done = anonymous.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200 and "ne recevra plus" in done.text
+    assert get_subscriber(store, email="lien@example.org")["status"] == "unsubscribed"
+    forged = make_token("another secret", sub)
+    assert anonymous.get(f"/desabonnement/{forged}").status_code == 404
+
+
+def test_pages_render(client):
+    for path in (
+        f"/semaine/{WEEK}",
+        f"/semaine/{WEEK}/apercu",
+        f"/semaine/{WEEK}/apercu/email",
+        "/abonnes",
+        "/sources",
+        "/modele",
+        f"/semaine/{WEEK}/journal",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    preview = client.get(f"/semaine/{WEEK}/apercu/email", params={"theme": "eau"})
+    assert "Décret sur la réutilisation" in preview.text
+    assert "chaleur fatale des sites" not in preview.text
+    assert "script-src" not in preview.headers["content-security-policy"]
+    missing = client.get("/semaine/2026-W99")
+    assert missing.status_code == 404 and "Semaine « 2026-W99 » invalide" in missing.text
