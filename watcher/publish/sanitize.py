@@ -48,7 +48,8 @@ def safe_html(value: str | None) -> Markup:
         link_rel="noopener noreferrer nofollow",
         clean_content_tags={"script", "style"},
     )
-    return Markup(cleaned)
+    # A link whose URL was refused keeps its text; a rel without href is invalid HTML.
+    return Markup(re.sub(r'<a rel="[^"]*">', "<a>", cleaned))
 
 
 def first_sentences(text: str, count: int = 3, limit: int = 420) -> str:
