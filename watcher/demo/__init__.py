@@ -1,0 +1,237 @@
+"""The bundled offline demo: a fake web of French sources served on 127.0.0.1, and
+`run_demo()`, which runs the real pipeline over it into its own folder.
+
+Re-running is idempotent by recreation: each run deletes the demo database
+(``output/demo/watcher.db``) and its generated sources file, then rebuilds
+everything from the demo web of the day. The trained model under
+``output/demo/model`` is kept, so later runs skip the training.
+
+The pipeline is a list of steps; each calls the public function of a stage
+(see docs/architecture.md) and returns one line for the summary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from watcher.demo.render import DEMO_API_KEY, build_site
+from watcher.demo.server import DemoServer, paris_today
+from watcher.demo.sources import DEMO_KEY_ENV, demo_sources, write_demo_sources
+
+__all__ = [
+    "DEMO_API_KEY",
+    "DemoContext",
+    "DemoResult",
+    "DemoServer",
+    "build_site",
+    "demo_sources",
+    "run_demo",
+    "write_demo_sources",
+]
+
+DEFAULT_OUTPUT = Path("output/demo")
+CURATOR = ("curatrice", "demo-veille-eit")  # the demo desk account: a public demo password
+SUBSCRIBERS = (
+    (
+        "animatrice.aube@example.org",
+        "Animatrice EIT de l'Aube",
+        ["dechets_ressources", "territoire"],
+    ),
+    ("energie.moselle@example.org", "Chargé de mission énergie", ["energie", "decarbonation"]),
+    ("eau.alsace@example.org", "Référente eau", ["eau", "economie_circulaire"]),
+)
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: paths, settings, the open store, the demo week."""
+
+    output_dir: Path
+    base_url: str
+    sources_path: Path
+    db_path: Path
+    settings: Any
+    week: str
+    store: Any = None
+    sources: Any = None
+    notes: list[str] = field(default_factory=list)  # lines printed after the summary
+    progress: bool = False
+
+
+@dataclass
+class DemoResult:
+    output_dir: Path
+    db_path: Path
+    sources_path: Path
+    week: str
+    steps: list[tuple[str, str, float]] = field(default_factory=list)  # (step, summary, seconds)
+    notes: list[str] = field(default_factory=list)
+    collect_report: Any = None
+
+
+Step = tuple[str, Callable[[DemoContext, DemoResult], str]]
+
+
+def _collect(ctx: DemoContext, result: DemoResult) -> str:
+    from watcher.collect import run_collect
+
+    report = run_collect(
+        ctx.sources, db=ctx.store, settings=ctx.settings, trigger="demo", progress=ctx.progress
+    )
+    result.collect_report = report
+    new = sum(s.items_new for s in report.sources)
+    failed = [f"{s.source_id} ({s.error_kind})" for s in report.failed]
+    line = f"{len(report.sources)} sources, {new} new items"
+    if failed:
+        line += f"; failed as designed: {', '.join(failed)}"
+    return line
+
+
+def _classify(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.classify import classify_pending
+
+    count = classify_pending(ctx.store, ctx.settings, sources=ctx.sources)
+    return f"{count} items labelled"
+
+
+def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.deliver import add_subscriber
+    from watcher.desk.accounts import create_user
+
+    create_user(ctx.store, *CURATOR)
+    # Subscribed before the demo week began, so the week's bulletin is theirs to receive.
+    since = datetime.now().astimezone() - timedelta(days=8)
+    for email, name, themes in SUBSCRIBERS:
+        add_subscriber(ctx.store, email, name, themes=themes, created_at=since)
+    ctx.notes.append(
+        f"Desk account: {CURATOR[0]} / {CURATOR[1]} (`watcher desk --db {ctx.db_path}`)"
+    )
+    return f"curator '{CURATOR[0]}' and {len(SUBSCRIBERS)} subscribers"
+
+
+def _publish(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.store.bulletins import publish
+
+    edition = publish(ctx.store, ctx.week, CURATOR[0], ctx.settings)
+    return f"week {ctx.week} published (edition {edition})"
+
+
+def _bulletin(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.publish.bulletin import write_bulletin
+
+    paths = write_bulletin(ctx.store, ctx.week, ctx.settings)
+    return f"{len(paths)} files for week {ctx.week}"
+
+
+def _site(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.publish.site import build_site as build_archive
+
+    report = build_archive(ctx.store, ctx.settings)
+    site_dir = Path(ctx.settings.publish.site_dir)
+    ctx.notes.append(
+        f"Site: serve it with `python -m http.server 8000 --bind 127.0.0.1 --directory {site_dir}` "
+        "and open http://127.0.0.1:8000/"
+    )
+    return f"{report.pages} pages, {report.items} items, search index {'built' if report.pagefind_ran else 'skipped'}"
+
+
+def _send(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.deliver import send_week
+
+    report = send_week(ctx.store, ctx.week, ctx.settings, dry_run=True, out_dir=ctx.output_dir)
+    if report.written:
+        ctx.notes.append(f"E-mails (dry run): {Path(report.written[0]).parent}")
+    return f"{len(report.written)} messages written as .eml (dry run)"
+
+
+STEPS: list[Step] = [
+    ("collect", _collect),
+    ("classify", _classify),
+    ("accounts", _accounts),
+    ("publish", _publish),
+    ("bulletin", _bulletin),
+    ("site", _site),
+    ("send --dry-run", _send),
+]
+
+
+def demo_settings(output_dir: Path, settings: Any = None) -> Any:
+    """The settings of the demo: the user's (or the defaults), with every output under output_dir."""
+    from watcher.settings import Settings
+
+    settings = settings or Settings()
+    publish = settings.publish.model_copy(
+        update={"output_dir": output_dir, "site_dir": output_dir / "site"}
+    )
+    classify = settings.classify.model_copy(update={"model_dir": output_dir / "model"})
+    update = {"publish": publish, "classify": classify}
+    if "crawl_log" in type(settings.collect).model_fields:
+        log = output_dir / "logs" / "crawl.log"
+        update["collect"] = settings.collect.model_copy(update={"crawl_log": log})
+    return settings.model_copy(update=update)
+
+
+def _fresh_db(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+def run_demo(
+    output_dir: Path | str = DEFAULT_OUTPUT,
+    *,
+    settings: Any = None,
+    steps: list[Step] | None = None,
+    echo: Callable[[str], None] = print,
+    progress: bool = False,
+) -> DemoResult:
+    """Serve the demo web, point a sources file at it and run the pipeline into output_dir."""
+    from watcher.config import load_sources
+    from watcher.publish.weeks import week_of
+    from watcher.store import Store
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    db_path = output_dir / "watcher.db"
+    sources_path = output_dir / "demo-sources.yaml"
+    _fresh_db(db_path)
+    week = week_of(paris_today())
+    result = DemoResult(output_dir, db_path, sources_path, week)
+    previous_key = os.environ.get(DEMO_KEY_ENV)
+    os.environ[DEMO_KEY_ENV] = DEMO_API_KEY  # the crawl child inherits it
+    try:
+        with DemoServer() as base_url:
+            write_demo_sources(base_url, sources_path)
+            echo(f"Demo web served at {base_url} (offline, 127.0.0.1)")
+            ctx = DemoContext(
+                output_dir=output_dir,
+                base_url=base_url,
+                sources_path=sources_path,
+                db_path=db_path,
+                settings=demo_settings(output_dir, settings),
+                week=week,
+                progress=progress,
+            )
+            ctx.sources = load_sources(sources_path)
+            ctx.store = Store(db_path)
+            try:
+                for name, step in steps if steps is not None else STEPS:
+                    started = time.monotonic()
+                    line = step(ctx, result)
+                    elapsed = time.monotonic() - started
+                    result.steps.append((name, line, elapsed))
+                    echo(f"  {name:<15} {line} ({elapsed:.1f} s)")
+            finally:
+                ctx.store.close()
+            result.notes = ctx.notes
+    finally:
+        if previous_key is None:
+            os.environ.pop(DEMO_KEY_ENV, None)
+        else:
+            os.environ[DEMO_KEY_ENV] = previous_key
+    return result
