@@ -92,7 +92,7 @@ def test_item_page_has_labels_but_not_the_full_text(built) -> None:  # noqa: ANN
     site, ids, store = built["site"], built["ids"], built["store"]
     page = item_page(site, uid_of(store, ids["call_open"])).read_text(encoding="utf-8")
     assert "Appel à projets chaleur fatale Grand Est" in page
-    assert 'data-pagefind-filter="thème"' in page and "Énergie" in page
+    assert 'data-pagefind-filter="Thème"' in page and "Énergie" in page
     assert "15 décembre 2026" in page
     assert "https://ademe.example.org/aap-chaleur" in page
     assert "PHRASE FINALE SECRETE" not in page
