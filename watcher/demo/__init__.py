@@ -170,11 +170,22 @@ def demo_settings(output_dir: Path, settings: Any = None) -> Any:
         update={"output_dir": output_dir, "site_dir": output_dir / "site"}
     )
     classify = settings.classify.model_copy(update={"model_dir": output_dir / "model"})
-    update = {"publish": publish, "classify": classify}
-    if "crawl_log" in type(settings.collect).model_fields:
-        log = output_dir / "logs" / "crawl.log"
-        update["collect"] = settings.collect.model_copy(update={"crawl_log": log})
-    return settings.model_copy(update=update)
+    # The demo web is our own loopback server: per-host politeness delays would only make
+    # the demo slow (one host stands for a dozen sites), so they are relaxed here.
+    fast = {
+        "download_delay_s": 0.0,
+        "autothrottle": False,
+        "concurrent_per_host": 8,
+        "crawl_log": None,
+    }
+    fields = type(settings.collect).model_fields
+    collect_update = {k: v for k, v in fast.items() if k in fields}
+    if "crawl_log" in collect_update:
+        collect_update["crawl_log"] = output_dir / "logs" / "crawl.log"
+    collect = settings.collect.model_copy(update=collect_update)
+    return settings.model_copy(
+        update={"publish": publish, "classify": classify, "collect": collect}
+    )
 
 
 def _fresh_db(db_path: Path) -> None:

@@ -1,0 +1,105 @@
+"""End to end: `run_demo` collects the demo web with the real crawl into a fresh store.
+
+One crawl of the whole demo web, then a second one against the same server
+(every feed answers 304 and nothing is added), then a second `run_demo`,
+which recreates the database and finds the same items again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from watcher.collect import run_collect
+from watcher.demo import STEPS, run_demo
+from watcher.demo.content import BROKEN, load_demo
+from watcher.demo.server import paris_today
+from watcher.store import Store
+from watcher.store.items import iter_items
+
+pytestmark = pytest.mark.slow
+
+WORKING = {s.id for s in load_demo(paris_today())}
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    second = {}
+
+    def collect_again(ctx, _result):
+        second["report"] = run_collect(ctx.sources, db=ctx.store, settings=ctx.settings)
+        second["items"] = list(iter_items(ctx.store))
+        return "again"
+
+    collect = dict(STEPS)["collect"]
+    first = run_demo(
+        out, steps=[("collect", collect), ("again", collect_again)], echo=lambda _l: None
+    )
+    with Store(first.db_path) as store:
+        items = list(iter_items(store))
+    return out, first, items, second
+
+
+def test_every_working_source_brings_items(collected):
+    _out, result, items, _second = collected
+    by_source = {s.source_id: s for s in result.collect_report.sources}
+    for source_id in WORKING:
+        assert by_source[source_id].status == "ok", by_source[source_id]
+    carried = {source for item in items for source in item["sources"]}
+    assert carried == WORKING
+    assert 130 <= len(items) <= 150
+
+
+def test_broken_sources_are_recorded_as_failed_with_their_reason(collected):
+    _out, result, _items, _second = collected
+    by_source = {s.source_id: s for s in result.collect_report.sources}
+    for broken in BROKEN:
+        report = by_source[broken.id]
+        assert report.status == "failed" and report.error_kind and report.error_message
+        assert report.http_status == broken.status
+    assert by_source["demo-panne-500"].error_kind == "http_5xx"
+    assert by_source["demo-flux-deplace"].error_kind == "http_404"
+
+
+def test_the_story_published_by_two_sources_is_one_item(collected):
+    _out, _result, items, _second = collected
+    verrerie = [i for i in items if "verrerie" in i["url"]]
+    assert len(verrerie) == 1  # linked with utm_* parameters and a fragment by the press
+    assert set(verrerie[0]["sources"]) == {"demo-agence", "demo-presse"}
+    assert "utm_" not in verrerie[0]["url"] and "#" not in verrerie[0]["url"]
+    palettes = [i for i in items if "palettes" in i["url"]]
+    assert len(palettes) == 1  # the press release republished at another URL
+    assert set(palettes[0]["sources"]) == {"demo-agence", "demo-presse"}
+
+
+def test_structured_fields_and_texts_of_each_kind_arrive(collected):
+    _out, _result, items, _second = collected
+    jorf = [i for i in items if i["sources"] == ["demo-jorf"]]
+    assert len(jorf) == 10  # 14 texts, 4 without our keywords
+    assert all(i["extra"].get("nor") for i in jorf)
+    assert not any("sous-préfet" in i["title"] for i in jorf)
+    api = [i for i in items if "demo-aides-api" in i["sources"]]
+    assert sum(1 for i in api if i["extra"].get("deadline")) == 15
+    pdf = [i for i in items if i["url"].endswith(".pdf")]
+    assert len(pdf) == 3 and all("Cahier des charges" in i["text"] for i in pdf)
+    article = next(i for i in items if i["url"].endswith("/economie-circulaire-entreprises/"))
+    assert "Date limite de dépôt" in article["text"]
+
+
+def test_a_second_collect_adds_nothing_and_gets_304s(collected):
+    _out, _result, items, second = collected
+    report = second["report"]
+    assert sum(s.items_new for s in report.sources) == 0
+    assert len(second["items"]) == len(items)
+    statuses = {s.source_id: (s.status, s.http_status) for s in report.sources}
+    for source_id in WORKING - {"demo-aides-api"}:
+        assert statuses[source_id] == ("not_modified", 304), source_id
+
+
+def test_running_the_demo_again_recreates_the_same_store(collected):
+    out, _result, items, _second = collected
+    again = run_demo(out, steps=[STEPS[0]], echo=lambda _l: None)
+    with Store(again.db_path) as store:
+        items_again = list(iter_items(store))
+    assert len(items_again) == len(items)
+    assert {i["title"] for i in items_again} == {i["title"] for i in items}
