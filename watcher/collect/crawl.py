@@ -44,6 +44,7 @@ def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> 
         "CLOSESPIDER_TIMEOUT": collect.crawl_time_limit_s,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,  # no listening port in an unattended crawl
         "LOG_LEVEL": log_level,
         "DEFAULT_REQUEST_HEADERS": {
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "

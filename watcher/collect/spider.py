@@ -58,7 +58,6 @@ class SourceRun:
     found: int = 0
     new: int = 0
     validators: dict[str, Any] | None = None
-    requested: set[str] = field(default_factory=set)
     done: bool = False
     token: str | None = None  # an API's bearer token (token exchange)
     token_retried: bool = False
@@ -112,6 +111,7 @@ class WatchSpider(scrapy.Spider):
         self.sources = sources
         self.collect = settings
         self.runs: dict[str, SourceRun] = {}
+        self.requested: set[str] = set()  # canonical URLs of the articles asked for in this crawl
         self.backoff = state.backed_off_hosts(self.store)
 
     # --- start and finish --------------------------------------------------------------
@@ -300,9 +300,9 @@ class WatchSpider(scrapy.Spider):
         known = known_urls(self.store, [canon]).get(canon)
         item.complete = False
         item_id = self.save(run, item)
-        if known is True or canon in run.requested:
+        if known is True or canon in self.requested:
             return []
-        run.requested.add(canon)
+        self.requested.add(canon)
         return [article_request(self, run, item, item_id)]
 
     def save(self, run: SourceRun, item: CollectedItem) -> int:
@@ -322,9 +322,9 @@ class WatchSpider(scrapy.Spider):
         requests = []
         for pending in pending_items(self.store, run.source.id):
             canon = canonical_url(pending["url"])
-            if canon in run.requested:
+            if canon in self.requested:
                 continue
-            run.requested.add(canon)
+            self.requested.add(canon)
             item = CollectedItem(
                 source_id=run.source.id,
                 url=pending["url"],

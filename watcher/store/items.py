@@ -269,7 +269,7 @@ def _update(
                 published=_aware(item.published) or row.published,
                 content_hash=new_hash,
                 minhash=values.tobytes() if values is not None else None,
-                extra={**(row.extra or {}), **item.extra},
+                extra=_completed_extra(row.extra, item.extra),
                 complete=True,
             )
             if item.raw_body is not None:
@@ -298,6 +298,12 @@ def _update(
             return duplicate
         index.add(row.id, values)
     return row.id
+
+
+def _completed_extra(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Merged structured fields, without the bookkeeping of failed fetches."""
+    merged = {**(old or {}), **new}
+    return {k: v for k, v in merged.items() if k not in ("fetch_attempts", "fetch_error")}
 
 
 def _merge(connection: Connection, loser: int, winner: int, now: datetime) -> None:

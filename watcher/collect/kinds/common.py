@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from w3lib.html import remove_tags
 
@@ -37,11 +38,10 @@ def parse_date(value: Any) -> datetime | None:
     except ValueError:
         import dateparser
 
-        parsed = dateparser.parse(
-            text,
-            languages=["fr", "en"],
-            settings={"TIMEZONE": "Europe/Paris", "RETURN_AS_TIMEZONE_AWARE": True},
-        )
+        parsed = dateparser.parse(text, languages=["fr", "en"])
+        if parsed is not None and parsed.tzinfo is None and parsed.time() != time(0, 0):
+            # A wall-clock time on a French site is Paris time; a bare date stays that date.
+            parsed = parsed.replace(tzinfo=ZoneInfo("Europe/Paris"))
     if parsed is None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

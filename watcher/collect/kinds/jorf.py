@@ -89,9 +89,12 @@ def parse_index(spider: WatchSpider, response: Response, run: SourceRun) -> list
         return []
     taken = state.marks(spider.store, run.source.id)
     options = run.source.jorf
-    if not taken:
+    if taken:
+        # Archives older than the first one taken were left out on purpose by the first run.
+        names = [n for n in names if n not in taken and n > min(taken)]
+    else:
         names = names[-(options.max_archives if options else 4) :]
-    new = [n for n in names if n not in taken][-MAX_NEW_ARCHIVES:]
+    new = names[-MAX_NEW_ARCHIVES:]
     base = response.url if response.url.endswith("/") else response.url + "/"
     return [
         spider.request(

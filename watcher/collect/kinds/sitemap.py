@@ -70,7 +70,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
     from watcher.collect.articles import article_request
 
     for entry in entries:
-        if canon[entry["loc"]] in known:
+        if canon[entry["loc"]] in known or canon[entry["loc"]] in spider.requested:
             continue
         item = CollectedItem(
             source_id=run.source.id,
@@ -84,7 +84,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
             break
         if run.source.fetch_article:
             # Stored once its page is read: a sitemap gives no title to show before that.
-            run.requested.add(canon[entry["loc"]])
+            spider.requested.add(canon[entry["loc"]])
             requests.append(article_request(spider, run, item, None))
         else:
             spider.save(run, item)

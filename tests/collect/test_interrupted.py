@@ -1,0 +1,115 @@
+"""A crawl killed in the middle leaves the store consistent; the next run completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from tests.collect.conftest import Reply, article, fast_settings, rss, sources_from
+from watcher.collect import run_collect
+from watcher.store.items import iter_items
+from watcher.store.schema import crawl_runs, http_cache, item_sources, items
+
+
+def test_killed_crawl_is_completed_by_the_next_run_without_duplicates(web, store) -> None:  # noqa: ANN001
+    count = 6
+    stall = threading.Event()
+    entries = [(web.url(f"/k/{i}"), f"Texte {i}", f"Résumé {i}") for i in range(count)]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml", etag=True)
+
+    def slow_article(i: int):  # noqa: ANN202
+        def reply(_handler) -> Reply:  # noqa: ANN001
+            if stall.is_set() and i < 2:  # articles are fetched last-listed first
+                time.sleep(20)  # the crawl is killed while waiting for these
+            return Reply(article(f"Texte {i}", 40 + i))
+
+        return reply
+
+    for i in range(count):
+        web.routes[f"/k/{i}"] = slow_article(i)
+    sources = sources_from(
+        f"sources:\n  - id: k\n    name: K\n    kind: rss\n    url: {web.url('/feed.xml')}\n"
+    )
+    settings = fast_settings(download_timeout_s=30, concurrent_per_host=1, concurrent_requests=1)
+
+    def killer() -> None:
+        # Kill the crawl process (no clean shutdown) once the feed's entries are stored
+        # and a few articles read, while the others stall.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with store.connect() as c:
+                stored = c.execute(select(func.count()).select_from(items)).scalar()
+                completed = c.execute(
+                    select(func.count()).where(items.c.complete.is_(True))
+                ).scalar()
+                pid = c.execute(select(crawl_runs.c.pid).order_by(crawl_runs.c.id.desc())).scalar()
+            if stored == count and completed >= 2 and pid:
+                time.sleep(0.3)
+                os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    stall.set()
+    thread = threading.Thread(target=killer)
+    thread.start()
+    first = run_collect(sources, db=store, settings=settings)
+    thread.join()
+    assert first.status == "interrupted"
+    assert first.sources[0].error_kind == "interrupted"
+    with store.connect() as c:
+        assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 0  # no ETag yet
+    assert 0 < sum(i["complete"] for i in iter_items(store)) < count
+
+    stall.clear()
+    second = run_collect(sources, db=store, settings=fast_settings())
+    assert second.status == "done" and second.sources[0].status == "ok"
+    stored = list(iter_items(store))
+    assert len(stored) == count and all(i["complete"] for i in stored)
+    with store.connect() as c:
+        assert c.execute(select(func.count()).select_from(item_sources)).scalar() == count
+        assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 1
+
+    third = run_collect(sources, db=store, settings=fast_settings())
+    assert third.sources[0].status == "not_modified"
+    assert len(list(iter_items(store))) == count
+
+
+def test_incomplete_items_are_completed_even_when_the_feed_answers_304(web, store) -> None:  # noqa: ANN001
+    entries = [(web.url("/p/1"), "Texte", "Résumé")]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml", etag=True)
+    web.routes["/p/1"] = Reply(b"busy", status=503, content_type="text/plain")
+    sources = sources_from(
+        f"sources:\n  - id: p\n    name: P\n    kind: rss\n    url: {web.url('/feed.xml')}\n"
+    )
+    first = run_collect(sources, db=store, settings=fast_settings())
+    assert first.sources[0].status == "ok"
+    (provisional,) = list(iter_items(store))
+    assert not provisional["complete"] and provisional["extra"]["fetch_attempts"] == 1
+    web.routes["/p/1"] = Reply(article("Texte complet", 50))
+    second = run_collect(sources, db=store, settings=fast_settings())
+    assert second.sources[0].status == "not_modified"
+    (done,) = list(iter_items(store))
+    assert done["complete"] and done["id"] == provisional["id"] and len(done["text"]) > 500
+    assert "fetch_attempts" not in done["extra"]
+
+
+def test_a_time_limit_stops_the_crawl_and_marks_the_run_interrupted(web, store) -> None:  # noqa: ANN001
+    entries = [(web.url(f"/t/{i}"), f"Texte {i}", "r") for i in range(3)]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml", etag=True)
+    for i in range(3):
+        web.routes[f"/t/{i}"] = Reply(article(f"Texte {i}", 60 + i), delay=3)
+    sources = sources_from(
+        f"sources:\n  - id: t\n    name: T\n    kind: rss\n    url: {web.url('/feed.xml')}\n"
+    )
+    settings = fast_settings(crawl_time_limit_s=2, concurrent_requests=1, concurrent_per_host=1)
+    report = run_collect(sources, db=store, settings=settings)
+    assert report.status == "interrupted"
+    assert (report.sources[0].status, report.sources[0].error_kind) == ("failed", "interrupted")
+    stored = list(iter_items(store))
+    assert len(stored) == 3 and not all(i["complete"] for i in stored)
+    with store.connect() as c:
+        assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 0
