@@ -22,6 +22,7 @@ from watcher.desk import views_admin as admin
 from watcher.desk import views_model as model
 from watcher.desk import views_week as week
 from watcher.desk.accounts import has_accounts
+from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import check_bind
 from watcher.desk.web import STATIC_DIR, french_error, html
 from watcher.exceptions import WatcherError
@@ -101,6 +102,7 @@ def create_app(store: Store, settings: Settings, sources: Any = None) -> Starlet
     app.state.sources = sources
     app.state.secret = secret
     app.state.has_accounts = lambda: has_accounts(store)
+    app.state.model_preview = PreviewRunner()
     return app
 
 

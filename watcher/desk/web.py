@@ -47,6 +47,7 @@ FIELD_NAMES = {
     "labels.axes": "axes",
     "labels.scope": "portée",
     "labels.deadline": "date limite",
+    "labels.relevant": "pertinent",
     "publish": "publication",
     "new_edition": "nouvelle édition",
 }
@@ -57,7 +58,7 @@ def _decision_value(value: Any, field: str) -> str:
     """A decision's before/after value as a curator reads it."""
     if value is None or value == [] or value == "":
         return "—"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or field == "labels.relevant":
         return "oui" if value else "non"
     group = {
         "labels.type": "types",
