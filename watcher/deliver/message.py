@@ -13,7 +13,7 @@ import unicodedata
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
 from watcher.exceptions import ConfigError, DeliveryError
@@ -89,6 +89,16 @@ def build_subject(week: str, open_calls: int) -> str:
     return subject
 
 
+def body_parts(html: str, text: str) -> tuple[MIMEPart, MIMEPart]:
+    """The plain-text and HTML parts, built once and shared by every message of a cut
+    (encoding them is most of the cost of a message)."""
+    text_part = MIMEPart(policy=policy.SMTP)
+    text_part.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    html_part = MIMEPart(policy=policy.SMTP)
+    html_part.set_content(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return text_part, html_part
+
+
 def build_message(
     *,
     sender: Address,
@@ -101,6 +111,7 @@ def build_message(
     unsubscribe_url: str = "",
     reply_to: Address | None = None,
     week: str = "",
+    parts: tuple[MIMEPart, MIMEPart] | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (plain text first, then HTML)."""
     msg = EmailMessage(policy=policy.SMTP)
@@ -127,6 +138,8 @@ def build_message(
     if links:
         msg["List-Unsubscribe"] = ", ".join(links)
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")
+    text_part, html_part = parts or body_parts(html, text)
+    msg.make_alternative()
+    msg.attach(text_part)
+    msg.attach(html_part)
     return msg

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from watcher.deliver.message import (
     AddressError,
+    body_parts,
     build_message,
     build_subject,
     mailbox,
@@ -44,6 +45,7 @@ class Rendered:
     text: str
     items: int
     open_calls: int
+    parts: Any = None  # the encoded MIME parts, built on first use and then shared
 
 
 class WeekMail(Protocol):
@@ -115,6 +117,8 @@ def compose(
     sender = parse_sender(d.sender)
     reply_to = parse_sender(d.reply_to) if d.reply_to else None
     base = d.unsubscribe_base_url or settings.publish.public_url
+    if rendered.parts is None:
+        rendered.parts = body_parts(rendered.html, rendered.text)
     return build_message(
         sender=sender,
         to=mailbox(subscriber["email"], subscriber.get("name") or ""),
@@ -126,6 +130,7 @@ def compose(
         unsubscribe_url=unsubscribe_url(base, secret, subscriber) if base else "",
         reply_to=reply_to,
         week=week_mail.week,
+        parts=rendered.parts,
     )
 
 
