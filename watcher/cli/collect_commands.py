@@ -35,7 +35,6 @@ def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
 
 
 def _print_summary(report) -> None:  # noqa: ANN001
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"collect run {report.run_id} ({report.status})")
@@ -55,7 +54,7 @@ def _print_summary(report) -> None:  # noqa: ANN001
             why,
             style=style,
         )
-    console = Console()
+    console = _console()
     console.print(table)
     new = sum(s.items_new for s in report.sources)
     unchanged = sum(1 for s in report.sources if s.status == "not_modified")
@@ -63,6 +62,13 @@ def _print_summary(report) -> None:  # noqa: ANN001
         f"{len(report.sources)} sources: {new} new items, {unchanged} unchanged, "
         f"{len(report.failed)} failed."
     )
+
+
+def _console():  # noqa: ANN202
+    from rich.console import Console
+
+    # Piped into a log or a mail, the table keeps its rows on one line.
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 @main.group()
@@ -87,7 +93,6 @@ def sources_validate(app: App) -> None:
 @handle_errors
 def sources_check(app: App) -> None:
     """Health of each source: last success, last error, items in 30 days, warnings."""
-    from rich.console import Console
     from rich.table import Table
 
     from watcher.store.health import source_health
@@ -111,7 +116,7 @@ def sources_check(app: App) -> None:
             warnings,
             style="yellow" if warnings else None,
         )
-    console = Console()
+    console = _console()
     console.print(table)
     console.print(f"{warned} source(s) need a look.")
 
@@ -158,7 +163,7 @@ def export(app: App, fmt: str) -> None:
     """Write every stored item to stdout (JSON Lines or CSV)."""
     from watcher.store.items import export_rows
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "jsonl":
         for row in export_rows(app.store):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -85,8 +85,8 @@ def yaml_entry(result: dict[str, Any]) -> str:
         "kind": "html",
         "url": page,
     }
-    if feeds:
-        best = max(feeds, key=lambda f: f.get("entries", 0))
+    best = max(feeds, key=lambda f: f.get("entries", 0)) if feeds else None
+    if best is not None:
         entry.update(kind=best["kind"], url=best["url"])
     else:
         entry["html"] = {
@@ -100,7 +100,8 @@ def yaml_entry(result: dict[str, Any]) -> str:
     lines = [f"  {line}" if line else line for line in text.splitlines()]
     others = [
         f"  # other feed found: {f['url']} ({f['kind']}, {f.get('entries', 0)} entries)"
-        for f in feeds[1:]
+        for f in feeds
+        if f is not best
     ]
     if not feeds:
         others.insert(0, "  # no feed found: check the html selectors against the page")
