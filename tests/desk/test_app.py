@@ -250,3 +250,22 @@ def test_pages_render(client):
     assert "script-src" not in preview.headers["content-security-policy"]
     missing = client.get("/semaine/2026-W99")
     assert missing.status_code == 404 and "Semaine « 2026-W99 » invalide" in missing.text
+
+
+def test_sources_page_shows_health_from_sources_yaml(store, desk_settings):
+    from types import SimpleNamespace
+
+    build_store(store)
+    create_user(store, USER, PASSWORD)
+    sources = SimpleNamespace(
+        sources=[
+            SimpleNamespace(id="ademe", name="ADEME – appels", kind="rss", enabled=True),
+            SimpleNamespace(id="muette", name="Source muette", kind="html", enabled=True),
+        ]
+    )
+    client = TestClient(create_app(store, desk_settings, sources), client=("127.0.0.1", 1))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
+    client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    page = client.get("/sources").text
+    assert "ADEME – appels" in page and "Source muette" in page
+    assert "jamais collectée" in page  # the collect stage's warning, in French

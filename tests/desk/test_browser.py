@@ -80,6 +80,11 @@ def test_sign_in_curate_publish_and_check_the_bulletin(page, desk):
     page.wait_for_selector(".badge.published")
     assert "Bulletin 2026-W48 publié (édition 1)" in page.inner_text("main")
     assert page.locator("button.drop").count() == 0  # frozen: no more actions
+    # the archive was rebuilt with the published bulletin
+    assert "Archive reconstruite." in page.inner_text("main")
+    site = desk.settings.publish.site_dir
+    assert (site / "index.html").exists()
+    assert any(WEEK in str(p) for p in site.rglob("*.html"))
 
     bulletin = build_bulletin(desk.store, WEEK, desk.settings)
     assert is_published(desk.store, WEEK) and bulletin.status == "published"

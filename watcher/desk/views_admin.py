@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -128,21 +129,47 @@ async def sources_page(request: Request) -> Response:
     return render(request, "sources.html", sources=rows)
 
 
+_WARNINGS_FR = [
+    (re.compile(r"^never collected$"), "jamais collectée"),
+    (
+        re.compile(r"^failed in the last (\d+) run\(s\): (.*)$"),
+        "en échec lors des {0} dernière(s) collecte(s) : {1}",
+    ),
+    (
+        re.compile(r"^no new item since (\S+) \(expected one every ~(\d+) days\)$"),
+        "aucun nouvel élément depuis le {0} (un attendu tous les ~{1} jours)",
+    ),
+    (
+        re.compile(r"^no new item ever \(expected one every ~(\d+) days\)$"),
+        "aucun élément jamais reçu (un attendu tous les ~{0} jours)",
+    ),
+]
+
+
+def _warning_fr(text: str) -> str:
+    for pattern, french in _WARNINGS_FR:
+        match = pattern.match(text)
+        if match:
+            return french.format(*match.groups())
+    return text
+
+
 def source_rows(store: Any, sources: Any) -> list[dict[str, Any]]:
-    """Each source's health: the collect stage's view when it offers one."""
-    try:
-        from watcher.collect import source_health
-    except ImportError:
-        source_health = None
-    if source_health is not None and sources is not None:
-        try:
-            rows = source_health(store, sources)
-            return [r if isinstance(r, dict) else vars(r) for r in rows]
-        except Exception:  # noqa: BLE001 - a health page must still show something
-            pass
+    """Each source's health: the collect stage's ``source_health`` over sources.yaml,
+    else what the store alone knows (sources seen in runs and items)."""
+    if sources is not None:
+        from watcher.store.health import source_health
+
+        rows = source_health(store, getattr(sources, "sources", sources))
+        for row in rows:
+            row["warnings_fr"] = [_warning_fr(w) for w in row.get("warnings") or []]
+        return rows
     from watcher.store.bulletins import source_health as from_store
 
-    return from_store(store)
+    rows = from_store(store)
+    for row in rows:
+        row["warnings_fr"] = []
+    return rows
 
 
 def _unsubscribe_target(request: Request) -> dict[str, Any] | None:
