@@ -1,0 +1,142 @@
+"""A week of the demo web in accelerated time: the real stages under the scheduler.
+
+The scheduler's clock is time-machine's (the parent process jumps from one due
+time to the next); the crawl children run in real time, so the demo sources are
+given a two-week interval: one crawl at start, as on a fresh install, then the
+week's jobs at their Paris times. Mail goes to aiosmtpd on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+import yaml
+
+from watcher.deliver import add_subscriber
+from watcher.demo import DEMO_API_KEY, DemoServer, demo_settings, write_demo_sources
+from watcher.demo.sources import DEMO_KEY_ENV
+from watcher.schedule import make_runtime
+from watcher.schedule.logs import remove_handlers, setup_logging
+from watcher.schedule.runtime import install, run_job
+from watcher.schedule.scheduler import start
+from watcher.settings import Settings
+from watcher.store import Store
+from watcher.store import jobs as store_jobs
+
+from .conftest import PARIS, Clock, ManualScheduler
+
+pytestmark = pytest.mark.slow
+
+KEEP = ("demo-agence", "demo-eau", "demo-region-aap", "demo-panne-500")
+SUBSCRIBERS = (
+    ("animatrice.aube@example.org", ["dechets_ressources", "territoire"]),
+    ("energie.moselle@example.org", ["energie", "decarbonation"]),
+    ("eau.alsace@example.org", ["eau", "economie_circulaire"]),
+)
+
+
+def _next(moment: datetime, weekday: int, hour: int) -> datetime:
+    """The first given weekday at hour:00 (Paris) strictly after moment."""
+    day = moment.astimezone(PARIS).date()
+    for offset in range(0, 8):
+        candidate = datetime.combine(day + timedelta(days=offset), datetime.min.time(), PARIS)
+        candidate = candidate.replace(hour=hour)
+        if candidate.weekday() == weekday and candidate > moment:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture
+def model_dir(request) -> Path:  # noqa: ANN001
+    # Training takes a minute; the model is cached across runs and Classifier.load
+    # retrains it by itself when the training data or the libraries change.
+    return Path(request.config.cache.mkdir("watcher-schedule-model"))
+
+
+def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir):
+    inbox, port = smtp
+    monkeypatch.setenv(DEMO_KEY_ENV, DEMO_API_KEY)
+    log_file = tmp_path / "logs" / "watcher.log"
+    base = Settings.model_validate(
+        {
+            "schedule": {
+                "log_file": str(log_file),
+                "team_email": "equipe@example.org",
+                "curators_email": "curateurs@example.org",
+                "failing_runs_alert": 1,
+            },
+            "delivery": {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_security": "none",
+                "rate_per_minute": 6000,
+            },
+        }
+    )
+    settings = demo_settings(tmp_path / "out", base)
+    settings = settings.model_copy(
+        update={"classify": settings.classify.model_copy(update={"model_dir": model_dir})}
+    )
+    handlers = setup_logging(log_file, console=False)
+    store = Store(tmp_path / "watcher.db")
+    try:
+        with DemoServer() as base_url:
+            sources_path = write_demo_sources(base_url, tmp_path / "sources.yaml")
+            data = yaml.safe_load(sources_path.read_text(encoding="utf-8"))
+            data["sources"] = [
+                {**s, "check_every": "2w"} for s in data["sources"] if s["id"] in KEEP
+            ]
+            sources_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+            rt = make_runtime(store, settings, sources_path=sources_path)
+            begin = datetime.now(PARIS).replace(second=0, microsecond=0)
+            draft_at = _next(begin, 3, 14)  # the next Thursday 14:00
+            send_at = _next(draft_at, 0, 8)  # the Monday 08:00 after it
+            end = send_at + timedelta(hours=1)
+            with time_machine.travel(begin, tick=False):
+                for email, themes in SUBSCRIBERS:
+                    add_subscriber(store, email, themes=themes)
+                scheduler = start(rt, executor="debug", scheduler_class=ManualScheduler)
+            Clock(scheduler).run(begin, end, step_min=60)
+
+            # Then a restart and a second, manual send the same morning: nothing twice.
+            scheduler.shutdown(wait=False)
+            with time_machine.travel(end + timedelta(minutes=30), tick=False):
+                again = start(rt, executor="debug", scheduler_class=ManualScheduler)
+                again._process_jobs()
+                install(rt)
+                assert run_job("send", trigger="manual") in ("ok", "skipped")
+            again.shutdown(wait=False)
+    finally:
+        logging.getLogger(__name__).info("log kept at %s", log_file)
+        remove_handlers(handlers)
+
+    runs = store_jobs.job_history(store, limit=5000)
+    outcomes = {(r["job_id"], r["outcome"]) for r in runs}
+    assert ("collect", "ok") in outcomes and ("classify", "ok") in outcomes, outcomes
+    assert ("draft", "ok") in outcomes and ("send", "ok") in outcomes, outcomes
+    assert ("site", "ok") in outcomes
+    crawls = store_jobs.crawl_runs_since(store, begin - timedelta(days=1))
+    assert len(crawls) == 1  # one crawl for all the due sources
+
+    by_rcpt: dict[str, list] = {}
+    for (_sender, rcpts), msg in zip(inbox.envelopes, inbox.messages, strict=True):
+        for rcpt in rcpts:
+            by_rcpt.setdefault(rcpt, []).append(msg)
+    reminders = by_rcpt.get("curateurs@example.org", [])
+    assert len(reminders) == 1 and "Brouillon du bulletin" in reminders[0]["Subject"]
+    digests = by_rcpt.get("equipe@example.org", [])
+    assert len(digests) == 1, [m["Subject"] for m in digests]
+    assert "demo-panne-500" in digests[0].get_content()
+    # Each subscriber got the bulletin at most once, and the bulletin did go out.
+    bulletins = {email: by_rcpt.get(email, []) for email, _ in SUBSCRIBERS}
+    assert all(len(mails) <= 1 for mails in bulletins.values()), bulletins
+    assert sum(len(m) for m in bulletins.values()) >= 1
+
+    text = log_file.read_text(encoding="utf-8")
+    assert "event=crawl_done" in text and "event=digest_sent" in text
+    assert "event=reminder_sent" in text and "event=published" in text
