@@ -1,11 +1,16 @@
-"""End to end: `run_demo` collects the demo web with the real crawl into a fresh store.
+"""End to end: `run_demo` runs the real pipeline over the demo web into a fresh folder.
 
-One crawl of the whole demo web, then a second one against the same server
-(every feed answers 304 and nothing is added), then a second `run_demo`,
-which recreates the database and finds the same items again.
+One run of every step, with a second crawl slipped in right after the first
+against the same server (every feed answers 304 and nothing is added); then a
+second `run_demo` (collect only), which recreates the database and finds the
+same items again. The classifier trains with 2 folds to keep this quick.
 """
 
 from __future__ import annotations
+
+import email
+import html
+from email import policy
 
 import pytest
 
@@ -13,6 +18,7 @@ from watcher.collect import run_collect
 from watcher.demo import STEPS, run_demo
 from watcher.demo.content import BROKEN, load_demo
 from watcher.demo.server import paris_today
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store.items import iter_items
 
@@ -31,10 +37,12 @@ def collected(tmp_path_factory):
         second["items"] = list(iter_items(ctx.store))
         return "again"
 
-    collect = dict(STEPS)["collect"]
-    first = run_demo(
-        out, steps=[("collect", collect), ("again", collect_again)], echo=lambda _l: None
+    steps = [STEPS[0], ("again", collect_again), *STEPS[1:]]
+    settings = Settings()
+    settings = settings.model_copy(
+        update={"classify": settings.classify.model_copy(update={"cv_folds": 2})}
     )
+    first = run_demo(out, settings=settings, steps=steps, echo=lambda _l: None)
     with Store(first.db_path) as store:
         items = list(iter_items(store))
     return out, first, items, second
@@ -103,3 +111,29 @@ def test_running_the_demo_again_recreates_the_same_store(collected):
         items_again = list(iter_items(store))
     assert len(items_again) == len(items)
     assert {i["title"] for i in items_again} == {i["title"] for i in items}
+
+
+def test_the_pipeline_ends_with_a_bulletin_a_site_and_e_mails(collected):
+    out, result, _items, _second = collected
+    assert [name for name, _line, _s in result.steps] == [
+        "collect",
+        "again",
+        *(name for name, _ in STEPS[1:]),
+    ]
+    assert "items labelled" in dict((n, line) for n, line, _ in result.steps)["classify"]
+    page = (out / "bulletins" / result.week / "index.html").read_text(encoding="utf-8")
+    bulletin = html.unescape(page)
+    titles = [i.title for s in load_demo(paris_today()) for i in s.items]
+    assert sum(title in bulletin for title in titles) >= 5
+    offtopic = [i.title for s in load_demo(paris_today()) for i in s.items if i.offtopic]
+    assert not any(title in bulletin for title in offtopic)
+    assert (out / "site" / "index.html").is_file()
+    assert any("http.server" in note and str(out / "site") in note for note in result.notes)
+    messages = sorted((out / "mail" / result.week).glob("*.eml"))
+    assert len(messages) == 3
+    bodies = []
+    for path in messages:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert message["To"] and message["Subject"]
+        bodies.append(message.get_body(preferencelist=("plain",)).get_content())
+    assert len(set(bodies)) == 3  # cut to each subscriber's themes
