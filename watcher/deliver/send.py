@@ -31,6 +31,7 @@ from watcher.deliver.message import (
 )
 from watcher.deliver.smtp import SmtpTransport, TokenBucket, TransientError
 from watcher.deliver.tokens import unsubscribe_url
+from watcher.exceptions import DeliveryError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import delivery as log
@@ -222,6 +223,9 @@ def deliver(
                 _fail(store, row, report, email, f"{exc.smtp_code} {exc.smtp_error!r}", message_id)
             except TransientError as exc:
                 _fail(store, row, report, email, str(exc), message_id)
+            except DeliveryError as exc:  # e.g. login refused: the whole run stops
+                _fail(store, row, report, email, exc.message, message_id)
+                raise
             else:
                 log.finish_attempt(store, row["id"], status="sent", message_id=message_id)
                 report.sent.append(email)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from watcher.exceptions import ConfigError
+from watcher.exceptions import ConfigError, DeliveryError
 from watcher.settings import DeliverySettings
 
 
@@ -57,6 +57,11 @@ class TokenBucket:
         self.tokens -= 1
 
 
+def _tls_context() -> ssl.SSLContext:
+    """The system's trusted CAs, hostname checked (tests swap in their own CA)."""
+    return ssl.create_default_context()
+
+
 class TransientError(Exception):
     """The connection broke or timed out: this message failed, the next gets a new one."""
 
@@ -78,7 +83,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = _tls_context()
         if s.smtp_security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 s.smtp_host, s.smtp_port, timeout=self.timeout, context=context
@@ -88,7 +93,25 @@ class SmtpTransport:
             if s.smtp_security == "starttls":
                 smtp.starttls(context=context)
         if self.user:
-            smtp.login(self.user, self.password)
+            try:
+                smtp.login(self.user, self.password)
+            except smtplib.SMTPAuthenticationError as exc:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    smtp.quit()
+                # Every message would fail the same way: stop the run, say what to fix.
+                raise DeliveryError(
+                    f"SMTP login refused by {s.smtp_host}:{s.smtp_port}: "
+                    f"{exc.smtp_code} {exc.smtp_error!r}",
+                    hint=f"check the variables {s.smtp_user_env} and {s.smtp_password_env}",
+                ) from None
+            except smtplib.SMTPNotSupportedError:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    smtp.quit()
+                raise DeliveryError(
+                    f"{s.smtp_host}:{s.smtp_port} offers no SMTP login (AUTH) on this connection",
+                    hint="check delivery.smtp_security (starttls or tls), or unset "
+                    f"{s.smtp_user_env} for a server that needs no login",
+                ) from None
         return smtp
 
     def send(self, msg: EmailMessage) -> None:
