@@ -9,7 +9,7 @@ week's jobs at their Paris times. Mail goes to aiosmtpd on 127.0.0.1.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from watcher.deliver import add_subscriber
 from watcher.demo import DEMO_API_KEY, DemoServer, demo_settings, write_demo_sources
 from watcher.demo.sources import DEMO_KEY_ENV
 from watcher.schedule import make_runtime
+from watcher.schedule.jobs import iso_week
 from watcher.schedule.logs import remove_handlers, setup_logging
 from watcher.schedule.runtime import install, run_job
 from watcher.schedule.scheduler import start
@@ -94,9 +95,12 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
 
             rt = make_runtime(store, settings, sources_path=sources_path)
             begin = datetime.now(PARIS).replace(second=0, microsecond=0)
-            draft_at = _next(begin, 3, 14)  # the next Thursday 14:00
-            send_at = _next(draft_at, 0, 8)  # the Monday 08:00 after it
-            end = send_at + timedelta(hours=1)
+            # Until both the next Thursday's draft and the Monday send of this week's
+            # bulletin (the week the crawl's items were first seen in) have run.
+            draft_at = _next(begin, 3, 14)
+            monday = begin.date() - timedelta(days=begin.weekday())
+            send_at = datetime.combine(monday + timedelta(days=7), time(8, 0), PARIS)
+            end = max(draft_at, send_at) + timedelta(hours=1)
             with time_machine.travel(begin, tick=False):
                 for email, themes in SUBSCRIBERS:
                     add_subscriber(store, email, themes=themes)
@@ -136,6 +140,11 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     bulletins = {email: by_rcpt.get(email, []) for email, _ in SUBSCRIBERS}
     assert all(len(mails) <= 1 for mails in bulletins.values()), bulletins
     assert sum(len(m) for m in bulletins.values()) >= 1
+    sent = [r for r in runs if r["job_id"] == "send" and r["outcome"] == "ok"]
+    week = iso_week(begin, PARIS)  # the crawl's items were first seen this week
+    assert any(r["detail"].startswith(week) and " 0 sent" not in r["detail"] for r in sent)
+    # The manual send after the restart found that week already sent.
+    assert sent[0]["trigger"] == "manual" and " 0 sent" in sent[0]["detail"]
 
     text = log_file.read_text(encoding="utf-8")
     assert "event=crawl_done" in text and "event=digest_sent" in text

@@ -95,7 +95,8 @@ def check_sources(rt: Any, sources: list[Any], *, silence: bool = True) -> dict[
                 rt,
                 "source_failing",
                 source.id,
-                f"{len(runs)} collectes de suite en échec ; dernière : "
+                f"{len(runs)} collecte{'s' if len(runs) > 1 else ''} de suite en échec ; "
+                "dernière : "
                 f"{last.get('error_kind') or 'erreur'} {last.get('error_message') or ''}".strip(),
             )
             counts["failing"] += 1

@@ -186,7 +186,14 @@ def site(rt: Runtime) -> JobResult:
     from watcher.publish.site import build_site
 
     report = build_site(rt.store, rt.settings)
-    return JobResult("ok", str(report)[:500])
+    figures = [
+        f"{getattr(report, name)} {name}"
+        for name in ("pages", "written", "removed", "items", "bulletins")
+        if hasattr(report, name)
+    ]
+    if getattr(report, "pagefind_ran", False):
+        figures.append("search index rebuilt")
+    return JobResult("ok", ", ".join(figures) or str(report)[:300])
 
 
 def _site_if_published(rt: Runtime) -> None:

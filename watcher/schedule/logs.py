@@ -119,8 +119,10 @@ def setup_logging(
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler's own chatter ("Running job…") duplicates our job_start/job_done.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Libraries' chatter (APScheduler's "Running job…", Alembic's migration steps,
+    # an SMTP server's session log in tests) would drown the one-line events.
+    for name in ("apscheduler", "alembic", "mail.log", "scrapy", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handlers
 
 
