@@ -191,17 +191,30 @@ def labels(
     }
 
 
+def _filler_vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    """Made-up words, so generated texts have a realistic spread of vocabulary
+    (with only a few dozen words every query would match most items)."""
+    syllables = ["ba", "cor", "di", "fen", "ga", "lu", "mar", "né", "pol", "ri", "sa", "ter", "vi"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
 def generated_specs(
     count: int, start: datetime, end: datetime, *, seed: int = 7
 ) -> list[dict[str, Any]]:
-    """`count` plausible items spread over [start, end), 85 % relevant."""
+    """`count` plausible items spread over [start, end), 85 % relevant. Each
+    domain word (WORDS) appears in about one item in ten."""
     rng = random.Random(seed)
+    filler = _filler_vocabulary(random.Random(seed + 1))
     span = (end - start).total_seconds()
     specs = []
     for n in range(count):
         seen = start + timedelta(seconds=span * n / max(count, 1) + rng.random() * 60)
         kind = rng.choice(TYPES)
-        words = rng.sample(WORDS, 8)
+        words = rng.sample(WORDS, 3)
+        other = rng.sample(filler, 8)
         relevant = rng.random() < 0.85
         deadline = (seen + timedelta(days=rng.randint(-5, 60))).date() if kind == TYPES[0] else None
         extra = {}
@@ -209,11 +222,11 @@ def generated_specs(
             extra["event_date"] = (seen + timedelta(days=rng.randint(3, 40))).date().isoformat()
         specs.append(
             {
-                "title": f"{words[0].capitalize()} et {words[1]} : {words[2]} n°{n}",
+                "title": f"{words[0].capitalize()} et {words[1]} : {other[0]} n°{n}",
                 "first_seen": seen,
-                "summary": f"Le projet {words[3]} associe {words[4]} et {words[5]}. "
-                f"Il concerne {words[6]} en Grand Est. Suite sur {words[7]}.",
-                "text": " ".join(rng.choice(WORDS) for _ in range(60)) + ".",
+                "summary": f"Le projet {other[1]} associe {other[2]} et {words[2]}. "
+                f"Il concerne {other[3]} en Grand Est. Suite sur {other[4]} {other[5]}.",
+                "text": " ".join(rng.choice(filler) for _ in range(60)) + ".",
                 "labels": labels(
                     kind,
                     rng.sample(THEMES, rng.randint(1, 2)),

@@ -25,6 +25,9 @@ def plain_text(value: str | None) -> str:
     """Any HTML reduced to its text, whitespace collapsed (still to be escaped on output)."""
     if not value:
         return ""
+    value = str(value)
+    if "<" not in value and "&" not in value:  # nothing to strip: the common case, fast
+        return _SPACES.sub(" ", value).strip()
     stripped = nh3.clean(str(value), tags=set(), clean_content_tags={"script", "style"})
     text = html.unescape(stripped)
     # A second pass: entities that decoded into markup (&lt;script&gt;) stay text, but

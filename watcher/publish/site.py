@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,11 @@ def partition(first_seen: datetime) -> str:
 
 def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _digest(entry: Entry) -> str:
+    """A cheap fingerprint of everything an entry shows (its dataclass repr)."""
+    return hashlib.md5(repr(entry).encode(), usedforsecurity=False).hexdigest()
 
 
 class Site:
@@ -178,7 +183,8 @@ class Pages:
         self.site = site
         self.writer = writer
         self.settings = settings
-        self.fingerprint = templates_fingerprint(settings)
+        # Templates and label names: a change to either re-renders every keyed page.
+        self.fingerprint = _key(templates_fingerprint(settings), site.names)
 
     def page(self, rel: str, template: str, key: str | None = None, **context: Any) -> None:
         def produce() -> str:
@@ -236,9 +242,19 @@ class Pages:
         for n, bulletin in enumerate(site.bulletins):
             newer = site.bulletins[n - 1].week if n > 0 else None
             older = site.bulletins[n + 1].week if n + 1 < len(site.bulletins) else None
+            key = _key(
+                [(s.id, s.title, [_digest(e) for e in s.entries]) for s in bulletin.sections],
+                bulletin.title,
+                bulletin.status,
+                bulletin.edition,
+                bulletin.published_at,
+                newer,
+                older,
+            )
             self.page(
                 f"bulletins/{bulletin.week}/index.html",
                 "site/bulletin.html",
+                key=key,
                 bulletin=bulletin,
                 sections=[s for s in bulletin.sections if s.entries],
                 newer=newer,
@@ -252,8 +268,8 @@ class Pages:
             weeks = sorted(site.in_bulletins.get(entry.uid, []))
             labels = row.get("labels") or {}
             # Nothing that depends on today's date: an item page changes only with the item.
-            facts = {**entry.to_dict(), "days_left": None}
-            key = _key(facts, labels, row.get("summary"), weeks)
+            facts = repr(replace(entry, days_left=None))
+            key = _key(facts, labels.get("axes"), row.get("summary"), row["first_seen"], weeks)
             self.page(
                 site.item_paths[entry.uid],
                 "site/item.html",
@@ -270,13 +286,11 @@ class Pages:
         site = self.site
         groups: dict[tuple[str, str], list[Entry]] = defaultdict(list)
         for entry in site.entries:
-            month = (entry.date or site.today).strftime("%Y-%m")
             groups[("mois", "")].append(entry)
             for theme in entry.themes:
                 groups[("themes", theme)].append(entry)
             if entry.type:
                 groups[("types", entry.type)].append(entry)
-            del month
         self.page(
             "themes/index.html",
             "site/index_list.html",
@@ -300,12 +314,16 @@ class Pages:
             for entry in entries:
                 by_month[(entry.date or site.today).strftime("%Y-%m")].append(entry)
             months = sorted(by_month, reverse=True)
+            latest = entries[:LATEST_PER_LIST] if kind != "mois" else []
             self.page(
                 f"{base}/index.html",
                 "site/list.html",
+                key=_key(
+                    heading, [(m, len(by_month[m])) for m in months], [_digest(e) for e in latest]
+                ),
                 heading=heading,
                 months=[(m, len(by_month[m])) for m in months],
-                entries=entries[:LATEST_PER_LIST] if kind != "mois" else [],
+                entries=latest,
                 month=None,
                 feed=(f"feeds/{key}.xml" if kind == "themes" else None),
             )
@@ -313,6 +331,7 @@ class Pages:
                 self.page(
                     f"{base}/{month}.html",
                     "site/list.html",
+                    key=_key(heading, month, [_digest(e) for e in by_month[month]]),
                     heading=f"{heading} — {french_month(month)}",
                     months=[],
                     entries=by_month[month],
