@@ -63,8 +63,8 @@ def test_alerts_of_a_bad_night_go_out_in_one_digest(runtime, store, smtp, tmp_pa
     assert inbox.envelopes[0][1] == ["equipe@example.org"]
     body = msg.get_content()
     assert " ".join(msg["Subject"].split()) == (
-        "[veille] 4 alertes : 1 collectes interrompues, 1 envois en échec, "
-        "1 sources en échec, 1 sources muettes"
+        "[veille] 4 alertes : collectes interrompues (1), envois en échec (1), "
+        "sources en échec (1), sources muettes (1)"
     )
     for expected in (
         "Sources en échec",

@@ -136,6 +136,7 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     digests = by_rcpt.get("equipe@example.org", [])
     assert len(digests) == 1, [m["Subject"] for m in digests]
     assert "demo-panne-500" in digests[0].get_content()
+    print(digests[0]["Subject"], digests[0].get_content(), sep="\n")  # for the closing note
     # Each subscriber got the bulletin at most once, and the bulletin did go out.
     bulletins = {email: by_rcpt.get(email, []) for email, _ in SUBSCRIBERS}
     assert all(len(mails) <= 1 for mails in bulletins.values()), bulletins
@@ -145,6 +146,7 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     assert any(r["detail"].startswith(week) and " 0 sent" not in r["detail"] for r in sent)
     # The manual send after the restart found that week already sent.
     assert sent[0]["trigger"] == "manual" and " 0 sent" in sent[0]["detail"]
+    assert "0 already sent" not in sent[0]["detail"]
 
     text = log_file.read_text(encoding="utf-8")
     assert "event=crawl_done" in text and "event=digest_sent" in text

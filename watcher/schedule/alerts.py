@@ -149,7 +149,7 @@ def compose_digest(alerts_: list[dict[str, Any]], tz: Any) -> tuple[str, str]:
     for row in alerts_:
         by_kind[row["kind"]].append(row)
     summary = ", ".join(
-        f"{len(rows)} {KINDS.get(kind, (kind, ''))[0].lower()}" for kind, rows in by_kind.items()
+        f"{KINDS.get(kind, (kind, ''))[0].lower()} ({len(rows)})" for kind, rows in by_kind.items()
     )
     plural = "s" if len(alerts_) > 1 else ""
     subject = f"[veille] {len(alerts_)} alerte{plural} : {summary}"

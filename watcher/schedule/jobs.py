@@ -172,7 +172,10 @@ def send(rt: Runtime) -> JobResult:
     failed = dict(getattr(report, "failed", {}) or {})
     gave_up = list(getattr(report, "gave_up", []) or [])
     sent = len(getattr(report, "sent", []) or [])
-    detail = f"{week}: {sent} sent, {len(failed)} failed, {len(gave_up)} gave up"
+    already = len(getattr(report, "already_sent", []) or [])
+    detail = (
+        f"{week}: {sent} sent, {already} already sent, {len(failed)} failed, {len(gave_up)} gave up"
+    )
     if failed or gave_up:
         sample = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
         alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())
