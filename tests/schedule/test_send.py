@@ -1,0 +1,100 @@
+"""Monday's send: curated if published, else the automatic selection or nothing + alert."""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass, field
+
+import pytest
+import time_machine
+
+from watcher.schedule import jobs
+from watcher.schedule.runtime import install, run_job
+from watcher.store import jobs as store_jobs
+
+from .conftest import make_settings, paris
+
+
+@dataclass
+class FakeReport:
+    sent: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    gave_up: list = field(default_factory=list)
+    already_sent: list = field(default_factory=list)
+
+
+@pytest.fixture
+def stages(monkeypatch, runtime, recorder):  # noqa: ANN001, ANN201
+    """Fake publish and deliver stages that record what the send job asked of them."""
+    state = types.SimpleNamespace(published=set(), calls=[], report=FakeReport(sent=["a", "b"]))
+
+    def is_published(store, week):  # noqa: ANN001, ANN202
+        return week in state.published
+
+    def publish(store, week, user, settings=None):  # noqa: ANN001, ANN202
+        state.calls.append(("publish", week, user))
+        state.published.add(week)
+        return 1
+
+    def send_week(store, week, settings, **kwargs):  # noqa: ANN001, ANN202, ANN003
+        state.calls.append(("send_week", week))
+        return state.report
+
+    bulletins = types.ModuleType("watcher.store.bulletins")
+    bulletins.is_published, bulletins.publish = is_published, publish
+    deliver = types.ModuleType("watcher.deliver")
+    deliver.send_week = send_week
+    monkeypatch.setitem(__import__("sys").modules, "watcher.store.bulletins", bulletins)
+    monkeypatch.setitem(__import__("sys").modules, "watcher.deliver", deliver)
+    runtime.jobs["send"] = jobs.send
+    install(runtime)
+    return state
+
+
+MONDAY = paris(2026, 11, 30, 8, 0)  # sends 2026-W48
+
+
+def test_a_week_the_team_published_is_sent_as_it_is(stages, runtime, recorder):
+    stages.published.add("2026-W48")
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "ok"
+    assert stages.calls == [("send_week", "2026-W48")]
+    assert recorder.names() == ["site"]  # the archive is rebuilt after the publication
+
+
+def test_an_uncurated_week_goes_out_as_the_automatic_selection(stages, runtime, recorder):
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "ok"
+    assert stages.calls == [("publish", "2026-W48", "watcher-schedule"), ("send_week", "2026-W48")]
+    assert "2 sent" in store_jobs.last_job_runs(runtime.store)["send"]["detail"]
+
+
+def test_an_uncurated_week_can_be_skipped_with_an_alert(stages, runtime, recorder, tmp_path):
+    runtime.settings = make_settings(tmp_path, uncurated_week="skip")
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "skipped"
+    assert stages.calls == [] and recorder.names() == []
+    alerts = store_jobs.open_alerts(runtime.store)
+    assert [(a["kind"], a["subject"]) for a in alerts] == [("unpublished_week", "2026-W48")]
+
+
+def test_a_send_with_failures_is_an_alert(stages, runtime):
+    stages.published.add("2026-W48")
+    stages.report = FakeReport(sent=["a"], failed={"b@example.org": "550 no such user"})
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "failed"
+    alerts = store_jobs.open_alerts(runtime.store)
+    assert {a["kind"] for a in alerts} == {"send_failures"}
+    assert "550 no such user" in alerts[0]["detail"]
+    # A later successful retry of the same week closes it.
+    stages.report = FakeReport(already_sent=["a"], sent=["b"])
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "ok"
+    assert store_jobs.open_alerts(runtime.store) == []
+
+
+def test_weeks_of_draft_and_send(runtime):
+    with time_machine.travel(paris(2027, 1, 4, 8, 0), tick=False):  # Monday of 2027-W01
+        assert jobs.send_week_of(runtime) == "2026-W53"
+    with time_machine.travel(paris(2026, 12, 31, 14, 0), tick=False):  # Thursday
+        assert jobs.draft_week(runtime) == "2026-W53"
