@@ -209,3 +209,19 @@ def test_failed_build_leaves_previous_site(seeded, monkeypatch) -> None:  # noqa
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in site.parent.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_site_build_command(seeded, tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+
+    store, _ids, _settings = seeded
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(f'[publish]\nsite_dir = "{tmp_path / "cli-site"}"\n')
+    result = CliRunner().invoke(
+        main, ["site", "build", "--db", str(store.path), "--settings", str(toml)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "python -m http.server --directory" in result.output
+    assert (tmp_path / "cli-site" / "index.html").is_file()

@@ -106,7 +106,7 @@ def weekly_chart(table: dict[str, dict[str, int]], group: str, title: str) -> by
     step = max(1, len(weeks) // 13)
     ax.set_xticks(range(0, len(weeks), step))
     ax.set_xticklabels([weeks[i][2:] for i in range(0, len(weeks), step)], rotation=45)
-    ax.set_ylabel("éléments par semaine")
+    ax.set_ylabel("informations par semaine")
     ax.set_title(title)
     if any(bottom):
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -118,6 +118,6 @@ def sources_chart(counts: Counter, title: str, top: int = 20) -> bytes:
     best = counts.most_common(top)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(best), 3) + 1))
     ax.barh([name for name, _ in best], [value for _, value in best], color=PALETTE[1])
-    ax.set_xlabel("éléments collectés")
+    ax.set_xlabel("informations collectées")
     ax.set_title(title)
     return _svg(fig)

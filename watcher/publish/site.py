@@ -347,10 +347,10 @@ class Pages:
         sources = indicators.source_counts(site.rows, weeks)
         charts = {
             "themes.svg": indicators.weekly_chart(
-                by_theme, "themes", "Éléments par semaine et par thème"
+                by_theme, "themes", "Informations par semaine et par thème"
             ),
             "types.svg": indicators.weekly_chart(
-                by_type, "types", "Éléments par semaine et par type"
+                by_type, "types", "Informations par semaine et par type"
             ),
             "sources.svg": indicators.sources_chart(sources, "Contribution des sources (12 mois)"),
         }
