@@ -163,3 +163,14 @@ def test_two_collect_ticks_never_overlap_in_the_scheduler(runtime, recorder, tmp
         release.set()
         scheduler.shutdown(wait=True)
     assert len(calls) == 1
+
+
+def test_a_second_scheduler_on_the_same_database_refuses_to_start(runtime):
+    from watcher.exceptions import WatcherError
+    from watcher.schedule.scheduler import run_forever
+
+    with (
+        crawl_lock(runtime.schedule_lock_path),
+        pytest.raises(WatcherError, match="another `watcher schedule` is running"),
+    ):
+        run_forever(runtime)

@@ -64,11 +64,20 @@ class Runtime:
 
         return load_sources(self.sources_path)
 
+    def _lock(self, what: str) -> Path:
+        if self.store.path is not None:
+            return self.store.path.with_name(f"{self.store.path.name}.{what}.lock")
+        return self.settings.publish.output_dir / f"{what}.lock"
+
     @property
     def lock_path(self) -> Path:
-        if self.store.path is not None:
-            return self.store.path.with_name(self.store.path.name + ".crawl.lock")
-        return self.settings.publish.output_dir / "crawl.lock"
+        """Held while a crawl runs: two crawls never overlap."""
+        return self._lock("crawl")
+
+    @property
+    def schedule_lock_path(self) -> Path:
+        """Held by the one `watcher schedule` process of a database."""
+        return self._lock("schedule")
 
     @property
     def log_dir(self) -> Path:

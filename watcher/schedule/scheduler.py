@@ -29,7 +29,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.exceptions import ConfigError
+from watcher.exceptions import ConfigError, WatcherError
+from watcher.schedule.crawl import CrawlBusy, crawl_lock
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import FUNC_REF, Runtime, install
 from watcher.settings import ScheduleSettings
@@ -247,19 +248,29 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
         log_event("signal", signal=signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    scheduler = start(rt)
+    lock = rt.schedule_lock_path
     try:
-        while not stop.wait(1.0):
-            pass
-    finally:
-        log_event("scheduler_stopping")
-        rt.stop()
-        scheduler.shutdown(wait=True)
-        install(None)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        log_event("scheduler_stopped")
+        with crawl_lock(lock):
+            previous = {
+                sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+            }
+            scheduler = start(rt)
+            try:
+                while not stop.wait(1.0):
+                    pass
+            finally:
+                log_event("scheduler_stopping")
+                rt.stop()
+                scheduler.shutdown(wait=True)
+                install(None)
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                log_event("scheduler_stopped")
+    except CrawlBusy:
+        raise WatcherError(
+            f"another `watcher schedule` is running on this database ({lock} is held)",
+            hint="stop it first (systemctl stop watcher), or use `watcher run JOB` for one job",
+        ) from None
 
 
 def list_jobs(rt: Runtime, now: datetime | None = None) -> list[dict[str, Any]]:
