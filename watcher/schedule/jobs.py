@@ -56,7 +56,7 @@ def collect(rt: Runtime) -> JobResult:
     due = due_sources(rt, enabled, rt.now())
     _site_if_published(rt)
     if not due:
-        return JobResult("skipped", "no source due")
+        return JobResult("skipped", "no source due", quiet=True)
     ids = [s.id for s in due]
     try:
         with crawl_lock(rt.lock_path):

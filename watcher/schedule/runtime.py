@@ -32,8 +32,9 @@ FUNC_REF = "watcher.schedule.runtime:run_job"
 
 @dataclass
 class JobResult:
-    outcome: str = "ok"  # ok | skipped | failed | killed
+    outcome: str = "ok"  # ok | skipped | failed | killed | interrupted
     detail: str = ""
+    quiet: bool = False  # an idle tick: recorded, but logged at DEBUG only
 
 
 JobFunc = Callable[["Runtime"], JobResult]
@@ -136,7 +137,10 @@ def run_job(name: str, trigger: str = "schedule") -> str:
         log_event("job_unknown", logging.ERROR, job=name, known=",".join(sorted(rt.jobs)))
         return "failed"
     run_id = start_job_run(rt.store, name, trigger=trigger)
-    log_event("job_start", job=name, trigger=trigger)
+    # The collect tick runs every few minutes; its crawls log their own start.
+    log_event(
+        "job_start", logging.DEBUG if name == "collect" else logging.INFO, job=name, trigger=trigger
+    )
     started = time.monotonic()
     try:
         result = func(rt)
@@ -154,6 +158,8 @@ def run_job(name: str, trigger: str = "schedule") -> str:
     level = {"ok": logging.INFO, "skipped": logging.INFO, "interrupted": logging.WARNING}.get(
         result.outcome, logging.ERROR
     )
+    if result.quiet and level == logging.INFO:
+        level = logging.DEBUG
     log_event(
         "job_done",
         level,
