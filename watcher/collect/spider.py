@@ -113,6 +113,11 @@ class WatchSpider(scrapy.Spider):
         self.runs: dict[str, SourceRun] = {}
         self.requested: set[str] = set()  # canonical URLs of the articles asked for in this crawl
         self.backoff = state.backed_off_hosts(self.store)
+        # Loaded once: a run where every feed answers 304 then costs no query per source.
+        self.validators = state.validators_for(self.store, [s.url for s in sources])
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        for pending in pending_items(self.store):
+            self.pending.setdefault(pending["source_id"], []).append(pending)
 
     # --- start and finish --------------------------------------------------------------
 
@@ -203,7 +208,9 @@ class WatchSpider(scrapy.Spider):
         if main:
             request_meta["handle_httpstatus_list"] = [304]
         if conditional:
-            validators = state.get_validators(self.store, url)
+            validators = self.validators.get(url)
+            if validators is None:
+                validators = state.get_validators(self.store, url)
             if "etag" in validators:
                 headers["If-None-Match"] = validators["etag"]
             if "last_modified" in validators:
@@ -320,7 +327,7 @@ class WatchSpider(scrapy.Spider):
         if not run.source.fetch_article:
             return []
         requests = []
-        for pending in pending_items(self.store, run.source.id):
+        for pending in self.pending.get(run.source.id, []):
             canon = canonical_url(pending["url"])
             if canon in self.requested:
                 continue

@@ -149,6 +149,20 @@ def get_validators(store: Store, url: str) -> dict[str, str]:
     return {k: v for k, v in (("etag", row.etag), ("last_modified", row.last_modified)) if v}
 
 
+def validators_for(store: Store, urls: list[str]) -> dict[str, dict[str, str]]:
+    """Validators of many URLs in one query (a crawl loads its sources' at start)."""
+    found: dict[str, dict[str, str]] = {}
+    with store.connect() as connection:
+        for start in range(0, len(urls), 500):
+            for row in connection.execute(
+                select(http_cache).where(http_cache.c.url.in_(urls[start : start + 500]))
+            ):
+                found[row.url] = {
+                    k: v for k, v in (("etag", row.etag), ("last_modified", row.last_modified)) if v
+                }
+    return found
+
+
 def save_validators(
     store: Store, url: str, *, etag: str | None, last_modified: str | None, status: int
 ) -> None:

@@ -23,15 +23,17 @@ import re
 import weakref
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from watcher.models import CollectedItem
 from watcher.store import Store
 from watcher.store.schema import item_labels, item_sources, items, raw_bodies, utcnow
 from watcher.urls import canonical_url
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "canonical_url",
@@ -47,7 +49,7 @@ __all__ = [
 
 NUM_PERM = 128
 SCHEME = "affine32"  # datasketch's permutation scheme; signatures are stored as uint32
-_DTYPE = np.uint32
+_DTYPE = "uint32"
 SHINGLE = 5
 MIN_WORDS_FOR_SIGNATURE = 40
 DEFAULT_THRESHOLD = 0.85
@@ -64,6 +66,8 @@ def content_hash(title: str, text: str) -> str:
 
 def signature(text: str) -> np.ndarray | None:
     """MinHash hash values of the text's word 5-shingles, or None when too short."""
+    # numpy and datasketch are imported here, not at module level: a crawl where every
+    # feed answers 304 never needs them, and the crawl process starts faster without.
     words = _WORD.findall(text.lower())
     if len(words) < MIN_WORDS_FOR_SIGNATURE:
         return None
@@ -78,6 +82,8 @@ def signature(text: str) -> np.ndarray | None:
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    import numpy as np
+
     return float(np.count_nonzero(a == b)) / len(a)
 
 
@@ -99,6 +105,8 @@ class _NearIndex:
                 items.c.id > self.max_id, items.c.minhash.is_not(None)
             )
         )
+        import numpy as np
+
         for item_id, blob in rows:
             self.add(item_id, np.frombuffer(blob, dtype=_DTYPE))
         self.max_id = max(
@@ -373,19 +381,29 @@ def known_urls(store: Store, urls: Iterable[str]) -> dict[str, bool]:
     return found
 
 
-def pending_items(store: Store, source_id: str) -> list[dict[str, Any]]:
-    """Items this source carried whose article page is still to be fetched."""
+def pending_items(store: Store, source_id: str | None = None) -> list[dict[str, Any]]:
+    """Items whose article page is still to be fetched (of one source, or of all), each
+    with the ``source_id`` that carried it."""
+    query = (
+        select(
+            items.c.id,
+            item_sources.c.source_id,
+            item_sources.c.url_seen,
+            items.c.title,
+            items.c.summary,
+            items.c.extra,
+        )
+        .join(item_sources, item_sources.c.item_id == items.c.id)
+        .where(items.c.complete.is_(False))
+    )
+    if source_id is not None:
+        query = query.where(item_sources.c.source_id == source_id)
     with store.connect() as connection:
-        rows = connection.execute(
-            select(
-                items.c.id, item_sources.c.url_seen, items.c.title, items.c.summary, items.c.extra
-            )
-            .join(item_sources, item_sources.c.item_id == items.c.id)
-            .where(and_(items.c.complete.is_(False), item_sources.c.source_id == source_id))
-        ).all()
+        rows = connection.execute(query.order_by(items.c.id)).all()
     return [
         {
             "id": r.id,
+            "source_id": r.source_id,
             "url": r.url_seen,
             "title": r.title,
             "summary": r.summary,

@@ -65,10 +65,10 @@ def entries_to_items(source_id: str, parsed: dict) -> list[CollectedItem]:
 
 
 def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Request]:
-    import feedparser
-
     if not spider.begin_main(response, run):
         return []
+    import feedparser
+
     body = response.body
     if looks_like_html(body):
         run.fail("not_a_feed", f"{response.url} answered an HTML page, not a feed", response.status)
