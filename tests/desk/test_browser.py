@@ -44,7 +44,11 @@ def test_sign_in_curate_publish_and_check_the_bulletin(page, desk):
     page.goto(f"{desk.url}/semaine/{WEEK}")
     assert page.locator("h1").inner_text().startswith("Bulletin semaine 48")
     # why the classifier gave a label is shown next to it
-    assert "terme-energie" in _card(page, ids["chaleur"]).inner_text()
+    card = _card(page, ids["chaleur"])
+    assert "terme-energie" in card.locator("span.lab.theme").get_attribute("title")
+    card.locator("summary", has_text="Pourquoi").click()
+    why = card.locator("details.why").inner_text()
+    assert "Énergie" in why and "terme-energie (+1.00)" in why and "chaleur fatale" in why
 
     # drop two items, then keep one of them again
     _click_and_wait(page, ids["guide"], "button.drop")
@@ -55,7 +59,7 @@ def test_sign_in_curate_publish_and_check_the_bulletin(page, desk):
 
     # change a theme: add Énergie to the regulation item
     card = _card(page, ids["reut"])
-    card.locator("summary", has_text="étiquettes").click()
+    card.locator("summary", has_text="Modifier les étiquettes").click()
     card.locator("input[name=themes][value=energie]").check()
     _submit(page, card.locator("form.labels-form button"))
     assert "Énergie" in _card(page, ids["reut"]).locator("ul.labels").inner_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch
 from watcher.exceptions import WatcherError
 from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email
 from watcher.publish.selection import SECTION_ORDER, SECTION_TITLES
-from watcher.publish.weeks import PARIS, parse_week, week_of
+from watcher.publish.weeks import PARIS, parse_week, week_dates, week_of
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
 
@@ -118,7 +118,21 @@ async def home(request: Request) -> Response:
             return back(f"/semaine/{wanted}")
         except WatcherError as exc:
             flash(request, french_error(exc.message), "error")
-    return back(f"/semaine/{week_of(datetime.now(PARIS))}")
+    return back(f"/semaine/{default_week(request.app.state.store)}")
+
+
+def default_week(store: Any) -> str:
+    """This week, or the latest week with items when this one has none yet."""
+    current = week_of(datetime.now(PARIS))
+    weeks = store_bulletins.weeks_with_items(store)
+    if weeks and current not in weeks and weeks[-1] < current:
+        return weeks[-1]
+    return current
+
+
+def neighbours(week: str) -> tuple[str, str]:
+    monday, _sunday = week_dates(week)
+    return week_of(monday - timedelta(days=7)), week_of(monday + timedelta(days=7))
 
 
 @login_required
@@ -134,6 +148,8 @@ async def week_page(request: Request) -> Response:
         state=edition_state(store, week),
         decisions=desk_store.list_decisions(store, week=week, limit=15),
         titles={i["id"]: i["display_title"] for s in sections for i in s["items"]},
+        previous_week=neighbours(week)[0],
+        next_week=neighbours(week)[1],
         count=sum(len(s["items"]) for s in sections),
     )
 
