@@ -249,3 +249,40 @@ def test_transport_raises_refusals_for_the_loop_to_log(smtp_server, tmp_path):
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         transport.send(msg)
     transport.close()
+
+
+def test_a_server_that_never_answers_times_out_per_message(published, tmp_path):
+    import socket
+    import threading
+
+    store, _ids = published
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_stay_silent() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_and_stay_silent, daemon=True)
+    thread.start()
+    try:
+        settings = smtp_settings(listener.getsockname()[1], tmp_path, smtp_timeout_s=0.3)
+        report = send_week(store, WEEK, settings)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+    assert set(report.failed) == set(EXPECTED)
+    assert all("timed out" in error for error in report.failed.values())
+    rows = list_deliveries(store, week=WEEK)
+    assert {r["status"] for r in rows if r["email"] in EXPECTED} == {"failed"}
+    assert all(r["attempts"] == 1 for r in rows if r["email"] in EXPECTED)
