@@ -43,8 +43,7 @@ _DEADLINE_CUE = re.compile(
     r"(?:candidatures?|dossiers?|propositions?|projets?|réponses?|inscriptions?)\s+"
     r"(?:sont\s+|seront\s+)?(?:attendu|reçu|recevable|à\s+(?:déposer|remettre|envoyer|transmettre)|"
     r"ouvert|possible)|"
-    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection|"
-    r"au\s+\d{1,2}(?:er)?\s*$|\bau\s*$)",
+    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection)",
     re.I,
 )
 # Dates that are something else: when the closest cue before the date is one of these.
@@ -54,14 +53,27 @@ _NOT_DEADLINE = re.compile(
     r"à\s+compter|a\s+compter|à\s+partir|a\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
     r"lancé|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|"
     r"jury|r[ée]sultats|annonce\s+des\s+laur|lauréats|notification|démarrage|début|"
-    r"réalis|commenc|né\s+le|communiqué)",
+    r"réalis|commenc|né\s+le|communiqué|mis\w*\s+en\s+service|achev|termin|op[ée]rationnel)",
     re.I,
 )
 _CONSULTATION = re.compile(
     r"consultation|avis\s+du\s+public|participation\s+du\s+public|enquête\s+publique", re.I
 )
+# Dates for what a project must achieve, not for applying.
+_VETO = re.compile(
+    r"mis\w*\s+en\s+service|ach[eè]v|r[ée]alis[ée]|op[ée]rationnel|versement|paiement|"
+    r"engag[ée]es|dur[ée]e\s+du\s+projet",
+    re.I,
+)
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
-_SENTENCE_BREAK = re.compile(r"[.!?\n;]\s|\n")
+# Sentences end at punctuation or a bullet; a lone line break does not end one
+# (PDF transcriptions break "Date limite\nde dépôt :\nle 17 mai").
+_SENTENCE_BREAK = re.compile(r"[.!?;]\s|[•▪►✓]|\n\s*[-*]\s|\n\n")
+# The end of a range "du 3 mars au 15 avril": closing when the range is about applications.
+_RANGE_END = re.compile(r"\b(?:au|jusqu'au)\s*$|\s[-–]\s*$", re.I)
+_RANGE_TOPIC = re.compile(
+    r"candidat|d[ée]p[ôo]t|ouvert|appel|inscri|soumission|dossier|r[ée]ponse|proposition", re.I
+)
 
 
 @dataclass
@@ -132,10 +144,10 @@ def _resolve_years(dates: list[FoundDate], text: str, published: date | None) ->
             d.value = candidate
 
 
-def _context_before(text: str, start: int, width: int = 90) -> str:
+def _context_before(text: str, start: int, width: int = 110) -> str:
     window = text[max(0, start - width) : start]
     parts = _SENTENCE_BREAK.split(window)
-    return parts[-1] if parts else window
+    return (parts[-1] if parts else window).replace("\n", " ")
 
 
 def _is_deadline(text: str, d: FoundDate, dates: list[FoundDate]) -> bool:
@@ -143,8 +155,13 @@ def _is_deadline(text: str, d: FoundDate, dates: list[FoundDate]) -> bool:
     # In "du 3 au 15 mars", the "3" is a start: only the end of a range can close.
     if _RANGE_START.search(before):
         return False
-    if _CONSULTATION.search(before):
+    if _CONSULTATION.search(before) or _VETO.search(before):
         return False  # a consultation's end date is not a deadline (LABELS.md)
+    previous = [o for o in dates if o.end <= d.start and d.start - o.end <= 6]
+    if previous and _RANGE_END.search(before):
+        # "du 22 avril au 20 juin": the range's subject is before its start.
+        head = _context_before(text, previous[-1].start)
+        return bool(_RANGE_TOPIC.search(head) or _DEADLINE_CUE.search(head))
     cues = list(_DEADLINE_CUE.finditer(before))
     negs = list(_NOT_DEADLINE.finditer(before))
     if not cues:

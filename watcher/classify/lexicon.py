@@ -70,16 +70,25 @@ class Lexicon:
                         raise ClassifierError(f"{path}: {field_name}.{label}.{term}: too long")
                     self.max_n = max(self.max_n, n)
                     self.index[key].append((field_name, str(label), float(weight), str(term)))
+        # First lemma of a term -> longest term starting with it: most words start none.
+        self.starts: dict[str, int] = {}
+        for key in self.index:
+            first, n = key.split(" ", 1)[0], key.count(" ") + 1
+            self.starts[first] = max(self.starts.get(first, 0), n)
 
     def match(
         self, title_lemmas: list[str], body_lemmas: list[str]
     ) -> dict[str, dict[str, list[Hit]]]:
         """field -> label -> hits."""
         found: dict[tuple[str, str, str], Hit] = {}
+        starts = self.starts
         for lemmas, in_title in ((title_lemmas, True), (body_lemmas, False)):
             size = len(lemmas)
             for i in range(size):
-                for n in range(1, min(self.max_n, size - i) + 1):
+                longest = starts.get(lemmas[i])
+                if longest is None:
+                    continue
+                for n in range(1, min(longest, size - i) + 1):
                     key = " ".join(lemmas[i : i + n])
                     entries = self.index.get(key)
                     if not entries:

@@ -68,16 +68,33 @@ def _lemma_of(word: str) -> str:
     return _fold(lemma.lower())
 
 
+_by_orth: dict[int, str | None] = {}
+
+
+def _lemma_for_orth(orth: int, strings) -> str | None:  # noqa: ANN001 - spacy StringStore
+    text = strings[orth]
+    if not text.strip() or all(not ch.isalnum() for ch in text):
+        return None  # punctuation and spaces carry nothing
+    if text.isdigit():
+        return "<year>" if len(text) == 4 else "<num>"
+    return _lemma_of(text)
+
+
 def lemmas_of_doc(doc) -> list[str]:  # noqa: ANN001 - spacy.tokens.Doc
+    """Lemmas by token id: no Token objects, each distinct form looked up once."""
+    from spacy.attrs import ORTH
+
+    strings = doc.vocab.strings
+    cache = _by_orth
     out = []
-    for token in doc:
-        if token.is_punct or token.is_space:
-            continue
-        text = token.text
-        if text.isdigit():
-            out.append("<num>" if len(text) != 4 else "<year>")
-            continue
-        out.append(_lemma_of(text))
+    for orth in doc.to_array([ORTH]).tolist():
+        lemma = cache.get(orth, 0)
+        if lemma == 0:
+            lemma = cache[orth] = _lemma_for_orth(orth, strings)
+            if len(cache) > 500_000:
+                cache.clear()
+        if lemma is not None:
+            out.append(lemma)
     return out
 
 

@@ -32,8 +32,8 @@ TITLE_RULES: list[tuple[str, float, re.Pattern[str], str]] = [
                                          r"appel\s+d'offres\s+(?:innovation)?|concours|troph[ée]es?|"
                                          r"prix\s+(?:de|du|des)|subvention|aide\s+[àa])", 0),
      "the title announces a call or a grant"),
-    ("formation", 0.3, re.compile(r"\b(MOOC|formations?|se\s+former|certification|"
-                                  r"parcours\s+de\s+formation|e-learning)\b", _I),
+    ("formation", 0.3, re.compile(r"\b(MOOC|formations?|se\s+former|certification|RNCP|"
+                                  r"parcours\s+de\s+formation|e-learning|mast[èe]re|master)\b", _I),
      "the title offers a training"),
     ("publication", 0.25, re.compile(r"\b(guide|rapport|[ée]tude|barom[èe]tre|observatoire|"
                                      r"panorama|chiffres[\s-]cl[ée]s|synth[èe]se|livre\s+blanc|"
@@ -41,6 +41,9 @@ TITLE_RULES: list[tuple[str, float, re.Pattern[str], str]] = [
                                      r"r[ée]f[ée]rentiel|publication)\b", _I),
      "the title presents a publication"),
 ]  # fmt: skip
+
+# A call for papers belongs to its conference: an event, not a call for projects.
+CALL_FOR_PAPERS = re.compile(r"\bappels?\s+[àa]\s+(?:communications?|contributions?|posters?)", _I)
 
 # The announcement of a call's winners is news (LABELS.md), not the call.
 WINNERS = re.compile(
@@ -60,6 +63,9 @@ def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
             if type_id == "appel_a_projets" and winners:
                 continue
             out.append((type_id, boost, reason))
+    if CALL_FOR_PAPERS.search(title):
+        out = [o for o in out if o[0] != "appel_a_projets"]
+        out.append(("evenement", 0.5, "a call for papers belongs to its event"))
     if winners:
         out.append(("actualite", 0.45, "winners announced: news (LABELS.md)"))
         out.append(("appel_a_projets", -0.35, "winners announced: the call is over"))

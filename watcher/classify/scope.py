@@ -18,35 +18,34 @@ import yaml
 from watcher.exceptions import ClassifierError
 
 # A department code in brackets, "Moselle (57)", or a postcode before a town name.
+_WORD = re.compile(r"\w+")
 _DEPT_RE = {
     "bracket": r"\((?:0?8|10|51|52|54|55|57|67|68|88)\)",
     "postcode": r"\b(?:08|10|51|52|54|55|57|67|68|88)\d{3}\s+[A-ZÉÈ][a-zéèêëîïôûü-]+",
 }
 
 
+def _fold_table() -> dict[int, str]:
+    table = {}
+    for code in range(0xC0, 0x250):
+        ch = chr(code)
+        base = unicodedata.normalize("NFD", ch)[0].lower()
+        if len(base) == 1 and base != ch:
+            table[code] = base
+    table.update({ord("Œ"): "œ", ord("’"): "'"})
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: str) -> str:
     """Lowercase without accents, same length as the input (one char per char)."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFD", ch)[0]
-        out.append(base.lower() if len(base.lower()) == 1 else ch.lower()[:1] or ch)
-    return "".join(out)
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
 def _norm_name(name: str) -> str:
     return fold(name).replace("œ", "oe")
-
-
-def _pattern(names: list[str], *, case_sensitive: bool = False) -> re.Pattern[str] | None:
-    names = sorted({str(n) for n in names if str(n).strip()}, key=len, reverse=True)
-    if not names:
-        return None
-    alts = []
-    for name in names:
-        written = name if case_sensitive else _norm_name(name)
-        escaped = re.escape(written).replace(r"\-", "[-\\s]").replace(r"\ ", "[-\\s]+")
-        alts.append(escaped)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])")
 
 
 @dataclass
@@ -68,51 +67,64 @@ class Gazetteer:
         names: list[str] = list(ge.get("region") or []) + list(ge.get("towns") or [])
         for dept_names in (ge.get("departments") or {}).values():
             names.extend(dept_names)
-        sensitive = set(ge.get("case_sensitive") or [])
-        self.groups: dict[str, list[tuple[re.Pattern[str], bool]]] = {}
+        self.sensitive = {str(v) for v in ge.get("case_sensitive") or []}
+        # folded word tuple -> [(group, name as written)]; longest match wins, left to right.
+        self.index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        self.longest: dict[str, int] = {}
 
         def build(group: str, values: list[str]) -> None:
-            values = [str(v) for v in values]
-            caps = [v for v in values if v in sensitive or (v.isupper() and len(v) <= 6)]
-            rest = [v for v in values if v not in caps]
-            pats = []
-            for names_, cs in ((rest, False), (caps, True)):
-                pat = _pattern(names_, case_sensitive=cs)
-                if pat is not None:
-                    pats.append((pat, cs))
-            self.groups[group] = pats
+            for name in values:
+                words = tuple(_norm_name(w) for w in _WORD.findall(str(name)))
+                if not words:
+                    continue
+                self.index.setdefault(words, []).append((group, str(name)))
+                self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
 
-        build("grand_est", [n for n in names if n not in sensitive] + sorted(sensitive))
+        build("grand_est", names)
         build("not_grand_est", list(ge.get("not_grand_est") or []))
         build("france", list((data.get("france") or {}).get("cues") or []))
         eu = data.get("europe") or {}
         build("europe_strong", list(eu.get("strong") or []))
         build("europe", list(eu.get("countries") or []))
         build("international", list((data.get("international") or {}).get("cues") or []))
+        self.groups = ("grand_est", "france", "europe_strong", "europe", "international")
         self.dept = re.compile("|".join(_DEPT_RE.values()))
 
-    def _find(self, group: str, text: str, folded: str) -> list[tuple[int, int, str]]:
-        found = []
-        for pat, cs in self.groups.get(group, []):
-            target = text if cs else folded
-            for m in pat.finditer(target):
-                found.append((m.start(), m.end(), text[m.start() : m.end()]))
-        return found
+    def _case_ok(self, name: str, written: str) -> bool:
+        """Names that are also common words or acronyms must keep their capitals."""
+        if name in self.sensitive or (name.isupper() and len(name) <= 6):
+            return _WORD.findall(written) == _WORD.findall(name)
+        return True
 
     def cues(self, text: str) -> dict[str, list[tuple[int, int, str]]]:
-        folded = _norm_name(text) if len(_norm_name(text)) == len(text) else fold(text)
-        out = {g: self._find(g, text, folded) for g in self.groups}
-        # A name inside an excluded one ("Marne" in "Seine-et-Marne") does not count.
-        spans = out.pop("not_grand_est")
-        out["grand_est"] = [
-            hit
-            for hit in out["grand_est"]
-            if not any(s <= hit[0] and hit[1] <= e for s, e, _ in spans)
-        ] + [(m.start(), m.end(), m.group(0)) for m in self.dept.finditer(text)]
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        words = [_norm_name(text[s:e]) for s, e in spans]
+        out: dict[str, list[tuple[int, int, str]]] = {g: [] for g in self.groups}
+        i, size = 0, len(words)
+        while i < size:
+            longest = self.longest.get(words[i])
+            matched = 0
+            if longest:
+                for n in range(min(longest, size - i), 0, -1):
+                    entries = self.index.get(tuple(words[i : i + n]))
+                    if not entries:
+                        continue
+                    start, end = spans[i][0], spans[i + n - 1][1]
+                    written = text[start:end]
+                    hits = [(g, name) for g, name in entries if self._case_ok(name, written)]
+                    if not hits:
+                        continue
+                    matched = n
+                    # A Grand Est name inside an excluded one ("Seine-et-Marne") counts for nothing.
+                    for group in {g for g, _ in hits} - {"not_grand_est"}:
+                        out[group].append((start, end, written))
+                    break
+            i += matched or 1
+        out["grand_est"] += [(m.start(), m.end(), m.group(0)) for m in self.dept.finditer(text)]
         return out
 
     def scope(self, title: str, text: str, hint: str | None = None) -> ScopeResult:
-        head = text[:6000]
+        head = text[:4000]
         t_cues = self.cues(title)
         b_cues = self.cues(head)
 
@@ -131,7 +143,7 @@ class Gazetteer:
         }
         if scores["grand_est"] > 0:
             scope = "grand_est"
-        elif scores["europe"] >= 3 and scores["europe"] >= scores["international"]:
+        elif scores["europe"] >= 2.5 and scores["europe"] >= scores["international"]:
             scope = "europe"
         elif scores["international"] >= 3 and scores["international"] > scores["europe"]:
             scope = "international"

@@ -99,7 +99,7 @@ def detect_language(title: str, text: str) -> tuple[str, float]:
 
     A title alone or a few words are too short to judge: they stay French.
     """
-    sample = f"{title}\n{text}"[:2000].strip()
+    sample = f"{title}\n{text}"[:700].strip()
     letters = sum(ch.isalpha() for ch in sample)
     if letters < 40:
         return "fr", 0.0
