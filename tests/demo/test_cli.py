@@ -36,6 +36,17 @@ def test_watcher_demo_runs_the_steps_and_prints_where_the_output_is(tmp_path, mo
     assert "a note for the reader" in result.output
     assert (out / "demo-sources.yaml").is_file() and (out / "watcher.db").is_file()
     assert DEMO_KEY_ENV not in os.environ  # restored after the run
+    again = CliRunner().invoke(main, ["demo", "--output", str(out)])
+    assert again.exit_code == 0, again.output  # the demo's own folder is recreated
+
+
+def test_watcher_demo_refuses_a_folder_with_a_real_database(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "STEPS", [])
+    (tmp_path / "watcher.db").write_bytes(b"precious")
+    result = CliRunner().invoke(main, ["demo", "--output", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "holds a watcher.db that the demo did not create" in result.output
+    assert (tmp_path / "watcher.db").read_bytes() == b"precious"
 
 
 def test_watcher_demo_serve_serves_until_stopped(tmp_path):

@@ -104,15 +104,6 @@ def test_a_second_collect_adds_nothing_and_gets_304s(collected):
         assert statuses[source_id] == ("not_modified", 304), source_id
 
 
-def test_running_the_demo_again_recreates_the_same_store(collected):
-    out, _result, items, _second = collected
-    again = run_demo(out, steps=[STEPS[0]], echo=lambda _l: None)
-    with Store(again.db_path) as store:
-        items_again = list(iter_items(store))
-    assert len(items_again) == len(items)
-    assert {i["title"] for i in items_again} == {i["title"] for i in items}
-
-
 def test_the_pipeline_ends_with_a_bulletin_a_site_and_e_mails(collected):
     out, result, _items, _second = collected
     assert [name for name, _line, _s in result.steps] == [
@@ -137,3 +128,13 @@ def test_the_pipeline_ends_with_a_bulletin_a_site_and_e_mails(collected):
         assert message["To"] and message["Subject"]
         bodies.append(message.get_body(preferencelist=("plain",)).get_content())
     assert len(set(bodies)) == 3  # cut to each subscriber's themes
+
+
+# Last: it recreates the folder the tests above read.
+def test_running_the_demo_again_recreates_the_same_store(collected):
+    out, _result, items, _second = collected
+    again = run_demo(out, steps=[STEPS[0]], echo=lambda _l: None)
+    with Store(again.db_path) as store:
+        items_again = list(iter_items(store))
+    assert len(items_again) == len(items)
+    assert {i["title"] for i in items_again} == {i["title"] for i in items}
