@@ -54,3 +54,21 @@ def test_no_api_key_is_written_in_the_file():
     text = SOURCES.read_text(encoding="utf-8")
     assert "apiKey=" not in text
     assert not re.search(r"key_env: (?![A-Z_][A-Z0-9_]*\n)", text)
+
+
+def test_every_html_selector_is_valid_for_scrapy():
+    from parsel import Selector
+
+    page = Selector(
+        text='<article class="card"><h2><a href="/a">Titre</a></h2><time datetime="2026-01-02">'
+        '2 janvier</time><p>Résumé</p></article><a rel="next" href="/p2">suite</a>'
+    )
+    for source in load_sources(SOURCES).sources:
+        if source.html is None:
+            continue
+        for field in ("item", "link", "title", "date", "summary", "next_page"):
+            selector = getattr(source.html, field)
+            if selector:
+                page.css(selector)  # raises on a selector parsel cannot read
+        items = page.css(source.html.item) if source.html.item else [page]
+        assert items and items[0].css(source.html.link).get() == "/a", source.id
