@@ -200,3 +200,27 @@ def test_same_day_same_bytes_another_day_other_dates():
     assert set(later.resources) - set(one.resources) == {
         p for p in later.resources if "JORF_" in p
     }  # only the archives' names move with the day
+
+
+def test_every_text_is_filled_in_and_every_id_unique():
+    sources = load_demo(TODAY)
+    for item in (i for s in sources for i in s.items):
+        text = " ".join((item.title, item.summary, *item.paragraphs))
+        assert "{" not in text and "}" not in text, item.slug
+        assert item.paragraphs or item.link != item.path, item.slug  # or it points elsewhere
+    paths = [i.path for s in sources for i in s.items]
+    assert len(paths) == len(set(paths))
+
+
+def test_every_article_page_gives_its_text_to_trafilatura():
+    site = build_site(TODAY, "http://127.0.0.1:1")
+    for source in site.sources:
+        if source.kind == "jorf":
+            continue
+        for item in source.items:
+            if not item.paragraphs or item.path.endswith(".pdf"):
+                continue
+            page = site.resources[item.path].body.decode()
+            text = trafilatura.extract(page) or ""
+            assert item.paragraphs[0][:80] in text, item.path
+            assert len(text) >= 250, item.path
