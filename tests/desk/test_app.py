@@ -91,6 +91,11 @@ def test_wrong_password_is_refused(store, desk_settings):
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
     bad = client.post("/connexion", data={"csrf": token, "username": USER, "password": "nope"})
     assert bad.status_code == 401 and "incorrect" in bad.text
+    for _ in range(4):
+        client.post("/connexion", data={"csrf": token, "username": USER, "password": "nope"})
+    # five failures: even the right password waits now
+    late = client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    assert late.status_code == 429 and "Trop d’essais" in late.text
     assert client.get("/abonnes", follow_redirects=False).status_code == 303
     assert not authenticate(store, "personne", PASSWORD)
 
@@ -269,3 +274,38 @@ def test_sources_page_shows_health_from_sources_yaml(store, desk_settings):
     page = client.get("/sources").text
     assert "ADEME – appels" in page and "Source muette" in page
     assert "jamais collectée" in page  # the collect stage's warning, in French
+
+
+def test_text_from_the_web_cannot_run_in_the_desk(client):
+    from watcher.models import CollectedItem
+    from watcher.store.items import save_item
+
+    from .builder import IN_WEEK
+
+    evil, _new = save_item(
+        client.store,
+        CollectedItem(
+            source_id="x",
+            url="https://example.org/evil",
+            title='<script>alert("titre")</script><img src=x onerror=alert(1)>',
+            text="Un texte avec <script>alert('texte')</script> et des déchets recyclés.",
+            language="fr",
+        ),
+        now=IN_WEEK,
+    )
+    page = client.get(f"/semaine/{WEEK}").text
+    assert f'id="item-{evil}"' in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;titre&#34;)" in page
+    found = client.get("/recherche", params={"q": "déchets recyclés"}).text
+    assert "<script>alert" not in found
+    assert 'href="javascript:' not in page
+
+
+def test_removing_an_account_ends_its_sessions(client):
+    from watcher.store.desk import delete_user
+
+    assert client.get("/abonnes", follow_redirects=False).status_code == 200
+    create_user(client.store, "autre", "un-autre-mot-de-passe")  # accounts still exist
+    delete_user(client.store, USER)
+    assert client.get("/abonnes", follow_redirects=False).status_code == 303

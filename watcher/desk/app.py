@@ -23,12 +23,12 @@ from watcher.desk import views_model as model
 from watcher.desk import views_week as week
 from watcher.desk.accounts import has_accounts
 from watcher.desk.model_preview import PreviewRunner
-from watcher.desk.security import check_bind
+from watcher.desk.security import LoginThrottle, check_bind
 from watcher.desk.web import STATIC_DIR, french_error, html
 from watcher.exceptions import WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
-from watcher.store.desk import count_users, get_or_create_secret
+from watcher.store.desk import count_users, get_or_create_secret, get_user
 
 WEEK = "/semaine/{week}"
 ITEM = WEEK + "/element/{item_id:int}"
@@ -103,6 +103,8 @@ def create_app(store: Store, settings: Settings, sources: Any = None) -> Starlet
     app.state.secret = secret
     app.state.has_accounts = lambda: has_accounts(store)
     app.state.model_preview = PreviewRunner()
+    app.state.login_throttle = LoginThrottle()
+    app.state.user_exists = lambda name: get_user(store, name) is not None
     return app
 
 

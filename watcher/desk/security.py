@@ -13,6 +13,7 @@ import functools
 import hmac
 import ipaddress
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,7 +57,9 @@ def current_user(request: Request) -> str | None:
     """The signed-in curator; with no account at all, the local user on loopback."""
     user = request.session.get("user")
     if user:
-        return user
+        if request.app.state.user_exists(user):
+            return user
+        request.session.pop("user", None)  # the account was removed: the session ends too
     if not request.app.state.has_accounts() and is_loopback(
         request.client.host if request.client else ""
     ):
@@ -116,3 +119,31 @@ def security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+class LoginThrottle:
+    """At most ``limit`` failed sign-ins per account and per client address within
+    ``window_s``; the count is kept in memory (one desk process)."""
+
+    def __init__(self, limit: int = 5, window_s: float = 600.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+        self._failures[key] = times
+        return times
+
+    def blocked(self, keys: list[str], now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def failed(self, keys: list[str], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for key in keys:
+            self._recent(key, now).append(now)
+
+    def succeeded(self, keys: list[str]) -> None:
+        for key in keys:
+            self._failures.pop(key, None)

@@ -35,12 +35,18 @@ async def login_submit(request: Request) -> Response:
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     store = request.app.state.store
+    throttle = request.app.state.login_throttle
+    keys = [f"user:{username.lower()}", f"ip:{request.client.host if request.client else ''}"]
+    suite = _safe_next(str(form.get("suite", "/")))
+    if throttle.blocked(keys):
+        flash(request, "Trop d’essais infructueux : réessayez dans quelques minutes.", "error")
+        return render(request, "login.html", suite=suite, status_code=429)
     ok = await run_in_threadpool(authenticate, store, username, password)
     if not ok:
+        throttle.failed(keys)
         flash(request, "Identifiant ou mot de passe incorrect.", "error")
-        return render(
-            request, "login.html", suite=_safe_next(str(form.get("suite", "/"))), status_code=401
-        )
+        return render(request, "login.html", suite=suite, status_code=401)
+    throttle.succeeded(keys)
     csrf = request.session.get("csrf")
     request.session.clear()  # a fresh session at sign-in (no fixation)
     request.session["user"] = username

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from watcher.desk.security import csrf_token, current_user, security_headers
+from watcher.publish.sanitize import safe_url
 from watcher.publish.taxonomy import names
 from watcher.publish.weeks import PARIS, french_date, week_label, week_of
 
@@ -80,6 +81,7 @@ def _decision_value(value: Any, field: str) -> str:
 
 
 templates.env.filters["fr_date"] = _fr_date
+templates.env.filters["safe_href"] = safe_url  # links from the web: http(s) only
 templates.env.filters["decision_value"] = _decision_value
 templates.env.globals["field_names"] = FIELD_NAMES
 templates.env.filters["fr_datetime"] = _fr_datetime
