@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 import uvicorn
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 USER, PASSWORD = "marie", "motdepasse-solide"
+BEFORE_WEEK = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 @dataclass

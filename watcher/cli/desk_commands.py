@@ -158,9 +158,23 @@ def subscribers_import(app: App, file: Path) -> None:
         sys.exit(1)
 
 
+def _iso_week(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from datetime import date
+
+    from watcher.deliver.message import week_parts
+    from watcher.exceptions import DeliveryError
+
+    try:
+        year, number = week_parts(value)
+        date.fromisocalendar(year, number, 1)
+    except (DeliveryError, ValueError):
+        raise click.BadParameter(f"{value!r} is not an ISO week such as 2026-W48") from None
+    return value
+
+
 @main.command()
 @common_options
-@click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
+@click.option("--week", required=True, callback=_iso_week, help="ISO week, e.g. 2026-W48")
 @click.option("--dry-run", is_flag=True, help="write .eml files under OUTPUT/mail/WEEK/ instead")
 @click.option(
     "--out",
