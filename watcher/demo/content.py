@@ -194,6 +194,7 @@ def _jorf_item(
             "ministry": raw["ministry"],
             "archive": raw["archive"],
             "text_date": text_date.isoformat(),
+            "notice": raw.get("notice", ""),
         },
     )
 

@@ -281,6 +281,9 @@ def _sitemap(site: DemoSite, source: DemoSource) -> dict[str, Resource]:
 
 def _jorf_text_xml(item: DemoItem) -> bytes:
     e = item.extra
+    notice = (
+        f"<NOTICE><CONTENU><p>{escape(e['notice'])}</p></CONTENU></NOTICE>\n" if e["notice"] else ""
+    )
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <TEXTE_VERSION>
 <META>
@@ -290,7 +293,7 @@ def _jorf_text_xml(item: DemoItem) -> bytes:
 <META_TEXTE_VERSION><TITRE>{escape(item.title)}</TITRE><TITREFULL>{escape(item.title)}</TITREFULL><MINISTERE>{escape(e["ministry"])}</MINISTERE></META_TEXTE_VERSION>
 </META_SPEC>
 </META>
-<VISAS><CONTENU><p>Sur le rapport du ministre compétent,</p>
+{notice}<VISAS><CONTENU><p>Sur le rapport du ministre compétent,</p>
 <p>Vu le code de l'environnement ;</p></CONTENU></VISAS>
 <SIGNATAIRES><CONTENU><p>Fait le {fr_date(date.fromisoformat(e["text_date"]))}.</p></CONTENU></SIGNATAIRES>
 </TEXTE_VERSION>
