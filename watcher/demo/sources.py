@@ -44,7 +44,9 @@ def demo_sources(base_url: str) -> list[dict[str, Any]]:
                     "économie circulaire",
                     "énergie",
                     "chaleur",
-                    "eau",
+                    "l'eau",  # not a bare "eau": every "réseau" and "nouveau" contains it
+                    "d'eau",
+                    "eaux",
                     "installations classées",
                     "emballage",
                     "recyclage",
