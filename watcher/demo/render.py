@@ -225,11 +225,12 @@ def _api(site: DemoSite, source: DemoSource) -> list[Resource]:
     size = int(source.options.get("page_size", 10))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     url = site.base_url + source.path
+    ids = {item.slug: 152001 + n for n, item in enumerate(source.items)}  # stable record ids
     pages = []
     for number, chunk in enumerate(chunks, start=1):
         results = [
             {
-                "id": 90000 + sum(map(ord, item.slug)) * 7 % 9973,
+                "id": ids[item.slug],
                 "slug": item.slug,
                 "url": site.base_url + item.path,
                 "name": item.title,
