@@ -123,6 +123,14 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
     names = ("good", "missing", "broken", "slow", "garbage", "html", "charset", "empty", "huge")
     text = "sources:\n" + "".join(feed_source(n, web.url(f"/{n}.xml")) for n in names)
     text += feed_source("nowhere", "http://no-such-host.invalid/feed.xml")
+    listing = (
+        "<html><body><ul><li><a href='/c/1'>Arrêté relatif à la chaleur</a></li></ul></body></html>"
+    )
+    web.routes["/nocharset.html"] = Reply(listing.encode("latin-1"), content_type="text/html")
+    text += (
+        f"  - id: nocharset\n    name: nocharset\n    kind: html\n    url: {web.url('/nocharset.html')}\n"
+        "    fetch_article: false\n    html:\n      link: li a::attr(href)\n"
+    )
     sources = sources_from(text)
     report = by_source(
         run_collect(sources, db=store, settings=fast_settings(download_timeout_s=1.5))
@@ -139,11 +147,13 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
         "empty": ("failed", "empty"),
         "huge": ("failed", "too_large"),
         "nowhere": ("failed", "dns"),
+        "nocharset": ("ok", "charset"),
     }
     assert report["missing"].http_status == 404 and report["broken"].http_status == 500
     assert len(web.requests_to("/broken.xml")) == 2  # retried once
     titles = {i["title"] for i in iter_items(store)}
     assert "Arrêté préfectoral" in titles and "Article 0" in titles
+    assert "Arrêté relatif à la chaleur" in titles  # latin-1 page without charset, read right
 
 
 def test_malformed_feed_still_yields_its_parseable_entries(web, store) -> None:  # noqa: ANN001

@@ -113,3 +113,35 @@ def test_a_time_limit_stops_the_crawl_and_marks_the_run_interrupted(web, store) 
     assert len(stored) == 3 and not all(i["complete"] for i in stored)
     with store.connect() as c:
         assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 0
+
+
+def test_ctrl_c_stops_the_crawl_cleanly(web, store) -> None:  # noqa: ANN001
+    """SIGINT (what run_collect forwards on Ctrl-C) makes Scrapy stop gracefully."""
+    entries = [(web.url(f"/c/{i}"), f"Texte {i}", "r") for i in range(4)]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml", etag=True)
+    for i in range(4):
+        web.routes[f"/c/{i}"] = Reply(article(f"Texte {i}", 80 + i), delay=2)
+    sources = sources_from(
+        f"sources:\n  - id: c\n    name: C\n    kind: rss\n    url: {web.url('/feed.xml')}\n"
+    )
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with store.connect() as c:
+                stored = c.execute(select(func.count()).select_from(items)).scalar()
+                pid = c.execute(select(crawl_runs.c.pid).order_by(crawl_runs.c.id.desc())).scalar()
+            if stored == 4 and pid:
+                os.kill(pid, signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    report = run_collect(
+        sources, db=store, settings=fast_settings(concurrent_requests=1, concurrent_per_host=1)
+    )
+    thread.join()
+    assert report.status == "interrupted"
+    assert report.sources[0].error_kind == "interrupted"
+    assert len(list(iter_items(store))) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
@@ -57,14 +58,16 @@ def parse_listing(response: TextResponse, source_id: str, selectors: Any) -> lis
     for node in containers:
         links = [node] if selectors.item else []
         if not selectors.item:
-            # Without a container, every link match is an item (titles from the link text).
-            for link in node.css(selectors.link):
-                href = link.root if isinstance(link.root, str) else link.attrib.get("href")
+            # Without a container, every link match is an item, titled by the link's text.
+            element_selector = re.sub(r"::attr\(href\)\s*$", "", selectors.link)
+            for link in node.css(element_selector):
+                if isinstance(link.root, str):
+                    href, title = link.root, ""
+                else:
+                    href = link.attrib.get("href") or link.css("a::attr(href)").get()
+                    title = " ".join(link.css("::text").getall())
                 if href and href not in seen:
                     seen.add(href)
-                    title = (
-                        "" if isinstance(link.root, str) else " ".join(link.css("::text").getall())
-                    )
                     items.append(
                         CollectedItem(
                             source_id=source_id,
@@ -98,6 +101,11 @@ def parse_listing(response: TextResponse, source_id: str, selectors: Any) -> lis
     return items
 
 
+def _declares_charset(response: TextResponse) -> bool:
+    content_type = (response.headers.get("Content-Type") or b"").lower()
+    return b"charset" in content_type or b"charset" in response.body[:2048].lower()
+
+
 def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Request]:
     page = response.meta.get("page", 1)
     if page == 1 and not spider.begin_main(response, run):
@@ -106,6 +114,17 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
         if page == 1:
             run.fail("not_html", f"{response.url} is not an HTML page", response.status)
         return []
+    if not _declares_charset(response):
+        # Statistical detection mistakes French latin-1 for Central European code pages;
+        # UTF-8 if the bytes decode, else windows-1252 (what browsers assume), is safer.
+        try:
+            response.body.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+        response = response.replace(encoding=encoding)
+        if page == 1:
+            run.warn("charset", f"no charset declared; read as {encoding}")
     selectors = run.source.html
     items = parse_listing(response, run.source.id, selectors)
     if not items and page == 1:

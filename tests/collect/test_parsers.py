@@ -1,0 +1,108 @@
+"""Parse functions on saved responses (no crawl): HTML listings, feeds, API records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapy.http import HtmlResponse
+
+from watcher.collect.kinds.api import record_to_item
+from watcher.collect.kinds.common import dotted, parse_date
+from watcher.collect.kinds.feeds import entries_to_items
+from watcher.collect.kinds.html import parse_listing
+from watcher.config import HtmlSelectors
+
+DATA = Path(__file__).parent / "data"
+
+
+def response(name: str, url: str) -> HtmlResponse:
+    return HtmlResponse(url=url, body=(DATA / name).read_bytes(), encoding="utf-8")
+
+
+def test_html_listing_with_container_selectors() -> None:
+    selectors = HtmlSelectors(
+        item="article.card",
+        link="h2 a::attr(href)",
+        title="h2 a",
+        date="time",
+        summary="p.chapo::text",
+        next_page="a.pager-next::attr(href)",
+    )
+    items = parse_listing(
+        response("listing-ademe-like.html", "https://www.example.org/actualites/"),
+        "ademe",
+        selectors,
+    )
+    assert [i.url for i in items] == [
+        "https://www.example.org/actualites/appel-a-projets-eit-2027",
+        "https://www.example.org/actualites/webinaire-chaleur-fatale?utm_campaign=nl",
+        "https://www.example.org/actualites/guide-mutualisation.html",
+    ]
+    assert [i.title for i in items] == [
+        "Appel à projets EIT 2027",
+        "Webinaire chaleur fatale",
+        "Guide de la mutualisation",
+    ]
+    assert items[0].summary == "Dépôt des dossiers jusqu'au 15 janvier 2027."
+    assert items[0].published.date().isoformat() == "2026-11-20"
+    assert items[1].published.isoformat() == "2026-11-18T10:30:00+01:00"
+    assert items[2].published is None
+
+
+def test_html_listing_without_container_takes_every_link_match() -> None:
+    selectors = HtmlSelectors(link="main h2 a::attr(href)")
+    items = parse_listing(
+        response("listing-ademe-like.html", "https://www.example.org/actualites/"), "x", selectors
+    )
+    assert len(items) == 3 and all("/contact" not in i.url for i in items)
+
+
+def test_truncated_feed_keeps_its_complete_entries() -> None:
+    import feedparser
+
+    parsed = feedparser.parse((DATA / "feed-truncated.xml").read_bytes())
+    assert parsed.bozo
+    items = entries_to_items("prefecture", parsed)
+    assert [i.url for i in items][:2] == [
+        "https://www.example.gouv.fr/arrete-1",
+        "https://www.example.gouv.fr/coderst",
+    ]
+    assert items[0].title == "Arrêté préfectoral & consultation publique"
+    assert items[1].summary == "Ordre du jour de la séance"  # markup removed
+    assert items[0].published.isoformat() == "2026-11-24T08:00:00+00:00"
+
+
+def test_api_record_mapping_keeps_structured_fields() -> None:
+    record = {
+        "id": 42,
+        "name": "Aide à l'écologie industrielle",
+        "url": "/aides/42-eit/",
+        "description": "<p>Financement des <b>études</b></p>",
+        "submission_deadline": "15/01/2027",
+        "dates": {"published": "2026-11-02T08:00:00Z"},
+        "perimeter": {"name": "Grand Est"},
+    }
+    fields = {
+        "url": "url",
+        "title": "name",
+        "summary": "description",
+        "deadline": "submission_deadline",
+        "published": "dates.published",
+        "id": "id",
+    }
+    item = record_to_item("aides", "https://aides.example.gouv.fr/api/aids/", record, fields)
+    assert item.url == "https://aides.example.gouv.fr/aides/42-eit/"
+    assert item.summary == "Financement des études"
+    assert item.extra == {"deadline": "2027-01-15", "api_id": "42"}
+    assert item.published.isoformat() == "2026-11-02T08:00:00+00:00"
+    assert record_to_item("aides", "https://x/", {"name": "no url"}, fields) is None
+
+
+def test_dotted_paths_and_dates() -> None:
+    data = {"a": {"b": [{"c": 1}, {"c": 2}]}}
+    assert (
+        dotted(data, "a.b.1.c") == 2 and dotted(data, "a.x.c") is None and dotted(data, "") == data
+    )
+    assert parse_date("3 décembre 2026").date().isoformat() == "2026-12-03"
+    assert parse_date("Mon, 23 Nov 2026 10:00:00 +0100").isoformat() == "2026-11-23T10:00:00+01:00"
+    assert parse_date("pas une date") is None
