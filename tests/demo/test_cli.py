@@ -64,3 +64,16 @@ def test_watcher_demo_serve_serves_until_stopped(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_failing_step_is_named_and_stops_the_demo(tmp_path, monkeypatch):
+    ran = []
+
+    def broken(_ctx, _result):
+        raise RuntimeError("the model file is corrupt")
+
+    monkeypatch.setattr(demo, "STEPS", [("classify", broken), ("site", lambda c, r: ran.append(1))])
+    result = CliRunner().invoke(main, ["demo", "--output", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "demo step 'classify' failed: RuntimeError: the model file is corrupt" in result.output
+    assert not ran

@@ -41,10 +41,12 @@ def demo_command(app: App, output_dir: Path, serve: bool) -> None:
             except KeyboardInterrupt:
                 click.echo("Stopped.")
         return
+    started = time.monotonic()
     result = run_demo(output_dir, settings=app.settings, echo=click.echo, progress=True)
     click.echo("")
     click.echo(
-        f"Demo output in {result.output_dir}/ (database {result.db_path}, week {result.week})"
+        f"Demo output in {result.output_dir}/ (database {result.db_path}, week {result.week}), "
+        f"done in {time.monotonic() - started:.0f} s"
     )
     for note in result.notes:
         click.echo(f"  {note}")
