@@ -174,3 +174,17 @@ def test_a_second_scheduler_on_the_same_database_refuses_to_start(runtime):
         pytest.raises(WatcherError, match="another `watcher schedule` is running"),
     ):
         run_forever(runtime)
+
+
+def test_stopping_the_runtime_stops_the_crawl_cleanly(crawl_rt, store):
+    crawl_rt.mode = "hang"
+    timer = threading.Timer(1.0, crawl_rt.stop)  # what SIGTERM to the scheduler does
+    timer.start()
+    try:
+        outcome = run_crawl(crawl_rt, ["fast"])
+    finally:
+        timer.cancel()
+    assert outcome.stopped and not outcome.killed and not outcome.timed_out
+    assert outcome.returncode == 130  # the child stopped itself at a safe point
+    with store.connect() as conn:
+        assert conn.execute(select(crawl_runs.c.status)).scalars().all() == ["interrupted"]

@@ -166,6 +166,11 @@ def run_crawl(rt: Runtime, ids: list[str], *, time_limit_s: float | None = None)
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                except KeyboardInterrupt:
+                    # Ctrl-C on `watcher run collect`: the child has its own session and
+                    # did not get it; stop it cleanly as the scheduler would.
+                    log_event("crawl_interrupt", logging.WARNING, pid=proc.pid)
+                    rt.stop()
                 elapsed = time.monotonic() - started
                 if term_sent_at is None and rt.stopping.is_set():
                     # Runtime.stop() already sent SIGTERM to the group.
