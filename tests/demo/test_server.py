@@ -224,3 +224,11 @@ def test_every_article_page_gives_its_text_to_trafilatura():
             text = trafilatura.extract(page) or ""
             assert item.paragraphs[0][:80] in text, item.path
             assert len(text) >= 250, item.path
+
+
+def test_feed_discovery_finds_the_feed_from_an_article_page(demo):
+    from watcher.collect.discover import discover_feeds
+
+    result = discover_feeds(demo.base_url + "/eau/actualites/boucle-eau-zone-industrielle/")
+    found = {(f["url"], f["kind"]) for f in result["feeds"]}
+    assert (demo.base_url + "/eau/atom.xml", "atom") in found

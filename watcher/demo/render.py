@@ -72,10 +72,31 @@ class DemoSite:
         return next(s for s in self.sources if s.id == source_id)
 
 
+_FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+
+
+def _feed_link(source: DemoSource) -> str:
+    """The <link rel="alternate"> a site puts in its pages, so feed discovery finds the feed."""
+    if source.kind not in _FEED_TYPES:
+        return ""
+    return (
+        f'<link rel="alternate" type="{_FEED_TYPES[source.kind]}" '
+        f'title="{escape(source.name)}" href="{source.path}">\n'
+    )
+
+
 def _page(
-    title: str, body: str, *, site: str = "", description: str = "", published: str = ""
+    title: str,
+    body: str,
+    *,
+    site: str = "",
+    description: str = "",
+    published: str = "",
+    head: str = "",
 ) -> bytes:
-    meta = f'<meta name="description" content="{escape(description)}">\n' if description else ""
+    meta = head
+    if description:
+        meta += f'<meta name="description" content="{escape(description)}">\n'
     if published:
         meta += f'<meta property="article:published_time" content="{published}">\n'
     html = f"""<!DOCTYPE html>
@@ -110,7 +131,14 @@ def _article(source: DemoSource, item: DemoItem) -> Resource:
 </article>
 <aside><h2>À lire aussi</h2><p><a href="{source.path}">Toutes les publications de {escape(source.name)}</a></p></aside>
 </main>"""
-    page = _page(item.title, body, site=source.name, description=item.summary, published=iso)
+    page = _page(
+        item.title,
+        body,
+        site=source.name,
+        description=item.summary,
+        published=iso,
+        head=_feed_link(source),
+    )
     return Resource(page, "text/html; charset=utf-8", modified=item.published)
 
 
@@ -404,7 +432,8 @@ def _home(site: DemoSite) -> Resource:
 {broken}
 </ul>
 </main>"""
-    return Resource(_page("Toile de démonstration", body), "text/html; charset=utf-8")
+    feeds = "".join(_feed_link(s) for s in site.sources)
+    return Resource(_page("Toile de démonstration", body, head=feeds), "text/html; charset=utf-8")
 
 
 _BROKEN_FEED = b"""<!DOCTYPE html>
