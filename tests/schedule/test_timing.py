@@ -138,3 +138,20 @@ def test_interval_between_ticks(tmp_path):
     start = paris(2026, 3, 29, 1, 0)
     fires = _fires(trigger, start, 8)
     assert all(b - a == timedelta(minutes=15) for a, b in zip(fires, fires[1:], strict=False))
+
+
+def test_list_shows_the_stored_next_runs(start_manual, runtime):
+    from watcher.schedule.scheduler import list_jobs
+
+    before = {row["job"]: row for row in list_jobs(runtime, now=paris(2026, 11, 24, 10, 0))}
+    assert {row["state"] for row in before.values()} == {"not started yet"}
+    assert before["send"]["next_run"] == paris(2026, 11, 30, 8, 0)
+
+    scheduler, clock = start_manual(paris(2026, 11, 24, 10, 0))
+    clock.run(paris(2026, 11, 24, 10, 0), paris(2026, 12, 1, 9, 0), step_min=60)
+    scheduler.shutdown(wait=False)
+    rows = {row["job"]: row for row in list_jobs(runtime)}
+    assert {row["state"] for row in rows.values()} == {"stored"}
+    assert rows["send"]["next_run"] == paris(2026, 12, 7, 8, 0)
+    assert rows["draft"]["next_run"] == paris(2026, 12, 3, 14, 0)
+    assert str(rows["send"]["next_run"].tzinfo) == "Europe/Paris"
