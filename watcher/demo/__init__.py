@@ -165,6 +165,13 @@ STEPS: list[Step] = [
 ]
 
 
+# Announced before they run, because they take a while.
+STARTING = {
+    "collect": "crawling the demo web…",
+    "classify": "labelling (the first run trains the model: a few minutes)…",
+}
+
+
 def demo_settings(output_dir: Path, settings: Any = None) -> Any:
     """The settings of the demo: the user's (or the defaults), with every output under output_dir."""
     from watcher.settings import Settings
@@ -250,7 +257,8 @@ def run_demo(
             ctx.store = Store(db_path)
             try:
                 for name, step in steps if steps is not None else STEPS:
-                    echo(f"  {name:<15} …")
+                    if name in STARTING:
+                        echo(f"  {name:<15} {STARTING[name]}")
                     started = time.monotonic()
                     try:
                         line = step(ctx, result)
