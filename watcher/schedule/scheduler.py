@@ -134,7 +134,9 @@ def make_scheduler(
     scheduler_class: type = BackgroundScheduler,
 ) -> Any:
     jobstore = (
-        SQLAlchemyJobStore(url=rt.store.url, tablename=JOBSTORE_TABLE)
+        # The store's engine: its SQLite pragmas (WAL, a 30 s busy timeout) also keep
+        # the job store's writes from failing while a crawl child writes.
+        SQLAlchemyJobStore(engine=rt.store.engine, tablename=JOBSTORE_TABLE)
         if persistent
         else MemoryJobStore()
     )
