@@ -95,3 +95,26 @@ def test_runner_trains_in_the_background_then_adopts(store, desk_settings, monke
     assert runner.adopt(store, desk_settings) == 5
     assert FakeClassifier.saved == ["candidate"] and calls[0].version == "candidate"
     assert runner.current.status == "adopted"
+
+
+class StaleClassifier(FakeClassifier):
+    @classmethod
+    def load(cls, settings, store=None, *, retrain=None):  # noqa: ANN001, ANN206
+        from watcher.exceptions import ClassifierError
+
+        raise ClassifierError("the model cannot be used: training files changed")
+
+
+def test_without_a_usable_saved_model_the_stored_labels_are_the_baseline(store, desk_settings):
+    import time_machine
+
+    StaleClassifier.saved = []
+    ids = build_store(store)
+    with time_machine.travel(IN_WEEK, tick=False):
+        preview = compute_preview(store, desk_settings, 4, classifier_cls=StaleClassifier)
+    assert "training files changed" in preview.baseline_note
+    changed = {c["id"]: c["changes"] for c in preview.changes}
+    # stored: chaleur has themes [energie], type appel_a_projets; the fake candidate
+    # gives energie+eau and no type
+    assert changed[ids["chaleur"]]["themes"] == (["energie"], ["eau", "energie"])
+    assert changed[ids["chaleur"]]["type"] == ("appel_a_projets", None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from watcher.exceptions import ClassifierError
 from watcher.store import Store
 from watcher.store.schema import utcnow
 
@@ -34,6 +35,7 @@ class ModelPreview:
     current_version: str = ""
     candidate_version: str = ""
     examples: int = 0
+    baseline_note: str = ""  # why the stored labels stand for the current model
     overrides: int = 0
     changes: list[dict[str, Any]] = field(default_factory=list)  # one per changed item
     by_field: Counter = field(default_factory=Counter)
@@ -53,6 +55,19 @@ def diff_labels(current: dict[str, Any], candidate: dict[str, Any]) -> dict[str,
     return {
         f: (current.get(f), candidate.get(f)) for f in FIELDS if current.get(f) != candidate.get(f)
     }
+
+
+def stored_labels(store: Store, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The model's labels as last written in the store (curators' overrides left out)."""
+    from watcher.store.labels import get_labels
+
+    out = {}
+    for item_id, row in get_labels(store, item_ids).items():
+        labels = dict(row.get("labels") or {})
+        labels["themes"] = sorted(labels.get("themes") or [])
+        labels["axes"] = sorted(labels.get("axes") or [])
+        out[item_id] = labels
+    return out
 
 
 def recent_records(store: Store, weeks: int, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -76,16 +91,27 @@ def compute_preview(
     preview = ModelPreview(weeks=weeks)
     overrides = override_examples(store)
     candidate, report = classifier_cls.train(settings, overrides, save=False)
-    current = classifier_cls.load(settings, retrain=False)
     records = recent_records(store, weeks)
+    try:
+        current = classifier_cls.load(settings, retrain=False)
+    except ClassifierError as exc:
+        # No usable saved model (missing, or its inputs changed): compare with the
+        # labels it last wrote in the store instead, and say so.
+        current = None
+        preview.baseline_note = exc.message
     preview.compared = len(records)
-    preview.current_version = getattr(current, "version", "")
+    preview.current_version = (
+        getattr(current, "version", "") if current else "étiquettes enregistrées"
+    )
     preview.candidate_version = getattr(candidate, "version", "")
     preview.examples = int(report.get("examples") or 0)
     preview.overrides = len(overrides)
     titles = {r["id"]: r["title"] for r in records}
     if records:
-        before = {r.id: _labels_dict(r) for r in current.label(records)}
+        if current is not None:
+            before = {r.id: _labels_dict(r) for r in current.label(records)}
+        else:
+            before = stored_labels(store, [r["id"] for r in records])
         after = {r.id: _labels_dict(r) for r in candidate.label(records)}
         for item_id in sorted(before):
             changed = diff_labels(before[item_id], after.get(item_id, {}))
