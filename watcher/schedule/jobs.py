@@ -79,6 +79,9 @@ def collect(rt: Runtime) -> JobResult:
         duration_s=outcome.duration_s,
     )
     alerts.check_sources(rt, due, silence=False)
+    if not outcome.stopped:
+        # Every item saved is whole (one transaction each), even from a crawl cut short.
+        run_job("classify", trigger="after-crawl")
     if outcome.timed_out:
         limit = rt.settings.collect.crawl_time_limit_s
         alerts.alert(
@@ -94,7 +97,6 @@ def collect(rt: Runtime) -> JobResult:
     if outcome.returncode != 0:
         tail = outcome.stderr_tail.splitlines()[-1:] or [""]
         return JobResult("failed", f"{detail}; crawl exited {outcome.returncode}: {tail[0]}")
-    run_job("classify", trigger="after-crawl")
     return JobResult("ok", detail)
 
 
@@ -125,7 +127,10 @@ def draft(rt: Runtime) -> JobResult:
     count = len(candidates(rt.store, week, rt.settings))
     s = rt.settings.schedule
     to = s.curators_email or s.team_email
-    desk = f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
+    desk = (
+        getattr(rt.settings.delivery, "unsubscribe_base_url", "")  # where the desk is public
+        or f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
+    )
     send_team_mail(
         rt.settings,
         to,
