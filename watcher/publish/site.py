@@ -87,9 +87,9 @@ def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def _digest(entry: Entry) -> str:
+def _digest(entry: Entry, *more: Any) -> str:
     """A cheap fingerprint of everything an entry shows (its dataclass repr)."""
-    return hashlib.md5(repr(entry).encode(), usedforsecurity=False).hexdigest()
+    return hashlib.md5(repr((entry, *more)).encode(), usedforsecurity=False).hexdigest()
 
 
 class Site:
@@ -111,6 +111,11 @@ class Site:
             self.entries.append(entry)
             self.row_of[entry.uid] = row
         self.entries.sort(key=lambda e: (e.date or date.min, e.item_id), reverse=True)
+        # What each item shows anywhere (pages, feeds, calendars): keys of unchanged outputs.
+        self.sig = {
+            e.uid: _digest(e, self.row_of[e.uid].get("summary"), self.row_of[e.uid]["first_seen"])
+            for e in self.entries
+        }
         self.item_paths = {
             e.uid: f"items/{partition(self.row_of[e.uid]['first_seen'])}/{e.uid}.html"
             for e in self.entries
@@ -319,7 +324,9 @@ class Pages:
                 f"{base}/index.html",
                 "site/list.html",
                 key=_key(
-                    heading, [(m, len(by_month[m])) for m in months], [_digest(e) for e in latest]
+                    heading,
+                    [(m, len(by_month[m])) for m in months],
+                    [site.sig[e.uid] for e in latest],
                 ),
                 heading=heading,
                 months=[(m, len(by_month[m])) for m in months],
@@ -331,7 +338,7 @@ class Pages:
                 self.page(
                     f"{base}/{month}.html",
                     "site/list.html",
-                    key=_key(heading, month, [_digest(e) for e in by_month[month]]),
+                    key=_key(heading, month, [site.sig[e.uid] for e in by_month[month]]),
                     heading=f"{heading} — {french_month(month)}",
                     months=[],
                     entries=by_month[month],
@@ -345,20 +352,23 @@ class Pages:
         by_theme = indicators.weekly_counts(site.rows, weeks, "themes")
         by_type = indicators.weekly_counts(site.rows, weeks, "type")
         sources = indicators.source_counts(site.rows, weeks)
-        charts = {
-            "themes.svg": indicators.weekly_chart(
-                by_theme, "themes", "Informations par semaine et par thème"
-            ),
-            "types.svg": indicators.weekly_chart(
-                by_type, "types", "Informations par semaine et par type"
-            ),
-            "sources.svg": indicators.sources_chart(sources, "Contribution des sources (12 mois)"),
+        titles = {
+            "themes.svg": "Informations par semaine et par thème",
+            "types.svg": "Informations par semaine et par type",
+            "sources.svg": "Contribution des sources (12 mois)",
         }
-        for file_name, svg in charts.items():
-            self.writer.write(f"indicateurs/{file_name}", svg)
+        makers = {
+            "themes.svg": lambda: indicators.weekly_chart(by_theme, "themes", titles["themes.svg"]),
+            "types.svg": lambda: indicators.weekly_chart(by_type, "types", titles["types.svg"]),
+            "sources.svg": lambda: indicators.sources_chart(sources, titles["sources.svg"]),
+        }
+        figures = _key(by_theme, by_type, sources.most_common(), site.names)
+        for file_name, make in makers.items():
+            self.writer.write(f"indicateurs/{file_name}", make, key=_key(file_name, figures))
         self.page(
             "indicateurs/index.html",
             "site/indicators.html",
+            key=_key(figures, site.health),
             weeks=weeks,
             by_theme=by_theme,
             by_type=by_type,
@@ -370,39 +380,47 @@ class Pages:
         site = self.site
         public = self.settings.publish.public_url or ""
         events = calendars.calendar_events(site.rows, site.today)
-        self.writer.write(
-            "feeds/tout.xml",
-            feeds.atom_feed(
-                site.rows,
-                feed_id="tout",
-                title=f"{TITLE} — toutes les informations",
-                public_url=public,
-                self_path="feeds/tout.xml",
-            ),
-        )
-        self.writer.write(
-            "calendriers/tout.ics",
-            calendars.ics_calendar(events, title=f"{TITLE} — échéances", public_url=public),
-        )
+        newest = sorted(site.rows, key=lambda r: (r["first_seen"], r["id"]), reverse=True)
+
+        def feed(feed_id: str, title: str, rows: list[dict[str, Any]]) -> None:
+            top = rows[: feeds.FEED_SIZE]
+            path = f"feeds/{feed_id}.xml"
+            self.writer.write(
+                path,
+                lambda: feeds.atom_feed(
+                    top, feed_id=feed_id, title=title, public_url=public, self_path=path
+                ),
+                key=_key(path, title, public, [self._sig(r) for r in top]),
+            )
+
+        def calendar(name: str, title: str, chosen: list[dict[str, Any]]) -> None:
+            self.writer.write(
+                f"calendriers/{name}.ics",
+                lambda: calendars.ics_calendar(chosen, title=title, public_url=public),
+                key=_key(
+                    name,
+                    title,
+                    public,
+                    [(e["kind"], e["day"], self._sig(e["row"])) for e in chosen],
+                ),
+            )
+
+        feed("tout", f"{TITLE} — toutes les informations", newest)
+        calendar("tout", f"{TITLE} — échéances", events)
         for theme, label in site.names["themes"].items():
-            rows = [r for r in site.rows if theme in (r["labels"].get("themes") or [])]
-            self.writer.write(
-                f"feeds/{theme}.xml",
-                feeds.atom_feed(
-                    rows,
-                    feed_id=theme,
-                    title=f"{TITLE} — {label}",
-                    public_url=public,
-                    self_path=f"feeds/{theme}.xml",
-                ),
+            feed(
+                theme,
+                f"{TITLE} — {label}",
+                [r for r in newest if theme in (r["labels"].get("themes") or [])],
             )
-            theme_events = [e for e in events if theme in (e["row"]["labels"].get("themes") or [])]
-            self.writer.write(
-                f"calendriers/{theme}.ics",
-                calendars.ics_calendar(
-                    theme_events, title=f"{TITLE} — {label} — échéances", public_url=public
-                ),
+            calendar(
+                theme,
+                f"{TITLE} — {label} — échéances",
+                [e for e in events if theme in (e["row"]["labels"].get("themes") or [])],
             )
+
+    def _sig(self, row: dict[str, Any]) -> tuple:
+        return (row["uid"], self.site.sig.get(row["uid"]), row.get("published"))
 
 
 def build_site(store: Store, settings: Any, *, today: date | None = None) -> SiteReport:
@@ -422,6 +440,8 @@ def build_site(store: Store, settings: Any, *, today: date | None = None) -> Sit
             ):
                 todo.append(part)
         if todo:
+            for part in todo:
+                writer.materialize(f"items/{part}/")
             report.pagefind_s = run_pagefind(writer.tmp, todo)
             report.pagefind_ran = True
         report.index_files, report.index_bytes = index_size(writer.tmp)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,16 +43,24 @@ class SiteWriter:
         self.manifest: dict[str, dict[str, str]] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
+        # Unchanged files are taken from the previous build only at commit time:
+        # whole folders by one rename when nothing in them changed, else one
+        # hard link per file. The value renders the file if the old one is gone.
+        self._deferred: dict[str, Callable[[], str | bytes] | bytes] = {}
+        self._deferred_dirs: list[str] = []
 
     def _reuse(self, rel: str, dest: Path) -> bool:
         old = self.target / rel
-        if not old.is_file():
-            return False
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(old, dest)
+        except FileNotFoundError:
+            return False
         except OSError:
-            shutil.copy2(old, dest)
+            try:
+                shutil.copy2(old, dest)
+            except OSError:
+                return False
         return True
 
     def write(
@@ -58,53 +68,102 @@ class SiteWriter:
     ) -> None:
         """Write `rel` (relative to the site root). With `key` (a hash of the page's
         inputs), an unchanged key reuses the previous file without rendering."""
-        dest = self.tmp / rel
         previous = self.old_manifest.get(rel, {})
-        if key is not None and previous.get("key") == key and self._reuse(rel, dest):
+        if key is not None and previous.get("key") == key:
             self.manifest[rel] = previous
+            self._deferred[rel] = content
             self.unchanged.append(rel)
             return
         data = content() if callable(content) else content
         payload = data.encode("utf-8") if isinstance(data, str) else data
         sha = _sha(payload)
-        entry = {"sha": sha, **({"key": key} if key is not None else {})}
-        self.manifest[rel] = entry
-        if previous.get("sha") == sha and self._reuse(rel, dest):
+        self.manifest[rel] = {"sha": sha, **({"key": key} if key is not None else {})}
+        if previous.get("sha") == sha:
+            self._deferred[rel] = payload
             self.unchanged.append(rel)
             return
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(payload)
+        self._put(rel, payload)
         self.written.append(rel)
 
-    @property
-    def changed(self) -> bool:
-        """Whether any file was written or removed compared with the previous build."""
-        return bool(self.written) or set(self.old_manifest) != set(self.manifest)
+    def _put(self, rel: str, payload: bytes) -> None:
+        dest = self.tmp / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(payload)
 
     def changed_matching(self, prefix: str) -> bool:
         old = {k for k in self.old_manifest if k.startswith(prefix)}
         new = {k for k in self.manifest if k.startswith(prefix)}
         return old != new or any(rel.startswith(prefix) for rel in self.written)
 
+    def materialize(self, prefix: str) -> None:
+        """Put the unchanged files under `prefix` in the new build now (a tool such
+        as Pagefind is about to read the folder)."""
+        for rel in [r for r in self._deferred if r.startswith(prefix)]:
+            content = self._deferred.pop(rel)
+            if not self._reuse(rel, self.tmp / rel):
+                data = content() if callable(content) else content
+                self._put(rel, data.encode("utf-8") if isinstance(data, str) else data)
+
     def reuse_tree(self, rel_dir: str) -> bool:
-        """Hard-link a whole folder of the previous build (e.g. the search index)."""
-        source = self.target / rel_dir
-        if not source.is_dir():
+        """Take a whole folder of the previous build as it is (e.g. a search index)."""
+        if not (self.target / rel_dir).is_dir():
             return False
-        for path in source.rglob("*"):
-            if path.is_file():
-                self._reuse(
-                    str(path.relative_to(self.target)), self.tmp / path.relative_to(self.target)
-                )
+        self._deferred_dirs.append(rel_dir)
         return True
 
+    def _movable(self, folder: str, count: int) -> bool:
+        """A folder of the previous build holding exactly `count` files and no sub-folder."""
+        try:
+            with os.scandir(self.target / folder) as entries:
+                listed = list(entries)
+        except OSError:
+            return False
+        return len(listed) == count and all(e.is_file(follow_symlinks=False) for e in listed)
+
+    def _take_previous(self, moved: list[str]) -> None:
+        by_folder: dict[str, list[str]] = defaultdict(list)
+        for rel in self._deferred:
+            by_folder[posixpath.dirname(rel)].append(rel)
+        new_count = Counter(posixpath.dirname(rel) for rel in self.manifest)
+        old_count = Counter(posixpath.dirname(rel) for rel in self.old_manifest)
+        for folder, rels in by_folder.items():
+            whole = (
+                folder
+                and len(rels) == new_count[folder] == old_count[folder]
+                and not (self.tmp / folder).exists()
+                and self._movable(folder, len(rels))
+            )
+            if whole:
+                (self.tmp / folder).parent.mkdir(parents=True, exist_ok=True)
+                os.rename(self.target / folder, self.tmp / folder)
+                moved.append(folder)
+                continue
+            for rel in rels:
+                if not self._reuse(rel, self.tmp / rel):
+                    content = self._deferred[rel]
+                    data = content() if callable(content) else content
+                    self._put(rel, data.encode("utf-8") if isinstance(data, str) else data)
+        for folder in self._deferred_dirs:
+            (self.tmp / folder).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.target / folder, self.tmp / folder)
+            moved.append(folder)
+
     def commit(self) -> None:
-        (self.tmp / MANIFEST).write_text(json.dumps(self.manifest, sort_keys=True), "utf-8")
-        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        if self.target.exists():
-            os.replace(self.target, old)
+        """Swap the new build in. Unchanged folders move from the old build just
+        before the swap (milliseconds); on any failure they are moved back."""
+        moved: list[str] = []
+        try:
+            self._take_previous(moved)
+            (self.tmp / MANIFEST).write_text(json.dumps(self.manifest, sort_keys=True), "utf-8")
+            old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+            if old.exists():
+                shutil.rmtree(old)
+            if self.target.exists():
+                os.replace(self.target, old)
+        except BaseException:
+            for folder in reversed(moved):
+                os.rename(self.tmp / folder, self.target / folder)
+            raise
         os.replace(self.tmp, self.target)
         shutil.rmtree(old, ignore_errors=True)
 

@@ -139,10 +139,14 @@ def load_items(
         if id_list is not None:
             for chunk in _chunks(id_list):
                 q = query.where(items.c.id.in_(chunk), *conditions)
-                rows.extend(dict(r._mapping) for r in conn.execute(q))
+                result = conn.execute(q)
+                keys = list(result.keys())
+                rows.extend(dict(zip(keys, r, strict=True)) for r in result)
         else:
             q = query.where(*conditions) if conditions else query
-            rows.extend(dict(r._mapping) for r in conn.execute(q.order_by(items.c.id)))
+            result = conn.execute(q.order_by(items.c.id))
+            keys = list(result.keys())
+            rows.extend(dict(zip(keys, r, strict=True)) for r in result)
         found = [r["id"] for r in rows]
         by_item: dict[int, list[tuple[str, str]]] = {}
         src_query = select(
