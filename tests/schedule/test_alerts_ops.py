@@ -224,3 +224,18 @@ def test_log_lines_are_one_event_each_in_text_or_json():
     data = json.loads(JsonFormatter(PARIS).format(record))
     assert data["event"] == "job_done" and data["job"] == "send" and data["duration_s"] == 1.5
     log_event("plain", x=1)  # no handler configured: must not fail
+
+
+def test_operations_doc_lists_every_schedule_setting_with_its_default():
+    from pathlib import Path
+
+    from watcher.settings import ScheduleSettings, _toml_value
+
+    doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    defaults = ScheduleSettings()
+    missing = [
+        key
+        for key in ScheduleSettings.model_fields
+        if f"{key} = {_toml_value(getattr(defaults, key))}" not in doc
+    ]
+    assert not missing, f"docs/operations.md: [schedule] block is stale for {missing}"
