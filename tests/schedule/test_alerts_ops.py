@@ -239,3 +239,23 @@ def test_operations_doc_lists_every_schedule_setting_with_its_default():
         if f"{key} = {_toml_value(getattr(defaults, key))}" not in doc
     ]
     assert not missing, f"docs/operations.md: [schedule] block is stale for {missing}"
+
+
+def test_cli_log_json_writes_one_json_object_per_line(tmp_path):
+    log = tmp_path / "w.log"
+    settings = tmp_path / "watcher.toml"
+    settings.write_text(f'[schedule]\nlog_file = "{log}"\n', encoding="utf-8")
+    env = {"WATCHER_DB": str(tmp_path / "w.db"), "WATCHER_SETTINGS": str(settings)}
+    try:
+        result = CliRunner().invoke(main, ["run", "retention", "--log-json"], env=env)
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if isinstance(handler.formatter, KeyValueFormatter | JsonFormatter):
+                root.removeHandler(handler)
+                handler.close()
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    done = [e for e in events if e["event"] == "job_done"]
+    assert done and done[0]["job"] == "retention" and done[0]["outcome"] == "ok"
+    assert done[0]["time"].endswith(("+01:00", "+02:00"))
