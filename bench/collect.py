@@ -39,7 +39,7 @@ LATENCY_S = 0.05
 # these keep per-host concurrency (2) and AutoThrottle on, with a short start delay.
 BENCH_SETTINGS = {
     "download_delay_s": 0.0,
-    "autothrottle_start_delay_s": 0.1,
+    "autothrottle_start_delay_s": 0.05,
     "autothrottle_target_concurrency": 2.0,
     "concurrent_requests": 40,
     "crawl_time_limit_s": 1800,

@@ -38,7 +38,8 @@ EventCallback = Callable[[dict[str, Any]], None]
 def select_sources(
     sources: SourcesFile | Iterable[Source], only: Iterable[str] | None = None
 ) -> list[Source]:
-    """The enabled sources, or exactly the ``only`` ones (enabled or not)."""
+    """From a sources file: its enabled sources, or exactly the ``only`` ones (enabled or
+    not). A list of sources is taken as given (filtered by ``only`` when given)."""
     only = list(only or [])
     if isinstance(sources, SourcesFile):
         return sources.enabled(only or None)
@@ -48,7 +49,7 @@ def select_sources(
         if unknown:
             raise ConfigError(f"unknown source id(s): {', '.join(sorted(unknown))}")
         return [s for s in listed if s.id in only]
-    return [s for s in listed if s.enabled]
+    return listed  # a list is taken as given: the caller chose it
 
 
 def source_job(source: Source) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from watcher.models import CollectedItem, SourceReport
 from watcher.settings import CollectSettings
 from watcher.store import Store
 from watcher.store import crawl_state as state
-from watcher.store.items import known_urls, mark_fetch_failed, pending_items, save_item
+from watcher.store.items import is_complete, mark_fetch_failed, pending_items, save_item
 from watcher.store.schema import utcnow
 from watcher.urls import canonical_url, host_of
 
@@ -304,21 +304,24 @@ class WatchSpider(scrapy.Spider):
             item.complete = True
             self.save(run, item)
             return []
-        known = known_urls(self.store, [canon]).get(canon)
         item.complete = False
-        item_id = self.save(run, item)
-        if known is True or canon in self.requested:
+        item_id, is_new = self.save_new(run, item)
+        if canon in self.requested or (not is_new and is_complete(self.store, item_id)):
             return []
         self.requested.add(canon)
         return [article_request(self, run, item, item_id)]
 
     def save(self, run: SourceRun, item: CollectedItem) -> int:
+        return self.save_new(run, item)[0]
+
+    def save_new(self, run: SourceRun, item: CollectedItem) -> tuple[int, bool]:
+        """Save one item (its own transaction) and count it when new."""
         item_id, is_new = save_item(
             self.store, item, threshold=self.collect.near_duplicate_threshold
         )
         if is_new:
             run.new += 1
-        return item_id
+        return item_id, is_new
 
     def pending_requests(self, run: SourceRun) -> list[Request]:
         """Articles of earlier runs still to fetch (a crash, an error, a 304 feed)."""

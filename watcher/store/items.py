@@ -176,13 +176,23 @@ def _find(connection: Connection, canon: str) -> Any:
 
 
 def _attach(
-    connection: Connection, item_id: int, source_id: str, canon: str, now: datetime
+    connection: Connection,
+    item_id: int,
+    source_id: str,
+    canon: str,
+    now: datetime,
+    *,
+    new: bool = False,
 ) -> None:
-    exists = connection.execute(
-        select(item_sources.c.item_id).where(
-            item_sources.c.item_id == item_id, item_sources.c.source_id == source_id
-        )
-    ).first()
+    exists = (
+        None
+        if new
+        else connection.execute(
+            select(item_sources.c.item_id).where(
+                item_sources.c.item_id == item_id, item_sources.c.source_id == source_id
+            )
+        ).first()
+    )
     if exists is None:
         connection.execute(
             insert(item_sources).values(
@@ -237,7 +247,7 @@ def save_item(
                 complete=item.complete,
             )
         ).inserted_primary_key[0]
-        _attach(connection, item_id, item.source_id, canon, now)
+        _attach(connection, item_id, item.source_id, canon, now, new=True)
         if item.raw_body is not None:
             connection.execute(
                 insert(raw_bodies).values(
@@ -358,6 +368,13 @@ def mark_fetch_failed(store: Store, item_id: int, error: str, *, max_attempts: i
 
 
 # --- reading ----------------------------------------------------------------------------
+
+
+def is_complete(store: Store, item_id: int) -> bool:
+    with store.connect() as connection:
+        return bool(
+            connection.execute(select(items.c.complete).where(items.c.id == item_id)).scalar()
+        )
 
 
 def known_urls(store: Store, urls: Iterable[str]) -> dict[str, bool]:
