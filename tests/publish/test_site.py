@@ -225,3 +225,26 @@ def test_site_build_command(seeded, tmp_path) -> None:  # noqa: ANN001
     assert result.exit_code == 0, result.output
     assert "python -m http.server --directory" in result.output
     assert (tmp_path / "cli-site" / "index.html").is_file()
+
+
+def test_failed_swap_moves_unchanged_folders_back(seeded, monkeypatch) -> None:  # noqa: ANN001
+    from watcher.publish import writer as writer_module
+
+    store, _ids, settings = seeded
+    site = settings.publish.site_dir
+    build_site(store, settings, today=TODAY)
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    real_replace = os.replace
+
+    def failing_replace(src, dst):  # noqa: ANN001, ANN202
+        if Path(src) == site:
+            raise OSError("device busy")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(writer_module.os, "replace", failing_replace)
+    with pytest.raises(PublishError, match="device busy"):
+        build_site(store, settings, today=TODAY)
+    monkeypatch.undo()
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert build_site(store, settings, today=TODAY).written == 0
