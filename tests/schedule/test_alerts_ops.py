@@ -259,3 +259,13 @@ def test_cli_log_json_writes_one_json_object_per_line(tmp_path):
     done = [e for e in events if e["event"] == "job_done"]
     assert done and done[0]["job"] == "retention" and done[0]["outcome"] == "ok"
     assert done[0]["time"].endswith(("+01:00", "+02:00"))
+
+
+def test_an_invalid_sources_file_still_reaches_the_team(runtime, store, smtp, tmp_path):
+    inbox, port = smtp
+    _runtime_with_smtp(runtime, tmp_path, port)
+    runtime.sources_path.write_text("sources:\n  - {id: Bad Id, kind: rss}\n", encoding="utf-8")
+    assert run_job("health") == "failed"
+    assert len(inbox.messages) == 1
+    body = inbox.messages[0].get_content()
+    assert "Configuration invalide" in body and "sources.yaml" in body

@@ -219,13 +219,20 @@ def _site_if_published(rt: Runtime) -> None:
 
 def health(rt: Runtime) -> JobResult:
     """Sources failing or silent, disk space; then the team's digest."""
-    counts = alerts.check_sources(rt, _sources(rt))
+    try:
+        counts = alerts.check_sources(rt, _sources(rt))
+    except ConfigError:  # already an alert: the digest must still go out
+        counts = None
     free = alerts.check_disk(rt)
     sent = _digest_quietly(rt)
+    checked = (
+        f"{counts['failing']} sources failing, {counts['silent']} silent"
+        if counts is not None
+        else "sources.yaml invalid"
+    )
     return JobResult(
-        "ok",
-        f"{counts['failing']} sources failing, {counts['silent']} silent, "
-        f"{free:.0f}% disk free; digest: {sent} alerts",
+        "ok" if counts is not None else "failed",
+        f"{checked}, {free:.0f}% disk free; digest: {sent} alerts",
     )
 
 
