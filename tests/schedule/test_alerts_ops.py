@@ -53,7 +53,14 @@ def test_alerts_of_a_bad_night_go_out_in_one_digest(runtime, store, smtp, tmp_pa
             SourceReport("ademe", "failed", error_kind="dns", error_message="no such host"),
             old,
         )
-    record_source_run(store, start_run(store), SourceReport("region", "ok"), old)  # silent since
+    record_source_run(store, start_run(store), SourceReport("region", "ok"), old)
+    # Tried once since, and failed: not yet "failing" (2 in a row), but silent for 10 days.
+    record_source_run(
+        store,
+        start_run(store),
+        SourceReport("region", "failed", error_kind="timeout"),
+        datetime.now(UTC) - timedelta(days=1),
+    )
     alert(runtime, "crawl_timeout", "collecte 7", "arrêtée après 3660 s (limite 3600 s)")
     alert(runtime, "send_failures", "2026-W47", "2026-W47: 40 sent, 2 failed")
 
@@ -269,3 +276,12 @@ def test_an_invalid_sources_file_still_reaches_the_team(runtime, store, smtp, tm
     assert len(inbox.messages) == 1
     body = inbox.messages[0].get_content()
     assert "Configuration invalide" in body and "sources.yaml" in body
+
+
+def test_a_source_not_tried_since_its_last_success_is_not_silent(runtime, store, tmp_path):
+    # The scheduler was off for ten days: the health check at start must not cry wolf.
+    _runtime_with_smtp(runtime, tmp_path, 1)
+    old = datetime.now(UTC) - timedelta(days=10)
+    record_source_run(store, start_run(store), SourceReport("region", "ok"), old)
+    run_job("health")
+    assert open_alerts(store) == []

@@ -85,6 +85,7 @@ def check_sources(rt: Any, sources: list[Any], *, silence: bool = True) -> dict[
     n = max(1, s.failing_runs_alert)
     recent = store_jobs.recent_source_statuses(rt.store, n)
     successes = store_jobs.last_source_successes(rt.store)
+    latest = store_jobs.last_source_runs(rt.store)
     now = rt.now()
     counts = {"failing": 0, "silent": 0}
     for source in sources:
@@ -107,8 +108,11 @@ def check_sources(rt: Any, sources: list[Any], *, silence: bool = True) -> dict[
         interval = _interval(source, s.collect_default_interval_h)
         limit = interval * s.silent_after_intervals
         last_ok = successes.get(source.id)
-        # A source never collected yet is not "silent": it will be tried at the next tick.
-        if last_ok is not None and now - last_ok > limit:
+        # Silent: tried (or skipped, e.g. its host backed off) since its last success,
+        # and no success for too long. A source not tried since (the scheduler was
+        # off) or never collected yet is not silent: the next tick will try it.
+        tried_since = last_ok is not None and latest.get(source.id, last_ok) > last_ok
+        if tried_since and now - last_ok > limit:
             alert(
                 rt,
                 "source_silent",

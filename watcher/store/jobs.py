@@ -163,6 +163,15 @@ def last_source_attempts(store: Store) -> dict[str, datetime]:
         return {row[0]: row[1] for row in conn.execute(query)}
 
 
+def last_source_runs(store: Store) -> dict[str, datetime]:
+    """When each source last had a run row, whatever its status (skipped included)."""
+    query = select(source_runs.c.source_id, func.max(source_runs.c.started_at)).group_by(
+        source_runs.c.source_id
+    )
+    with store.connect() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}
+
+
 def last_source_successes(store: Store) -> dict[str, datetime]:
     query = (
         select(source_runs.c.source_id, func.max(source_runs.c.started_at))
