@@ -131,12 +131,14 @@ def draft(rt: Runtime) -> JobResult:
         getattr(rt.settings.delivery, "unsubscribe_base_url", "")  # where the desk is public
         or f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
     )
+    from watcher.publish.weeks import week_label
+
     send_team_mail(
         rt.settings,
         to,
         f"[veille] Brouillon du bulletin {week} : {count} candidats à relire",
         "Bonjour,\n\n"
-        f"Le brouillon du bulletin de la semaine {week} est prêt : {count} candidats "
+        f"Le brouillon du bulletin de la {week_label(week)} est prêt : {count} candidats "
         "attendent votre relecture.\n\n"
         f"Bureau de veille : {desk}\n"
         f"Envoi automatique lundi à {s.send_time} ; s'il n'est pas publié d'ici là, "
