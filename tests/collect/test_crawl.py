@@ -58,6 +58,8 @@ def test_second_run_is_one_304_and_stores_nothing(web, store) -> None:  # noqa: 
     assert (report.status, report.http_status, report.items_new) == ("not_modified", 304, 0)
     conditional = web.requests_to("/feed.xml")[-1]
     assert conditional.get("If-None-Match") and conditional.get("If-Modified-Since")
+    assert conditional["User-Agent"].startswith("watcher/")
+    assert "https://github.com/eit-grand-est/watcher" in conditional["User-Agent"]
     assert len(web.requests_to("/a/0?utm_source=rss")) == article_requests
     assert list(iter_items(store)) == stored
 
@@ -422,6 +424,15 @@ def test_api_pagination_field_mapping_and_token_exchange(web, store, monkeypatch
     assert len(web.requests_to("/api/aids/?page=3")) == 1  # stops at the empty page
     run_collect(sources_from(source), db=store, settings=fast_settings())
     assert exchanges == ["secret-key"]  # the token is reused on the next run
+
+    monkeypatch.setenv("AT_KEY", "wrong-key")
+    from watcher.store import crawl_state
+
+    crawl_state.forget_token(store, "aides")
+    refused = by_source(run_collect(sources_from(source), db=store, settings=fast_settings()))[
+        "aides"
+    ]
+    assert (refused.status, refused.error_kind, refused.http_status) == ("failed", "auth", 401)
 
 
 def test_api_offset_and_next_url_pagination_with_query_key(web, store, monkeypatch) -> None:  # noqa: ANN001

@@ -66,8 +66,15 @@ def _token_request(spider: WatchSpider, run: SourceRun) -> Request:
         main=True,
         method="POST",
         headers={"X-AUTH-TOKEN": auth.secret() or "", "Accept": "application/json"},
+        on_error=_token_refused,
         priority=10,
     )
+
+
+def _token_refused(request: Request, run: SourceRun, kind: str, message: str) -> list[Request]:
+    run.error_kind = "auth"
+    run.error_message = f"the token exchange at {request.url} failed ({kind}): {message}"
+    return []
 
 
 def _on_token(spider: WatchSpider, response: Response, run: SourceRun) -> list[Request]:
