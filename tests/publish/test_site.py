@@ -248,3 +248,16 @@ def test_failed_swap_moves_unchanged_folders_back(seeded, monkeypatch) -> None: 
     after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == before
     assert build_site(store, settings, today=TODAY).written == 0
+
+
+def test_home_shows_the_latest_published_bulletin(seeded) -> None:  # noqa: ANN001
+    from watcher.store import bulletins as sb
+
+    store, ids, settings = seeded
+    sb.set_entry(store, "2026-W47", ids["decree"], user="anne", status="kept")
+    sb.publish(store, "2026-W47", "anne")
+    build_site(store, settings, today=TODAY)
+    home = (settings.publish.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "bulletins/2026-W47/index.html" in home and f"bulletins/{WEEK}/" not in home
+    page = (settings.publish.site_dir / "bulletins/2026-W47/index.html").read_text("utf-8")
+    assert "Édition 1" in page and "Décret relatif" in page

@@ -210,7 +210,9 @@ class Pages:
     def write_all(self) -> None:
         site = self.site
         self.assets()
-        latest = site.bulletins[0] if site.bulletins else None
+        # The latest bulletin that went out; the week in progress only when none did.
+        published = [b for b in site.bulletins if b.status == "published"]
+        latest = published[0] if published else (site.bulletins[0] if site.bulletins else None)
         self.page(
             "index.html",
             "site/home.html",
