@@ -52,10 +52,11 @@ def _next(moment: datetime, weekday: int, hour: int) -> datetime:
 
 
 @pytest.fixture
-def model_dir(request) -> Path:  # noqa: ANN001
+def model_dir(request, tmp_path) -> Path:  # noqa: ANN001
     # Training takes a minute; the model is cached across runs and Classifier.load
     # retrains it by itself when the training data or the libraries change.
-    return Path(request.config.cache.mkdir("watcher-schedule-model"))
+    cache = getattr(request.config, "cache", None)
+    return Path(cache.mkdir("watcher-schedule-model")) if cache else tmp_path / "model"
 
 
 def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir):
