@@ -118,3 +118,22 @@ def test_without_a_usable_saved_model_the_stored_labels_are_the_baseline(store, 
     # gives energie+eau and no type
     assert changed[ids["chaleur"]]["themes"] == (["energie"], ["eau", "energie"])
     assert changed[ids["chaleur"]]["type"] == ("appel_a_projets", None)
+
+
+def test_source_hints_reach_both_models(store):
+    from types import SimpleNamespace
+
+    from watcher.desk.model_preview import recent_records, source_hints
+
+    build_store(store)
+    hints = SimpleNamespace(model_dump=lambda: {"scope": "grand_est", "themes": [], "type": None})
+    sources = SimpleNamespace(
+        get=lambda sid: (
+            SimpleNamespace(hints=hints) if sid == "ademe" else (_ for _ in ()).throw(KeyError(sid))
+        )
+    )
+    assert source_hints(sources, ["inconnue", "ademe"]) == {"scope": "grand_est"}
+    assert source_hints(None, ["ademe"]) == {}
+    records = recent_records(store, 520, sources=sources)
+    with_hints = {r["id"] for r in records if r.get("hints")}
+    assert len(with_hints) == 2  # the two calls come from "ademe"

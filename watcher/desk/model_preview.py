@@ -70,18 +70,40 @@ def stored_labels(store: Store, item_ids: list[int]) -> dict[int, dict[str, Any]
     return out
 
 
-def recent_records(store: Store, weeks: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def source_hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
+    """The label hints of an item's first source that gives some, as
+    ``classify_pending`` passes them (so both models see what the store saw)."""
+    if sources is None:
+        return {}
+    for source_id in source_ids:
+        try:
+            hints = sources.get(source_id).hints
+        except Exception:  # noqa: BLE001 - a source since removed from sources.yaml
+            continue
+        data = {k: v for k, v in hints.model_dump().items() if v not in (None, [], {})}
+        if data:
+            return data
+    return {}
+
+
+def recent_records(
+    store: Store, weeks: int, now: datetime | None = None, sources: Any = None
+) -> list[dict[str, Any]]:
     from watcher.store.items import iter_items
 
     since = (now or utcnow()) - timedelta(weeks=weeks)
-    return [
-        {k: row.get(k) for k in ("id", "title", "text", "summary", "url", "published")}
-        for row in iter_items(store, since=since)
-    ]
+    records = []
+    for row in iter_items(store, since=since):
+        record = {k: row.get(k) for k in ("id", "title", "text", "summary", "url", "published")}
+        hints = source_hints(sources, row.get("sources") or [])
+        if hints:
+            record["hints"] = hints
+        records.append(record)
+    return records
 
 
 def compute_preview(
-    store: Store, settings: Any, weeks: int, *, classifier_cls: Any = None
+    store: Store, settings: Any, weeks: int, *, sources: Any = None, classifier_cls: Any = None
 ) -> ModelPreview:
     """Train a candidate (not saved) and compare its labels with the current model's."""
     if classifier_cls is None:
@@ -91,7 +113,7 @@ def compute_preview(
     preview = ModelPreview(weeks=weeks)
     overrides = override_examples(store)
     candidate, report = classifier_cls.train(settings, overrides, save=False)
-    records = recent_records(store, weeks)
+    records = recent_records(store, weeks, sources=sources)
     try:
         current = classifier_cls.load(settings, retrain=False)
     except ClassifierError as exc:

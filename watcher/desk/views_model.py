@@ -28,7 +28,9 @@ async def model_page(request: Request) -> Response:
 @post_form
 async def model_preview(request: Request) -> Response:
     state = request.app.state
-    started = _runner(request).start(state.store, state.settings, state.settings.desk.preview_weeks)
+    started = _runner(request).start(
+        state.store, state.settings, state.settings.desk.preview_weeks, sources=state.sources
+    )
     if started:
         flash(request, "Entraînement du modèle candidat lancé : rechargez la page dans un moment.")
     else:
