@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -266,21 +267,31 @@ def main() -> int:
     print(f"crawl settings changed from the defaults: {BENCH_SETTINGS}")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         first = run_collect(sources, db=store, settings=settings, trigger="bench")
         first_s = time.perf_counter() - start
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        first_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        peak_mb = after.ru_maxrss / 1024
         stored = count_items(store)
         failed = [s.source_id for s in first.failed]
         start = time.perf_counter()
         second = run_collect(sources, db=store, settings=settings, trigger="bench")
         second_s = time.perf_counter() - start
+        final = resource.getrusage(resource.RUSAGE_CHILDREN)
+        second_cpu = (final.ru_utime + final.ru_stime) - (after.ru_utime + after.ru_stime)
         unchanged = sum(1 for s in second.sources if s.status == "not_modified")
         new_second = sum(s.items_new for s in second.sources)
         store.close()
 
+    load = os.getloadavg()[0]
     print(
-        f"first collect:  {first_s:7.2f} s  {stored} items stored ({stored / first_s:.1f} items/s)"
+        f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (the times below are wall times)"
+    )
+    print(
+        f"first collect:  {first_s:7.2f} s  {stored} items stored ({stored / first_s:.1f} items/s), "
+        f"crawl process CPU {first_cpu:.1f} s"
     )
     if failed:
         print(f"  failed sources: {failed}")
@@ -288,7 +299,8 @@ def main() -> int:
     ratio = second_s / first_s
     print(
         f"second collect: {second_s:7.2f} s  {unchanged}/{args.feeds} feeds unchanged, "
-        f"{new_second} new items; second/first = {ratio:.3f} (target <= 0.05)"
+        f"{new_second} new items; second/first = {ratio:.3f} (target <= 0.05), "
+        f"crawl process CPU {second_cpu:.1f} s"
     )
     if not args.skip_baseline:
         base_s, base_count = baseline(urls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import weakref
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -97,9 +98,15 @@ class _NearIndex:
         self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self.values: dict[int, np.ndarray] = {}
         self.max_id = 0
+        self.refreshed_at = 0.0
 
-    def refresh(self, connection: Connection) -> None:
-        # Items written by another process since the last look are added too.
+    def refresh(self, connection: Connection, *, every_s: float = 10.0) -> None:
+        # Items this process saves are added as they are saved; items written by another
+        # process meanwhile are picked up here, at most every ``every_s`` seconds.
+        now = time.monotonic()
+        if self.max_id and now - self.refreshed_at < every_s:
+            return
+        self.refreshed_at = now
         rows = connection.execute(
             select(items.c.id, items.c.minhash).where(
                 items.c.id > self.max_id, items.c.minhash.is_not(None)
