@@ -517,3 +517,17 @@ def test_items_table_has_no_duplicate_urls_after_all_this(web, store) -> None:  
     with store.connect() as c:
         urls = list(c.execute(select(items.c.url)).scalars())
     assert len(urls) == len(set(urls)) == 2
+
+
+def test_a_big_first_listing_is_taken_in_slices_without_loss(web, store) -> None:  # noqa: ANN001
+    entries = [(web.url(f"/s/{i}"), f"Entrée {i}", "r") for i in range(4)]
+    web.routes["/big.xml"] = Reply(rss(entries), content_type="application/rss+xml")
+    sources = sources_from(
+        "sources:\n" + feed_source("big", web.url("/big.xml"), "    fetch_article: false\n")
+    )
+    settings = fast_settings(max_items_per_source=2)
+    first = by_source(run_collect(sources, db=store, settings=settings))["big"]
+    assert (first.status, first.items_new, first.error_kind) == ("ok", 2, "truncated")
+    second = by_source(run_collect(sources, db=store, settings=settings))["big"]
+    assert (second.items_new, second.error_kind) == (2, None)
+    assert {i["title"] for i in iter_items(store)} == {f"Entrée {i}" for i in range(4)}

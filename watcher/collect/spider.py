@@ -33,7 +33,13 @@ from watcher.models import CollectedItem, SourceReport
 from watcher.settings import CollectSettings
 from watcher.store import Store
 from watcher.store import crawl_state as state
-from watcher.store.items import is_complete, mark_fetch_failed, pending_items, save_item
+from watcher.store.items import (
+    is_complete,
+    known_urls,
+    mark_fetch_failed,
+    pending_items,
+    save_item,
+)
 from watcher.store.schema import utcnow
 from watcher.urls import canonical_url, host_of
 
@@ -292,13 +298,16 @@ class WatchSpider(scrapy.Spider):
         from watcher.collect.articles import article_request
 
         run.found += 1
-        if run.found > self.collect.max_items_per_source:
+        canon = canonical_url(item.url)
+        if run.new >= self.collect.max_items_per_source and canon not in known_urls(
+            self.store, [canon]
+        ):
+            # A first look at a big archive takes it in slices, one per run.
             run.warn(
                 "truncated",
-                f"more than {self.collect.max_items_per_source} entries; the rest next run",
+                f"more than {self.collect.max_items_per_source} new entries; the rest next run",
             )
             return []
-        canon = canonical_url(item.url)
         fetch = run.source.fetch_article if fetch is None else fetch
         if not fetch:
             item.complete = True
