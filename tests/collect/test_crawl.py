@@ -458,6 +458,26 @@ def test_api_offset_and_next_url_pagination_with_query_key(web, store, monkeypat
             content_type="application/json",
         )
 
+    def search_api(handler) -> Reply:  # noqa: ANN001
+        ok = (
+            handler.command == "POST"
+            and "apiKey=SEDIA" in handler.path
+            and b'name="query"' in handler.body
+            and b'{"bool": {"must": []}}' in handler.body
+            and handler.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+        )
+        results = [
+            {
+                "url": "/call/1",
+                "title": "Appel LIFE",
+                "metadata": {"deadlineDate": ["2027-02-05T17:00:00.000+0000"]},
+            }
+        ]
+        return Reply(
+            json.dumps({"results": results if ok else []}).encode(), content_type="application/json"
+        )
+
+    web.routes["/search"] = search_api
     web.routes["/offset"] = offset_api
     for n in range(3):
         web.routes[f"/next/{n}"] = next_api
@@ -472,6 +492,17 @@ def test_api_offset_and_next_url_pagination_with_query_key(web, store, monkeypat
       fields: {{url: link, title: t}}
       pagination: {{style: offset, param: offset, size: 2, size_param: limit}}
       auth: {{style: eu_funding_tenders, key_env: EU_KEY}}
+  - id: eupost
+    name: EU search
+    kind: api
+    url: {web.url("/search")}
+    fetch_article: false
+    api:
+      items_path: results
+      fields: {{url: url, title: title, deadline: metadata.deadlineDate.0}}
+      method: POST
+      body: {{query: {{bool: {{must: []}}}}}}
+      auth: {{style: eu_funding_tenders, key_env: UNSET_EU_KEY}}
   - id: chain
     name: Chain
     kind: api
@@ -484,8 +515,11 @@ def test_api_offset_and_next_url_pagination_with_query_key(web, store, monkeypat
 """
     report = by_source(run_collect(sources_from(source), db=store, settings=fast_settings()))
     assert report["eu"].items_new == 4 and report["chain"].items_new == 3
+    assert report["eupost"].items_new == 1
     titles = {i["title"] for i in iter_items(store)}
     assert {"O 0", "O 3", "N 0", "N 2"} <= titles
+    (call,) = [i for i in iter_items(store) if i["title"] == "Appel LIFE"]
+    assert call["extra"]["deadline"] == "2027-02-05"
 
 
 def test_missing_api_key_is_reported(web, store, monkeypatch) -> None:  # noqa: ANN001

@@ -17,6 +17,7 @@ have their own adapter:
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
@@ -54,6 +55,18 @@ def start(spider: WatchSpider, run: SourceRun) -> list[Request]:
             return [_token_request(spider, run)]
         run.token = token
     return [_page_request(spider, run, 0, None)]
+
+
+def _multipart_json(fields: dict[str, Any], boundary: str) -> bytes:
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{name}"; filename="blob"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            f"{json.dumps(value)}\r\n"
+        )
+    return ("".join(parts) + f"--{boundary}--\r\n").encode("utf-8")
 
 
 def _token_request(spider: WatchSpider, run: SourceRun) -> Request:
@@ -127,9 +140,16 @@ def _page_request(spider: WatchSpider, run: SourceRun, index: int, next_url: str
             headers["Authorization"] = f"Bearer {run.token or ''}"
     url = next_url or _with_query(run.source.url, params)
     body = None
-    if api.method == "POST":
-        headers["Content-Type"] = "application/json"
-        body = json.dumps(api.body or {})
+    if api.method == "POST" and api.body is not None:
+        if auth is not None and auth.style == "eu_funding_tenders":
+            # The portal's search API takes its query, sort and languages as multipart
+            # parts holding JSON (what its own web page sends).
+            boundary = "watcher-" + uuid.uuid4().hex
+            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+            body = _multipart_json(api.body, boundary)
+        else:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(api.body)
     return spider.request(
         run,
         url,
