@@ -10,7 +10,6 @@ Pagefind runs only when an item page changed.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -84,7 +83,8 @@ def partition(first_seen: datetime) -> str:
 
 
 def _key(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of a page's inputs (plain values whose repr is stable)."""
+    return hashlib.md5(repr(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 def _digest(entry: Entry, *more: Any) -> str:
@@ -334,6 +334,7 @@ class Pages:
                 months=[(m, len(by_month[m])) for m in months],
                 entries=latest,
                 month=None,
+                compact=False,
                 feed=(f"feeds/{key}.xml" if kind == "themes" else None),
             )
             for month in months:
@@ -345,6 +346,7 @@ class Pages:
                     months=[],
                     entries=by_month[month],
                     month=month,
+                    compact=kind == "mois",  # a whole month: a plain list, not cards
                     feed=None,
                 )
 
@@ -446,7 +448,6 @@ def build_site(store: Store, settings: Any, *, today: date | None = None) -> Sit
                 writer.materialize(f"items/{part}/")
             report.pagefind_s = run_pagefind(writer.tmp, todo)
             report.pagefind_ran = True
-        report.index_files, report.index_bytes = index_size(writer.tmp)
         report.removed = len(set(writer.old_manifest) - set(writer.manifest))
         writer.commit()
     except WatcherError:
@@ -457,6 +458,7 @@ def build_site(store: Store, settings: Any, *, today: date | None = None) -> Sit
         raise PublishError(
             f"site build failed, the previous site in {target} is unchanged: {exc}"
         ) from exc
+    report.index_files, report.index_bytes = index_size(target)
     report.items = len(site.entries)
     report.bulletins = len(site.bulletins)
     report.pages = len(writer.manifest)
