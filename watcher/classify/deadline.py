@@ -43,7 +43,12 @@ _DEADLINE_CUE = re.compile(
     r"(?:candidatures?|dossiers?|propositions?|projets?|réponses?|inscriptions?)\s+"
     r"(?:sont\s+|seront\s+)?(?:attendu|reçu|recevable|à\s+(?:déposer|remettre|envoyer|transmettre)|"
     r"ouvert|possible)|"
-    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection)",
+    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection|"
+    r"cl[ôo]s|cl[ôo]t\b|relev|date\s+de\s+(?:dépôt|depot|clôture|cloture|remise|fin)|"
+    r"d'ici\s+(?:au|le|à|a)\b|attendu\w*\s+(?:pour|avant|au\s+plus|d'ici|le|au)|"
+    r"souhait[ée]+\s+(?:pour|avant|au|le)|(?:repouss|prolong|report)\w*\s+(?:au|jusqu)|"
+    r"remise\s+des\s+(?:candidatures|dossiers|offres|propositions|projets)|soumi\w*|"
+    r"d[ée]pos\w*)",
     re.I,
 )
 # Dates that are something else: when the closest cue before the date is one of these.
@@ -53,7 +58,7 @@ _NOT_DEADLINE = re.compile(
     r"à\s+compter|a\s+compter|à\s+partir|a\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
     r"lancé|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|"
     r"jury|r[ée]sultats|annonce\s+des\s+laur|lauréats|notification|démarrage|début|"
-    r"réalis|commenc|né\s+le|communiqué|mis\w*\s+en\s+service|achev|termin|op[ée]rationnel)",
+    r"réalis|commenc|né\s+le|communiqué|inform[ée]|journ[ée]e\s+de\s+lancement|mis\w*\s+en\s+service|achev|termin|op[ée]rationnel)",
     re.I,
 )
 _CONSULTATION = re.compile(
@@ -61,7 +66,7 @@ _CONSULTATION = re.compile(
 )
 # Dates for what a project must achieve, not for applying.
 _VETO = re.compile(
-    r"mis\w*\s+en\s+service|ach[eè]v|r[ée]alis[ée]|op[ée]rationnel|versement|paiement|"
+    r"mis\w*\s+en\s+service|ach[eè]v|r[ée]alis[ée]|op[ée]rationnel|versement|paiement|initialement|"
     r"engag[ée]es|dur[ée]e\s+du\s+projet",
     re.I,
 )
@@ -70,9 +75,12 @@ _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 # (PDF transcriptions break "Date limite\nde dépôt :\nle 17 mai").
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s|[•▪►✓]|\n\s*[-*]\s|\n\n")
 # The end of a range "du 3 mars au 15 avril": closing when the range is about applications.
-_RANGE_END = re.compile(r"\b(?:au|jusqu'au)\s*$|\s[-–]\s*$", re.I)
+_RANGE_END = re.compile(r"\b(?:au|jusqu'au|et\s+le|et)\s*$|\s[-–]\s*$", re.I)
+_BARE_RANGE = re.compile(r"\b(?:du|entre\s+le)\s+\d{1,2}(?:er)?\s+(?:au|et\s+le)\s*$", re.I)
 _RANGE_TOPIC = re.compile(
-    r"candidat|d[ée]p[ôo]t|ouvert|appel|inscri|soumission|dossier|r[ée]ponse|proposition", re.I
+    r"candidat|d[ée]p[ôo]t|d[ée]pos|ouvert|appel|inscri|soumi|dossier|r[ée]ponse|proposition|"
+    r"demande",
+    re.I,
 )
 
 
@@ -157,24 +165,39 @@ def _is_deadline(text: str, d: FoundDate, dates: list[FoundDate]) -> bool:
         return False
     if _CONSULTATION.search(before) or _VETO.search(before):
         return False  # a consultation's end date is not a deadline (LABELS.md)
+    if _BARE_RANGE.search(before):  # "dépôt du 2 au 12 décembre"
+        return bool(_RANGE_TOPIC.search(before) or _DEADLINE_CUE.search(before[:-8]))
     previous = [o for o in dates if o.end <= d.start and d.start - o.end <= 6]
     if previous and _RANGE_END.search(before):
         # "du 22 avril au 20 juin": the range's subject is before its start.
         head = _context_before(text, previous[-1].start)
-        return bool(_RANGE_TOPIC.search(head) or _DEADLINE_CUE.search(head))
-    cues = list(_DEADLINE_CUE.finditer(before))
-    negs = list(_NOT_DEADLINE.finditer(before))
+        return _nearest_is_cue(head, _RANGE_TOPIC)
+    return _nearest_is_cue(before)
+
+
+def _nearest_is_cue(before: str, extra: re.Pattern[str] | None = None) -> bool:
+    """The nearest cue wins: "publié le 3 mars, candidatures jusqu'au 30 avril"."""
+    cues = [m.start() for m in _DEADLINE_CUE.finditer(before)]
+    if extra is not None:
+        cues += [m.start() for m in extra.finditer(before)]
     if not cues:
         return False
-    last_cue = cues[-1].start()
-    # The nearest cue wins: "publié le 3 mars, candidatures jusqu'au 30 avril".
-    return not (negs and negs[-1].start() > last_cue)
+    negs = [m.start() for m in _NOT_DEADLINE.finditer(before)]
+    return not (negs and max(negs) > max(cues))
 
 
 def extract_deadline(
-    text: str, published: date | datetime | str | None = None, *, title: str = ""
+    text: str,
+    published: date | datetime | str | None = None,
+    *,
+    title: str = "",
+    require: re.Pattern[str] | None = None,
 ) -> tuple[date | None, str | None]:
-    """(closing date, the words it was read from), or (None, None)."""
+    """(closing date, the words it was read from), or (None, None).
+
+    ``require``: a pattern the words before a date must also match (for events
+    and trainings, only a date for registering counts).
+    """
     if isinstance(published, str):
         try:
             published = date.fromisoformat(published[:10])
@@ -191,8 +214,8 @@ def extract_deadline(
     for d in dates:
         if d.value is None or not _is_deadline(full, d, dates):
             continue
-        if published and d.value < published and (published - d.value).days > 0:
-            continue  # a date before publication is not an open deadline
+        if require is not None and not require.search(_context_before(full, d.start)):
+            continue
         if chosen is None or d.value > chosen.value:  # several sessions: the last
             chosen = d
     if chosen is None:

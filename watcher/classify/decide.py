@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,11 @@ from watcher.classify.rules import type_adjustments
 from watcher.models import Labels
 
 MAX_THEMES = 4
+# Words that make a date before it a date for registering or applying.
+APPLYING = re.compile(
+    r"inscri|candidat|r[ée]pon|dossier|d[ée]p[ôo]t|d[ée]pos|cl[ôo]s|cl[ôo]t|limite|s[ée]lection",
+    re.I,
+)
 # Types whose axes follow the convention alone (LABELS.md: regulation and calls
 # feed `veille`, trainings `formation`).
 AXES_BY_TYPE_ONLY = {"appel_a_projets", "reglementation", "formation"}
@@ -162,9 +168,9 @@ def decide(
 
     deadline = None
     if type_id in ("appel_a_projets", "evenement", "formation"):
-        deadline, evidence = extract_deadline(p.text, p.published, title=p.title)
-        if deadline and type_id != "appel_a_projets" and "inscri" not in (evidence or "").lower():
-            deadline = None  # for events and trainings, only a registration deadline
+        # For events and trainings, only a closing date for registering or applying.
+        require = None if type_id == "appel_a_projets" else APPLYING
+        deadline, evidence = extract_deadline(p.text, p.published, title=p.title, require=require)
         if deadline:
             explanations["deadline"] = evidence
 

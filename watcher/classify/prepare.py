@@ -95,5 +95,5 @@ def prepare(
         content_b = [w for w in b_lem if w not in stops and len(w) > 1]
         # Title words count twice and also as title features ("t:webinaire").
         p.word_doc = " ".join(content_t + content_t + content_b + [f"t:{w}" for w in content_t])
-        p.char_doc = " ".join(content_t + content_b)
+        p.char_doc = " ".join(content_t + content_b[:60])
     return items
