@@ -134,9 +134,8 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
         "    fetch_article: false\n    html:\n      link: li a::attr(href)\n"
     )
     sources = sources_from(text)
-    report = by_source(
-        run_collect(sources, db=store, settings=fast_settings(download_timeout_s=1.5))
-    )
+    settings = fast_settings(download_timeout_s=1.5, retry_backoff_s=0.2)  # retries wait, then go
+    report = by_source(run_collect(sources, db=store, settings=settings))
     kinds = {name: (r.status, r.error_kind) for name, r in report.items()}
     assert kinds == {
         "good": ("ok", None),
@@ -285,6 +284,13 @@ def test_html_listing_with_pagination(web, store) -> None:  # noqa: ANN001
 
 def test_sitemap_takes_new_matching_urls(web, store) -> None:  # noqa: ANN001
     urls = ["/publications/guide-eit", "/publications/etude-flux", "/contact"]
+    web.routes["/sitemap-index.xml"] = Reply(
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{web.url('/sitemap.xml')}</loc></sitemap></sitemapindex>"
+        ).encode(),
+        content_type="application/xml",
+    )
     web.routes["/sitemap.xml"] = Reply(
         (
             '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -302,7 +308,7 @@ def test_sitemap_takes_new_matching_urls(web, store) -> None:  # noqa: ANN001
   - id: plan
     name: Plan
     kind: sitemap
-    url: {web.url("/sitemap.xml")}
+    url: {web.url("/sitemap-index.xml")}
     sitemap:
       url_pattern: /publications/
 """
