@@ -286,3 +286,26 @@ def test_a_server_that_never_answers_times_out_per_message(published, tmp_path):
     rows = list_deliveries(store, week=WEEK)
     assert {r["status"] for r in rows if r["email"] in EXPECTED} == {"failed"}
     assert all(r["attempts"] == 1 for r in rows if r["email"] in EXPECTED)
+
+
+def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smtp_server, tmp_path):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from watcher.desk.app import create_app
+
+    store, _ids = published
+    recorder, port = smtp_server
+    settings = smtp_settings(port, tmp_path)
+    send_week(store, WEEK, settings)
+    msg = recorder.by_recipient()["eau@example.org"][0]
+    link = re.search(
+        r"<https://veille\.example\.org(/desabonnement/[^>]+)>", msg["List-Unsubscribe"]
+    )
+    client = TestClient(create_app(store, settings))
+    # what a mail client does for List-Unsubscribe-Post (RFC 8058)
+    response = client.post(link.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert get_subscriber(store, email="eau@example.org")["status"] == "unsubscribed"
+    assert get_subscriber(store, email="btp@example.org")["status"] == "active"
