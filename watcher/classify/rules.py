@@ -37,7 +37,7 @@ TITLE_RULES: list[tuple[str, float, re.Pattern[str], str]] = [
      "the title offers a training"),
     ("publication", 0.25, re.compile(r"\b(guide|rapport|[ée]tude|barom[èe]tre|observatoire|"
                                      r"panorama|chiffres[\s-]cl[ée]s|synth[èe]se|livre\s+blanc|"
-                                     r"bilan\s+annuel|fiches?\s+(?:pratiques?|techniques?)|"
+                                     r"bilan\s+annuel|fiches?|note|plan\s+d'actions?|r[ée]sum[ée]|"
                                      r"r[ée]f[ée]rentiel|publication)\b", _I),
      "the title presents a publication"),
 ]  # fmt: skip
