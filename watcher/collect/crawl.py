@@ -57,6 +57,12 @@ def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> 
             "Accept-Language": "fr,en;q=0.8",
             "From": collect.contact_url,
         },
+        # Not used by a watcher crawl (no feed export, no job directory): not loaded.
+        "EXTENSIONS": {
+            "scrapy.extensions.feedexport.FeedExporter": None,
+            "scrapy.extensions.spiderstate.SpiderState": None,
+            "scrapy.extensions.memdebug.MemoryDebugger": None,
+        },
         "DOWNLOADER_MIDDLEWARES": {
             "watcher.collect.middlewares.HostBackoffMiddleware": 90,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
