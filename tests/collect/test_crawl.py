@@ -133,6 +133,14 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
         f"  - id: nocharset\n    name: nocharset\n    kind: html\n    url: {web.url('/nocharset.html')}\n"
         "    fetch_article: false\n    html:\n      link: li a::attr(href)\n"
     )
+    web.routes["/moved.html"] = Reply(b"<html><body><p>Nouvelle maquette</p></body></html>")
+    web.routes["/api.json"] = Reply(b"<html>maintenance</html>", content_type="application/json")
+    text += (
+        f"  - id: moved\n    name: moved\n    kind: html\n    url: {web.url('/moved.html')}\n"
+        "    html:\n      item: div.card\n      link: a::attr(href)\n"
+        f"  - id: badjson\n    name: badjson\n    kind: api\n    url: {web.url('/api.json')}\n"
+        "    api:\n      fields: {url: u, title: t}\n"
+    )
     sources = sources_from(text)
     settings = fast_settings(download_timeout_s=1.5, retry_backoff_s=0.2)  # retries wait, then go
     report = by_source(run_collect(sources, db=store, settings=settings))
@@ -149,6 +157,8 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
         "huge": ("failed", "too_large"),
         "nowhere": ("failed", "dns"),
         "nocharset": ("ok", "charset"),
+        "moved": ("failed", "no_items"),
+        "badjson": ("failed", "malformed"),
     }
     assert report["missing"].http_status == 404 and report["broken"].http_status == 500
     assert len(web.requests_to("/broken.xml")) == 2  # retried once
