@@ -83,11 +83,16 @@ class Gazetteer:
         build("grand_est", names)
         build("not_grand_est", list(ge.get("not_grand_est") or []))
         build("france", list((data.get("france") or {}).get("cues") or []))
+        build("france_places", list((data.get("france") or {}).get("other_places") or []))
         eu = data.get("europe") or {}
         build("europe_strong", list(eu.get("strong") or []))
         build("europe", list(eu.get("countries") or []))
+        build("europe_words", list(eu.get("words") or []))
         build("international", list((data.get("international") or {}).get("cues") or []))
-        self.groups = ("grand_est", "france", "europe_strong", "europe", "international")
+        self.groups = (
+            "grand_est", "france", "france_places", "europe_strong", "europe", "europe_words",
+            "international",
+        )  # fmt: skip
         self.dept = re.compile("|".join(_DEPT_RE.values()))
 
     def _case_ok(self, name: str, written: str) -> bool:
@@ -131,23 +136,31 @@ class Gazetteer:
         def score(group: str) -> float:
             return 3.0 * len(t_cues.get(group, [])) + len(b_cues.get(group, []))
 
+        ge, elsewhere = score("grand_est"), score("france_places")
         scores = {
-            "grand_est": score("grand_est"),
-            "france": score("france"),
-            "europe": 2.0 * score("europe_strong") + 0.5 * score("europe"),
+            "grand_est": ge,
+            "france": score("france") + elsewhere,
+            "europe": 2.0 * score("europe_strong") + score("europe") + 0.5 * score("europe_words"),
             "international": score("international"),
         }
         cues = {
             g: sorted({c[2] for c in t_cues.get(g, []) + b_cues.get(g, [])})[:6]
-            for g in ("grand_est", "france", "europe_strong", "europe", "international")
+            for g in self.groups
         }
-        if scores["grand_est"] > 0:
+        ge_in_title = bool(t_cues.get("grand_est"))
+        # A Grand Est place decides, unless it is one name among places elsewhere
+        # (a national list of projects, a tour of regions).
+        if ge > 0 and (ge > elsewhere or (ge_in_title and ge >= elsewhere)):
             scope = "grand_est"
-        elif scores["europe"] >= 2.5 and scores["europe"] >= scores["international"]:
+        elif (
+            scores["europe"] >= 2.5
+            and scores["europe"] >= scores["international"]
+            and scores["europe"] > scores["france"]  # not a French text citing the EU
+        ):
             scope = "europe"
         elif scores["international"] >= 3 and scores["international"] > scores["europe"]:
             scope = "international"
-        elif hint and scores["europe"] < 1 and scores["international"] < 1:
+        elif hint and scores["europe"] < 1 and scores["international"] < 1 and elsewhere == 0:
             scope = hint
         else:
             scope = "france"
