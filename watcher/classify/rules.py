@@ -33,7 +33,7 @@ TITLE_RULES: list[tuple[str, float, re.Pattern[str], str]] = [
                                          r"prix\s+(?:de|du|des)|subvention|aide\s+[àa])", 0),
      "the title announces a call or a grant"),
     ("formation", 0.3, re.compile(r"\b(MOOC|formations?|se\s+former|certification|RNCP|"
-                                  r"parcours\s+de\s+formation|e-learning|mast[èe]re|master)\b", _I),
+                                  r"parcours\s+de\s+formation|e-learning|mast[èe]re|master|module)\b", _I),
      "the title offers a training"),
     ("publication", 0.25, re.compile(r"\b(guide|rapport|[ée]tude|barom[èe]tre|observatoire|"
                                      r"panorama|chiffres[\s-]cl[ée]s|synth[èe]se|livre\s+blanc|"
