@@ -71,3 +71,45 @@ def test_evaluate_prints_every_field(tmp_path: Path, trained_settings) -> None:
                 "scope_accuracy", "deadline_exact", "deadline_invented"):  # fmt: skip
         assert key in figures["summary"]
     assert figures["per_label"]["type"]["reglementation"]["support"] == 1
+
+
+def test_train_and_classify_commands(tmp_path: Path, trained_settings) -> None:  # noqa: ANN001
+    from watcher.models import CollectedItem
+    from watcher.store import Store
+    from watcher.store.items import save_item
+    from watcher.store.labels import get_labels
+
+    settings_file = tmp_path / "watcher.toml"
+    settings_file.write_text(
+        "[classify]\n"
+        f'model_dir = "{tmp_path / "model"}"\n'
+        f'training_dir = "{trained_settings.classify.training_dir}"\n'
+        "cv_folds = 3\n"
+    )
+    db = tmp_path / "w.db"
+    store = Store(db)
+    item_id, _new = save_item(
+        store,
+        CollectedItem(
+            source_id="s",
+            url="https://example.org/a",
+            title="Appel à projets : recyclage des plastiques",
+            text="Les candidatures sont ouvertes jusqu'au 30 juin 2026.",
+        ),
+    )
+    store.close()
+    common = ["--settings", str(settings_file), "--db", str(db)]
+    common += ["--sources", str(tmp_path / "missing.yaml")]
+    trained = CliRunner().invoke(main, ["train", *common])
+    assert trained.exit_code == 0, trained.output
+    assert "Cross-validated" in trained.stdout and "type_macro_f1" in trained.stdout
+    assert (tmp_path / "model" / "model.json").exists()
+
+    first = CliRunner().invoke(main, ["classify", *common])
+    assert first.exit_code == 0, first.output
+    assert "1 item(s) labelled" in first.stdout
+    again = CliRunner().invoke(main, ["classify", *common])
+    assert "0 item(s) labelled" in again.stdout
+    store = Store(db)
+    assert get_labels(store, [item_id])[item_id]["labels"]["deadline"] == "2026-06-30"
+    store.close()

@@ -67,3 +67,21 @@ def test_overrides_merge_and_feed_training(store, trained_settings) -> None:  # 
     # The curators' corrections change the inputs: a load with the store retrains.
     retrained = Classifier.load(trained_settings, store)
     assert retrained.version != clf.version
+
+
+def test_source_hints_reach_the_classifier(store, trained_settings) -> None:  # noqa: ANN001
+    from watcher.config import parse_sources
+
+    sources = parse_sources(
+        "sources:\n"
+        "  - id: src\n"
+        "    name: Préfecture\n"
+        "    organisation: État\n"
+        "    kind: rss\n"
+        "    url: https://example.org/feed\n"
+        "    hints: {scope: grand_est}\n"
+    )
+    a = _add(store, 1, "Arrêté préfectoral relatif aux installations classées", "Texte.")
+    clf = Classifier.load(trained_settings, retrain=False)
+    classify_pending(store, trained_settings, sources=sources, classifier=clf)
+    assert get_labels(store, [a])[a]["labels"]["scope"] == "grand_est"
