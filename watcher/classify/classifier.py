@@ -30,7 +30,7 @@ from watcher.exceptions import ClassifierError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # bump when the saved structure or the decision code changes meaning
+FORMAT_VERSION = 4  # bump when the saved structure or the decision code changes meaning
 MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
 
@@ -76,6 +76,7 @@ def _field_labels(taxonomy: Taxonomy) -> dict[str, list[str]]:
         "type": taxonomy.ids("types"),
         "themes": taxonomy.ids("themes"),
         "axes": taxonomy.ids("axes"),
+        "scope": taxonomy.ids("scopes"),
     }
 
 
@@ -89,6 +90,8 @@ def _targets(examples: list[dict[str, Any]], labels: dict[str, list[str]]) -> di
             continue
         for j, t in enumerate(labels["type"]):
             out["type"][i, j] = lab.get("type") == t
+        for j, t in enumerate(labels["scope"]):
+            out["scope"][i, j] = lab.get("scope") == t
         for key in ("themes", "axes"):
             values = set(lab.get(key) or [])
             for j, t in enumerate(labels[key]):
@@ -101,7 +104,7 @@ def _fit(prepared: list[Prepared], y: dict[str, np.ndarray], labels: dict[str, l
     x = features.fit_transform([p.word_doc for p in prepared], [p.char_doc for p in prepared])
     rel = y["relevant"][:, 0]
     fields = {"relevant": FieldModel.fit(labels["relevant"], x, y["relevant"])}
-    for f in ("type", "themes", "axes"):
+    for f in ("type", "themes", "axes", "scope"):
         fields[f] = FieldModel.fit(labels[f], x[rel], y[f][rel])
     return features, fields
 
@@ -120,6 +123,9 @@ def _scores(
         model_p = None
         if x is not None and trained.fields[f].trained:
             model_p = trained.fields[f].proba(x)
+        if f == "scope":  # no lexicon: the gazetteer plays that part (decide.py)
+            out[f] = model_p if model_p is not None else lex
+            continue
         out[f] = combine(model_p, lex, weight)
     return out, x
 

@@ -15,6 +15,7 @@ from watcher.classify.rules import type_adjustments
 from watcher.models import Labels
 
 MAX_THEMES = 4
+SCOPE_MODEL_MIN = 0.7  # probability the learned scope needs to overrule "france"
 # Words that make a date before it a date for registering or applying.
 APPLYING = re.compile(
     r"inscri|candidat|r[ée]pon|dossier|d[ée]p[ôo]t|d[ée]pos|cl[ôo]s|cl[ôo]t|limite|s[ée]lection",
@@ -51,6 +52,8 @@ def lexicon_matrix(items: list[Prepared], field_name: str, labels: list[str]) ->
             neg = sum(h.score for h in hits.get("not_relevant", []))
             out[i, 0] = 0.5 + 0.5 * (squash(pos, 4.0) - squash(neg, 3.0))
             continue
+        if field_name == "scope":
+            continue  # the gazetteer decides scope; the model only backs it (see decide)
         raw = raw_scores(p.hits.get(field_name, {}))
         for j, label in enumerate(labels):
             out[i, j] = squash(raw.get(label, 0.0), 3.0)
@@ -165,6 +168,15 @@ def decide(
     scope = gazetteer.scope(p.title, p.text, hint=p.hints.get("scope"))
     out_scores["scope"] = scope.scores
     explanations["scope"] = {k: v for k, v in scope.cues.items() if v}
+    learned = scores.get("scope") or {}
+    if scope.scope == "france" and learned:
+        # The places said nothing decisive: a confident model may read an EU or
+        # world text the cues missed ("le règlement ESPR", "Kalundborg").
+        best = max(learned, key=learned.get)
+        if best in ("europe", "international") and learned[best] >= SCOPE_MODEL_MIN:
+            scope.scope = best
+            explanations["scope"]["model"] = round(float(learned[best]), 3)
+        out_scores["scope_model"] = {k: round(float(v), 3) for k, v in learned.items()}
 
     deadline = None
     if type_id in ("appel_a_projets", "evenement", "formation"):
