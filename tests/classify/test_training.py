@@ -68,3 +68,14 @@ def test_cross_validated_report(tmp_path: Path) -> None:
     summary = report["cv"]["summary"]
     assert 0.0 <= summary["relevance_f1"] <= 1.0
     assert 0.2 <= report["thresholds"]["relevant"]["relevant"] <= 0.7
+
+
+def test_without_training_data_the_lexicons_decide(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, tmp_path / "no-such-folder")
+    clf = Classifier.load(settings)
+    result = clf.label(
+        [{"id": 1, "title": "Appel à projets : économie circulaire et recyclage", "text": ""}]
+    )[0]
+    assert result.labels.relevant
+    assert result.labels.type == "appel_a_projets"
+    assert "economie_circulaire" in result.labels.themes
