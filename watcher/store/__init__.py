@@ -8,15 +8,13 @@ in place. Area modules (``items``, ``labels``…) hold the queries.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from watcher.exceptions import StoreError
 
@@ -41,7 +39,36 @@ def database_url(db: Path | str | None) -> str:
     return f"sqlite:///{Path(value).resolve()}"
 
 
-def _alembic_config(connection: Connection) -> Config:
+def _head_revision() -> str:
+    """The newest revision, read from the files without importing Alembic.
+
+    Opening the store happens in every crawl child process; Alembic's import
+    costs more than the check itself, so it is loaded only to migrate.
+    """
+    revisions: dict[str, str | None] = {}
+    pattern = re.compile(r'^(revision|down_revision)\s*=\s*(?:"([^"]*)"|None)', re.M)
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict((m.group(1), m.group(2)) for m in pattern.finditer(path.read_text("utf-8")))
+        if "revision" in found:
+            revisions[found["revision"]] = found.get("down_revision")
+    parents = {parent for parent in revisions.values() if parent}
+    heads = [rev for rev in revisions if rev not in parents]
+    if len(heads) != 1:
+        raise StoreError(f"{MIGRATIONS_DIR}: expected one head revision, found {sorted(heads)}")
+    return heads[0]
+
+
+def _current_revision(connection: Connection) -> str | None:
+    try:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        connection.rollback()
+        return None
+
+
+def _alembic_config(connection: Connection):  # noqa: ANN202 - alembic.config.Config
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -76,12 +103,13 @@ class Store:
 
     def migrate(self) -> None:
         try:
+            with self.engine.connect() as connection:
+                if _current_revision(connection) == _head_revision():
+                    return
+            from alembic import command
+
             with self.engine.begin() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-                config = _alembic_config(connection)
-                head = ScriptDirectory.from_config(config).get_current_head()
-                if current != head:
-                    command.upgrade(config, "head")
+                command.upgrade(_alembic_config(connection), "head")
         except Exception as exc:
             raise StoreError(
                 f"{self.url}: cannot open or migrate the database: {exc}",
