@@ -2,14 +2,14 @@
 
 `serve(folder)` serves any site folder (ours from a fixture store, or the demo's)
 on 127.0.0.1 with a threaded `http.server`; `chromium(playwright)` starts
-Debian's chromium.
+Debian's chromium; `run_with_chromium(check)` runs a check in a thread of its own.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,3 +56,30 @@ def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
 
 def chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def run_with_chromium(check: Callable[[Any], Any]) -> Any:
+    """Run `check(browser)` with a fresh headless Chromium in a thread of its own:
+    Playwright's sync API refuses a thread where an event loop already runs (another
+    area's session-wide Playwright, an ASGI test client…). Errors are re-raised here."""
+    from playwright.sync_api import sync_playwright
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = chromium(playwright)
+                try:
+                    outcome["value"] = check(browser)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="publish-chromium")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -8,29 +8,18 @@ theme)`, `check_bulletin_links(site, week)`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.publish.browser import chromium, serve
+from tests.publish.browser import run_with_chromium, serve
 from tests.publish.conftest import UNIQUE_WORD, WEEK
 
 pytestmark = pytest.mark.browser
 
 RESULT = ".pagefind-ui__result-link"
 MESSAGE = ".pagefind-ui__message"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = chromium(p)
-        yield instance
-        instance.close()
 
 
 def result_count(page: Any) -> int:
@@ -43,8 +32,12 @@ def result_count(page: Any) -> int:
     return int(re.search(r"(\d+) résultat", page.inner_text(MESSAGE))[1])
 
 
-def check_search(browser: Any, site: Path, word: str, title: str) -> None:
+def check_search(site: Path, word: str, title: str) -> None:
     """From the home page's search box, a word of an item's text finds the item."""
+    run_with_chromium(lambda browser: _search(browser, site, word, title))
+
+
+def _search(browser: Any, site: Path, word: str, title: str) -> None:
     with serve(site) as base:
         page = browser.new_page()
         page.goto(base + "index.html")
@@ -59,8 +52,12 @@ def check_search(browser: Any, site: Path, word: str, title: str) -> None:
         page.close()
 
 
-def check_theme_filter(browser: Any, site: Path, word: str, theme: str) -> None:
+def check_theme_filter(site: Path, word: str, theme: str) -> None:
     """Ticking a theme in the search filters narrows the results to that theme."""
+    run_with_chromium(lambda browser: _theme_filter(browser, site, word, theme))
+
+
+def _theme_filter(browser: Any, site: Path, word: str, theme: str) -> None:
     with serve(site) as base:
         page = browser.new_page()
         page.goto(base + f"recherche/index.html?q={word}")
@@ -80,8 +77,12 @@ def check_theme_filter(browser: Any, site: Path, word: str, theme: str) -> None:
         page.close()
 
 
-def check_bulletin_links(browser: Any, site: Path, week: str, sub_path: str = "veille/") -> None:
+def check_bulletin_links(site: Path, week: str, sub_path: str = "veille/") -> None:
     """A bulletin page links to its items' pages, which load (served under a sub-path)."""
+    run_with_chromium(lambda browser: _bulletin_links(browser, site, week, sub_path))
+
+
+def _bulletin_links(browser: Any, site: Path, week: str, sub_path: str) -> None:
     with serve(site, sub_path=sub_path) as base:
         page = browser.new_page()
         page.goto(base + f"bulletins/{week}/index.html")
@@ -95,18 +96,17 @@ def check_bulletin_links(browser: Any, site: Path, week: str, sub_path: str = "v
         page.close()
 
 
-def test_search_finds_an_item_by_a_word_of_its_text(browser, built) -> None:  # noqa: ANN001
+def test_search_finds_an_item_by_a_word_of_its_text(built) -> None:  # noqa: ANN001
     check_search(
-        browser,
         built["site"],
         UNIQUE_WORD,
         "Décret relatif à la réutilisation des eaux usées traitées",
     )
 
 
-def test_theme_filter_narrows_results(browser, built) -> None:  # noqa: ANN001
-    check_theme_filter(browser, built["site"], "chaleur", "Énergie")
+def test_theme_filter_narrows_results(built) -> None:  # noqa: ANN001
+    check_theme_filter(built["site"], "chaleur", "Énergie")
 
 
-def test_bulletin_page_links_to_its_items(browser, built) -> None:  # noqa: ANN001
-    check_bulletin_links(browser, built["site"], WEEK)
+def test_bulletin_page_links_to_its_items(built) -> None:  # noqa: ANN001
+    check_bulletin_links(built["site"], WEEK)
