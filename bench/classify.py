@@ -7,7 +7,8 @@ prints, in one run:
 - items per second of the classify path (`Classifier.label`, what `watcher
   label` and `watcher classify` run), and of `watcher classify` with the store;
 - items per second of a plain `fr_core_news_sm` pipeline with every component
-  over the same texts (``--baseline-items`` of them, default all: a rate);
+  over the same texts (the first ``--baseline-items`` of them, default 1,000:
+  a rate; 0 for all);
 - their ratio. Targets: at least 100 items/s and 5 times the plain pipeline.
 """
 
@@ -52,7 +53,9 @@ def make_items(n: int, seed: int = 7) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=5000)
-    parser.add_argument("--baseline-items", type=int, default=0, help="0: all of them")
+    # The plain pipeline runs at about 10 items/s: a rate over 1,000 of the same
+    # texts is as good as over 5,000 and saves six minutes.
+    parser.add_argument("--baseline-items", type=int, default=1000, help="0: all of them")
     parser.add_argument("--no-store", action="store_true", help="skip the store run")
     args = parser.parse_args()
 
