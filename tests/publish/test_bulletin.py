@@ -167,3 +167,18 @@ def test_write_bulletin_and_cli(seeded, tmp_path) -> None:  # noqa: ANN001
         ["bulletin", "build", "--week", "2026-W99", "--db", str(store.path)],
     )
     assert bad.exit_code == 1 and "has no week 99" in bad.output
+
+
+def test_user_templates_come_first_and_missing_ones_are_named(seeded, tmp_path) -> None:  # noqa: ANN001
+    from watcher.publish.render import render
+
+    store, _ids, settings = seeded
+    custom = tmp_path / "my-templates" / "bulletin"
+    custom.mkdir(parents=True)
+    (custom / "email.txt").write_text("Notre bulletin : {{ bulletin.week }}\n", encoding="utf-8")
+    settings.publish.templates_dir = tmp_path / "my-templates"
+    html, text = render_email(build_bulletin(store, WEEK, settings), settings)
+    assert text == f"Notre bulletin : {WEEK}\n"
+    assert "Appels à projets" in html  # the bundled HTML template still serves
+    with pytest.raises(PublishError, match="nope.html.*my-templates"):
+        render("nope.html", settings)
