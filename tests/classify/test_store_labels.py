@@ -44,8 +44,17 @@ def test_classify_pending_labels_then_relabels_changes(store, trained_settings) 
     assert classify_pending(store, trained_settings, classifier=clf) == 0
     # A changed text is outdated.
     with store.begin() as conn:
-        conn.execute(update(items).where(items.c.id == b).values(text="Nouveau texte."))
+        conn.execute(
+            update(items)
+            .where(items.c.id == b)
+            .values(text="Nouveau texte.", last_seen=datetime.now(UTC))
+        )
     assert classify_pending(store, trained_settings, classifier=clf) == 1
+    # Seen again but unchanged: checked, not relabelled.
+    with store.begin() as conn:
+        conn.execute(update(items).where(items.c.id == a).values(last_seen=datetime.now(UTC)))
+    assert classify_pending(store, trained_settings, classifier=clf) == 0
+    assert classify_pending(store, trained_settings, classifier=clf, scan_all=True) == 0
     # A new model version relabels everything it has not labelled.
     clf.version = "another-version"
     assert classify_pending(store, trained_settings, classifier=clf) == 2

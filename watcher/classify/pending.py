@@ -26,25 +26,35 @@ def _hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
 
 
 def classify_pending(
-    store: Any, settings: Any, *, sources: Any = None, batch: int = 500, classifier: Any = None
+    store: Any,
+    settings: Any,
+    *,
+    sources: Any = None,
+    batch: int = 500,
+    classifier: Any = None,
+    scan_all: bool = False,
 ) -> int:
     """Label items with no labels, labels from another model version or a changed text.
 
     ``sources`` (the loaded sources.yaml) lends each source's hints as priors.
-    Returns how many items were (re)labelled.
+    ``scan_all`` checks every item, not only those seen or changed since
+    labelled (after editing the sources' hints). Returns how many items were
+    (re)labelled.
     """
     from watcher.classify.classifier import Classifier
-    from watcher.store.labels import pending_items, save_labels
+    from watcher.store.labels import confirm_labels, pending_items, save_labels
 
     classifier = classifier or Classifier.load(settings, store)
     done = 0
     after_id = 0
     while True:
-        rows = pending_items(store, classifier.version, after_id=after_id, limit=batch)
+        rows = pending_items(
+            store, classifier.version, after_id=after_id, limit=batch, scan_all=scan_all
+        )
         if not rows:
             break
         after_id = rows[-1]["id"]
-        records, hashes = [], []
+        records, hashes, unchanged = [], [], []
         for row in rows:
             record = {k: row.get(k) for k in ("id", "title", "text", "summary", "published")}
             hints = _hints(sources, row.get("sources") or [])
@@ -52,9 +62,12 @@ def classify_pending(
                 record["hints"] = hints
             h = input_hash(record)
             if row.get("input_hash") == h and row.get("model_version") == classifier.version:
+                unchanged.append(row["id"])
                 continue
             records.append(record)
             hashes.append(h)
+        if unchanged:
+            confirm_labels(store, unchanged)  # not checked again until seen again
         if not records:
             continue
         results = classifier.label(records)

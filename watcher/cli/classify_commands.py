@@ -75,9 +75,12 @@ def label_command(app: App, explain: bool) -> None:
 @main.command("classify")
 @common_options
 @click.option("--retrain", is_flag=True, help="retrain the model before labelling")
+@click.option(
+    "--all", "scan_all", is_flag=True, help="check every item (after editing sources' hints)"
+)
 @pass_app
 @handle_errors
-def classify_command(app: App, retrain: bool) -> None:
+def classify_command(app: App, retrain: bool, scan_all: bool) -> None:
     """Label every unlabelled or outdated item in the store."""
     from watcher.classify import Classifier, classify_pending
 
@@ -94,7 +97,9 @@ def classify_command(app: App, retrain: bool) -> None:
     except ConfigError as exc:
         click.echo(f"Warning: source hints not used ({exc.message})", err=True)
         sources = None
-    count = classify_pending(store, settings, sources=sources, classifier=classifier)
+    count = classify_pending(
+        store, settings, sources=sources, classifier=classifier, scan_all=scan_all
+    )
     click.echo(f"{count} item(s) labelled with model {classifier.version}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, delete, select
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, delete, or_, select, update
 
 from watcher.models import Labels
 from watcher.store import Store
@@ -63,6 +63,18 @@ def save_labels(
         )
         conn.execute(item_labels.insert(), rows)
     return len(rows)
+
+
+def confirm_labels(store: Store, item_ids: Iterable[int]) -> None:
+    """Mark labels as checked now (item seen again, same input, same model)."""
+    ids = _ids(item_ids)
+    with store.begin() as conn:
+        for chunk in _chunks(ids):
+            conn.execute(
+                update(item_labels)
+                .where(item_labels.c.item_id.in_(chunk))
+                .values(labelled_at=utcnow())
+            )
 
 
 def get_labels(store: Store, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -176,9 +188,17 @@ def override_examples(store: Store) -> list[dict[str, Any]]:
 
 
 def pending_items(
-    store: Store, model_version: str, *, after_id: int = 0, limit: int = 500
+    store: Store,
+    model_version: str,
+    *,
+    after_id: int = 0,
+    limit: int = 500,
+    scan_all: bool = False,
 ) -> list[dict[str, Any]]:
-    """Items (by id, after ``after_id``) with their current label version and input hash.
+    """Items (by id, after ``after_id``) that may need labels, with their current
+    label version and input hash: no labels, another model version, or seen again
+    since labelled (the collect stage bumps ``last_seen`` when it updates an item).
+    ``scan_all`` returns every item (after a change of the sources' hints).
 
     The caller compares the input hash with the item's current one: a changed
     text is outdated even under the same model version.
@@ -192,12 +212,20 @@ def pending_items(
             items.c.published,
             item_labels.c.model_version,
             item_labels.c.input_hash,
-        )  # fmt: skip
+        )
         .select_from(items.outerjoin(item_labels, item_labels.c.item_id == items.c.id))
         .where(items.c.id > after_id)
         .order_by(items.c.id)
         .limit(limit)
     )
+    if not scan_all:
+        query = query.where(
+            or_(
+                item_labels.c.item_id.is_(None),
+                item_labels.c.model_version != model_version,
+                item_labels.c.labelled_at < items.c.last_seen,
+            )
+        )
     with store.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
         ids = [r["id"] for r in rows]
