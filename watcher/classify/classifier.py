@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -288,7 +289,8 @@ class Classifier:
 
         folder = Path(_classify_settings(self.settings).model_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (MODEL_FILE + ".tmp")
+        # Written aside then renamed: a reader (or a second trainer) never sees half a file.
+        tmp = folder / f"{MODEL_FILE}.{os.getpid()}.tmp"
         joblib.dump(self.trained, tmp, compress=3)
         tmp.replace(folder / MODEL_FILE)
         sidecar = {
@@ -304,7 +306,9 @@ class Classifier:
             "thresholds": self.trained.thresholds,
             "cv_summary": (report.get("cv") or {}).get("summary"),
         }
-        (folder / SIDECAR_FILE).write_text(json.dumps(sidecar, indent=2, ensure_ascii=False))
+        tmp = folder / f"{SIDECAR_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(folder / SIDECAR_FILE)
         return folder
 
     @classmethod
