@@ -71,7 +71,10 @@ class PublishSettings(_Section):
     site_dir: Path = Path("output/site")
     public_url: str = ""  # e.g. https://veille.eit-grand-est.fr/ ; empty: links stay relative
     templates_dir: Path | None = None  # a user's folder searched before the bundled templates
-    score_threshold: float = 0.5  # automatic selection: minimum relevance score
+    # Automatic selection: minimum relevance score, on top of the classifier's own
+    # decision. The classifier tunes its relevance threshold between 0.3 and 0.65,
+    # so 0.3 keeps every item it calls relevant; raise it for a shorter bulletin.
+    score_threshold: float = 0.3
     cap_per_section: int = 12
 
 
