@@ -28,6 +28,8 @@ UNUSED_EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole",
     "scrapy.extensions.remote_control.RemoteControl",
 }
+# Replaced by watcher.collect.middlewares.ConditionalAutoThrottle (304s count like 200s).
+AUTOTHROTTLE = "scrapy.extensions.throttle.AutoThrottle"
 UNUSED_DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
@@ -83,7 +85,10 @@ def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> 
         # telnet console Twisted's conch): the lists below leave out what a watcher crawl
         # never uses, so it is not even imported. That was about a fifth of the child's
         # start-up, paid even by a run where every feed answers 304.
-        "EXTENSIONS_BASE": _without(defaults.EXTENSIONS_BASE, UNUSED_EXTENSIONS),
+        "EXTENSIONS_BASE": {
+            **_without(defaults.EXTENSIONS_BASE, UNUSED_EXTENSIONS | {AUTOTHROTTLE}),
+            "watcher.collect.middlewares.ConditionalAutoThrottle": 0,
+        },
         "DOWNLOADER_MIDDLEWARES_BASE": _without(
             defaults.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES
         ),

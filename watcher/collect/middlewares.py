@@ -1,4 +1,5 @@
-"""Downloader middlewares: host back-off after 429/403, retries that wait before retrying."""
+"""Downloader middlewares (host back-off after 429/403, retries that wait before retrying)
+and the crawl's AutoThrottle."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_to_future
 
@@ -73,3 +75,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     async def process_exception(self, request: Request, exception: Exception) -> Any:  # type: ignore[override]
         return await self._pause(super().process_exception(request, exception))
+
+
+class ConditionalAutoThrottle(AutoThrottle):
+    """Scrapy's AutoThrottle, except that a 304 Not Modified counts like a 200.
+
+    Scrapy never lets a non-200 answer lower a host's delay (error pages are fast and
+    would feed back into ever shorter delays), so a host whose feeds all answer 304 kept
+    the start delay for the whole run: unchanged feeds were spaced by
+    ``autothrottle_start_delay_s`` (1 s by default) although the host answered quickly.
+    A 304 is a complete answer that took the server the time it took; its latency says as
+    much about the host's load as a 200's. ``download_delay_s`` stays the floor and
+    ``concurrent_per_host`` the cap, and errors still never shorten the delay.
+    """
+
+    def _adjust_delay(self, slot: Any, latency: float, response: Response) -> None:
+        if response.status == 304:
+            response = response.replace(status=200)
+        super()._adjust_delay(slot, latency, response)
