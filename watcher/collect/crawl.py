@@ -71,6 +71,11 @@ def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> 
         # Callbacks return requests only (items are saved in the callback), so Scrapy's
         # parallel item processing has nothing to do; fewer workers, less overhead.
         "CONCURRENT_ITEMS": 4,
+        # The next request goes to the host with the fewest downloads in progress, not
+        # first-in first-out: otherwise requests queued behind a slow host's (waiting on
+        # its per-host limit and delay) fill CONCURRENT_REQUESTS while other hosts idle.
+        # Per-host concurrency and delays are unchanged (Scrapy's advice for broad crawls).
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,  # no listening port in an unattended crawl
         "LOG_LEVEL": log_level,
