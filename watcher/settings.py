@@ -49,8 +49,8 @@ class CollectSettings(_Section):
     near_duplicate_threshold: float = 0.85  # MinHash Jaccard estimate over word 5-shingles
     max_items_per_source: int = 200  # new entries taken from one source in one run
     article_max_attempts: int = 3  # failed article fetches before keeping the summary only
-    keep_raw_bodies: bool = True  # keep fetched article bytes (pruned after raw_body_retention_days)
-    token_lifetime_h: float = 23.0  # API bearer tokens are reused this long (Aides-territoires: 24 h)
+    keep_raw_bodies: bool = True  # fetched bytes, pruned after raw_body_retention_days
+    token_lifetime_h: float = 23.0  # API bearer tokens reused this long (Aides-territoires: 24 h)
     crawl_log: Path | None = None  # the crawl's own log; None: kept only when the crawl crashes
 
 
