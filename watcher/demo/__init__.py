@@ -168,7 +168,7 @@ STEPS: list[Step] = [
 # Announced before they run, because they take a while.
 STARTING = {
     "collect": "crawling the demo web…",
-    "classify": "labelling (the first run trains the model: a few minutes)…",
+    "classify": "labelling (the first run also trains the model)…",
 }
 
 
