@@ -45,6 +45,6 @@ def test_the_crawl_uses_it_and_skips_unused_components() -> None:
     assert "scrapy.extensions.remote_control.RemoteControl" not in extensions
     assert set(settings["DOWNLOAD_HANDLERS_BASE"]) == {"http", "https"}
     assert (
-        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
+        "watcher.collect.robots.CachedRobotsTxtMiddleware"
         in (settings["DOWNLOADER_MIDDLEWARES_BASE"])
     )

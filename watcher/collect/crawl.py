@@ -30,11 +30,14 @@ UNUSED_EXTENSIONS = {
 }
 # Replaced by watcher.collect.middlewares.ConditionalAutoThrottle (304s count like 200s).
 AUTOTHROTTLE = "scrapy.extensions.throttle.AutoThrottle"
+ROBOTSTXT = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
 UNUSED_DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
     # Replaced by watcher.collect.middlewares.BackoffRetryMiddleware.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware",
+    # Replaced by watcher.collect.robots.CachedRobotsTxtMiddleware (same place, 100).
+    ROBOTSTXT,
 }
 
 
@@ -94,9 +97,12 @@ def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> 
             **_without(defaults.EXTENSIONS_BASE, UNUSED_EXTENSIONS | {AUTOTHROTTLE}),
             "watcher.collect.middlewares.ConditionalAutoThrottle": 0,
         },
-        "DOWNLOADER_MIDDLEWARES_BASE": _without(
-            defaults.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES
-        ),
+        "DOWNLOADER_MIDDLEWARES_BASE": {
+            **_without(defaults.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES),
+            "watcher.collect.robots.CachedRobotsTxtMiddleware": (
+                defaults.DOWNLOADER_MIDDLEWARES_BASE[ROBOTSTXT]
+            ),
+        },
         "DOWNLOADER_MIDDLEWARES": {
             "watcher.collect.middlewares.HostBackoffMiddleware": 90,
             "watcher.collect.middlewares.BackoffRetryMiddleware": 550,

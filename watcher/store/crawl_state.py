@@ -17,6 +17,7 @@ from watcher.store.schema import (
     crawl_runs,
     host_backoff,
     http_cache,
+    robots_txt,
     seen_marks,
     source_runs,
     sources,
@@ -196,6 +197,35 @@ def back_off_host(store: Store, host: str, hours: float, reason: str) -> datetim
         connection.execute(delete(host_backoff).where(host_backoff.c.host == host))
         connection.execute(insert(host_backoff).values(host=host, until=until, reason=reason[:500]))
     return until
+
+
+# --- robots.txt ---------------------------------------------------------------------------
+
+
+def fresh_robots(
+    store: Store, max_age: timedelta, now: datetime | None = None
+) -> dict[str, tuple[int, bytes]]:
+    """``{origin: (status, body)}`` of the robots.txt files fetched less than ``max_age`` ago."""
+    since = (now or utcnow()) - max_age
+    with store.connect() as connection:
+        rows = connection.execute(
+            select(robots_txt.c.origin, robots_txt.c.status, robots_txt.c.body).where(
+                robots_txt.c.fetched_at > since
+            )
+        ).all()
+    return {row.origin: (row.status, row.body) for row in rows}
+
+
+def save_robots(
+    store: Store, origin: str, status: int, body: bytes, fetched_at: datetime | None = None
+) -> None:
+    with store.begin() as connection:
+        connection.execute(delete(robots_txt).where(robots_txt.c.origin == origin))
+        connection.execute(
+            insert(robots_txt).values(
+                origin=origin, status=status, body=body, fetched_at=fetched_at or utcnow()
+            )
+        )
 
 
 # --- API tokens and marks -----------------------------------------------------------------

@@ -162,6 +162,17 @@ seen_marks = Table(
     Column("seen_at", UtcDateTime, nullable=False, default=utcnow),
 )
 
+# The last robots.txt of each origin (scheme://host[:port]), reused for up to 24 h
+# (RFC 9309 §2.4). A 5xx answer is never stored: it disallows for one run only.
+robots_txt = Table(
+    "robots_txt",
+    metadata,
+    Column("origin", String(300), primary_key=True),
+    Column("status", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)
+
 raw_bodies = Table(
     "raw_bodies",
     metadata,

@@ -111,6 +111,13 @@ def upgrade() -> None:
         sa.Column("seen_at", UtcDateTime, nullable=False),
     )
     op.create_table(
+        "robots_txt",
+        sa.Column("origin", sa.String(300), primary_key=True),
+        sa.Column("status", sa.Integer, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("fetched_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
         "raw_bodies",
         sa.Column(
             "item_id",
@@ -166,6 +173,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS items_fts")
     for table in (
+        "robots_txt",
         "seen_marks",
         "api_tokens",
         "item_labels",
