@@ -15,10 +15,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from watcher.config import Source
-from watcher.settings import CollectSettings
+if TYPE_CHECKING:
+    from types import SimpleNamespace
+
+    from watcher.settings import CollectSettings
 
 # Not used by a watcher crawl: no feed export, job directory, console, cookies or cache.
 UNUSED_EXTENSIONS = {
@@ -45,7 +47,9 @@ def _without(base: dict[str, int], unused: set[str]) -> dict[str, int]:
     return {path: order for path, order in base.items() if path not in unused}
 
 
-def scrapy_settings(collect: CollectSettings, *, log_level: str = "WARNING") -> dict[str, Any]:
+def scrapy_settings(
+    collect: CollectSettings | SimpleNamespace, *, log_level: str = "WARNING"
+) -> dict[str, Any]:
     """Scrapy's settings from ours: politeness, limits, retries."""
     from scrapy.settings import default_settings as defaults
 
@@ -126,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_discovery(job)
     from scrapy.crawler import CrawlerProcess
 
+    from watcher.collect.plain import plain_settings, plain_source
     from watcher.collect.spider import WatchSpider
 
-    collect = CollectSettings.model_validate(job["settings"])
-    sources = [Source.model_validate(s) for s in job["sources"]]
+    # Validated by the parent already: plain objects, no pydantic in the child.
+    collect = plain_settings(job["settings"])
+    sources = [plain_source(s) for s in job["sources"]]
     process = CrawlerProcess(scrapy_settings(collect, log_level=job.get("log_level", "INFO")))
     process.crawl(
         WatchSpider, db=job["db"], run_id=job["run_id"], sources=sources, settings=collect

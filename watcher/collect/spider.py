@@ -21,16 +21,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy import Request
 from scrapy.http import Response
 
 from watcher.collect.errors import classify_failure
-from watcher.config import Source
 from watcher.models import CollectedItem, SourceReport
-from watcher.settings import CollectSettings
 from watcher.store import Store
 from watcher.store import crawl_state as state
 from watcher.store.items import (
@@ -42,6 +40,12 @@ from watcher.store.items import (
 )
 from watcher.store.schema import utcnow
 from watcher.urls import canonical_url, host_of
+
+if TYPE_CHECKING:
+    # In the crawl child these are plain objects with the same attributes
+    # (watcher.collect.plain): pydantic is not imported there.
+    from watcher.config import Source
+    from watcher.settings import CollectSettings
 
 logger = logging.getLogger(__name__)
 
