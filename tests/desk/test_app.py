@@ -274,6 +274,24 @@ def test_sources_page_shows_health_from_sources_yaml(store, desk_settings):
     page = client.get("/sources").text
     assert "ADEME – appels" in page and "Source muette" in page
     assert "jamais collectée" in page  # the collect stage's warning, in French
+    assert "Alertes en cours" not in page
+
+
+def test_sources_page_shows_the_schedulers_open_alerts(store, desk_settings):
+    from watcher.store.jobs import raise_alert, resolve_alerts
+
+    build_store(store)
+    create_user(store, USER, PASSWORD)
+    raise_alert(store, "source_failing", "demo-panne-500", "3 collectes de suite en échec")
+    raise_alert(store, "source_failing", "ademe", "<b>2</b> collectes en échec")
+    resolve_alerts(store, "source_failing", "ademe")
+    client = TestClient(create_app(store, desk_settings, None), client=("127.0.0.1", 1))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
+    client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    page = client.get("/sources").text
+    assert "Alertes en cours (1)" in page
+    assert "demo-panne-500" in page and "3 collectes de suite en échec" in page
+    assert "<b>2</b>" not in page  # resolved, and escaped anyway
 
 
 def test_text_from_the_web_cannot_run_in_the_desk(client):

@@ -131,8 +131,11 @@ async def subscriber_import(request: Request) -> Response:
 
 @login_required
 async def sources_page(request: Request) -> Response:
-    rows = source_rows(request.app.state.store, request.app.state.sources)
-    return render(request, "sources.html", sources=rows)
+    from watcher.store.jobs import open_alerts
+
+    store = request.app.state.store
+    rows = source_rows(store, request.app.state.sources)
+    return render(request, "sources.html", sources=rows, alerts=open_alerts(store))
 
 
 _WARNINGS_FR = [
