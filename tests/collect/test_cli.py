@@ -116,3 +116,16 @@ def test_sources_add_finds_feeds_and_prints_an_entry(tmp_path, web) -> None:  # 
     )
     parsed = parse_sources("sources:\n" + entry)
     assert parsed.sources[0].kind == "rss"
+
+
+def test_collect_refuses_to_overlap_a_running_crawl(tmp_path, web) -> None:  # noqa: ANN001
+    from watcher.collect.lock import crawl_lock
+
+    serve(web)
+    options = write_sources(tmp_path, web)
+    with crawl_lock(tmp_path / "w.db.crawl.lock"):  # as the scheduler holds it
+        busy = CliRunner().invoke(main, ["collect", *options])
+    assert busy.exit_code == 1 and "another crawl is running" in busy.output
+    assert not web.requests_to("/feed.xml")
+    free = CliRunner().invoke(main, ["collect", *options])
+    assert free.exit_code == 0 and len(web.requests_to("/feed.xml")) == 1

@@ -9,6 +9,7 @@ import sys
 import click
 
 from watcher.cli import App, common_options, handle_errors, main, pass_app
+from watcher.exceptions import WatcherError
 
 
 @main.command("collect")
@@ -22,15 +23,24 @@ from watcher.cli import App, common_options, handle_errors, main, pass_app
 def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
     """Collect the enabled sources (or --only some) in one crawl; exit 0 even if some failed."""
     from watcher.collect import run_collect
+    from watcher.collect.lock import CrawlBusy, crawl_lock, lock_path
 
-    report = run_collect(
-        app.sources,
-        db=app.store,
-        settings=app.settings,
-        only=list(only) or None,
-        trigger="cli",
-        progress=not quiet and sys.stderr.isatty(),
-    )
+    sources = app.sources
+    try:
+        with crawl_lock(lock_path(app.store, app.settings.publish.output_dir)):
+            report = run_collect(
+                sources,
+                db=app.store,
+                settings=app.settings,
+                only=list(only) or None,
+                trigger="cli",
+                progress=not quiet and sys.stderr.isatty(),
+            )
+    except CrawlBusy as exc:
+        raise WatcherError(
+            f"another crawl is running on this database ({exc})",
+            hint="wait for it to finish (`watcher status` shows the scheduler's runs)",
+        ) from None
     _print_summary(report)
 
 

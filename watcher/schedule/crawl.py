@@ -18,16 +18,12 @@ Two crawls never overlap: APScheduler runs at most one ``collect`` job
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,13 +31,10 @@ from typing import Any
 
 import psutil
 
+from watcher.collect.lock import CrawlBusy, crawl_lock  # noqa: F401 - re-exported
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import Runtime, signal_group
 from watcher.store import jobs as store_jobs
-
-
-class CrawlBusy(Exception):
-    """Another crawl holds the lock."""
 
 
 def source_interval(source: Any, default_h: float) -> timedelta:
@@ -69,24 +62,6 @@ def due_sources(rt: Runtime, sources: list[Any], now: datetime) -> list[Any]:
         if seen is None or now - seen >= interval - slack:
             due.append(source)
     return due
-
-
-@contextmanager
-def crawl_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held for the whole crawl
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CrawlBusy(f"{path} is held by another crawl") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()  # releases the lock
 
 
 @dataclass

@@ -66,9 +66,9 @@ class Runtime:
         return load_sources(self.sources_path)
 
     def _lock(self, what: str) -> Path:
-        if self.store.path is not None:
-            return self.store.path.with_name(f"{self.store.path.name}.{what}.lock")
-        return self.settings.publish.output_dir / f"{what}.lock"
+        from watcher.collect.lock import lock_path
+
+        return lock_path(self.store, self.settings.publish.output_dir, what)
 
     @property
     def lock_path(self) -> Path:
