@@ -114,7 +114,7 @@ def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
     for email, name, themes in SUBSCRIBERS:
         add_subscriber(ctx.store, email, name, themes=themes, created_at=since)
     ctx.notes.append(
-        f"Desk account: {CURATOR[0]} / {CURATOR[1]} (`watcher desk --db {ctx.db_path}`)"
+        f"Desk account: {CURATOR[0]} / {CURATOR[1]} (`watcher serve --db {ctx.db_path}`)"
     )
     return f"curator '{CURATOR[0]}' and {len(SUBSCRIBERS)} subscribers"
 

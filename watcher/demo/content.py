@@ -18,30 +18,18 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from watcher.publish.weeks import MONTHS_FR
+
 DATA_DIR = Path(__file__).parent / "data"
 PARIS = ZoneInfo("Europe/Paris")
 
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 
 
 def fr_date(day: date, *, weekday: bool = False) -> str:
     """'1er mars 2027', or 'lundi 1er mars 2027' with weekday=True."""
     number = "1er" if day.day == 1 else str(day.day)
-    text = f"{number} {MONTHS[day.month - 1]} {day.year}"
+    text = f"{number} {MONTHS_FR[day.month - 1]} {day.year}"
     return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
