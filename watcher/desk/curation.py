@@ -16,6 +16,7 @@ from watcher.exceptions import PublishError, WatcherError
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
+from watcher.store import labels as store_labels
 
 ENTRY_FIELDS = ("status", "pinned", "title", "summary")
 LABEL_FIELDS = ("type", "themes", "axes", "scope", "deadline")
@@ -24,14 +25,6 @@ UNDOABLE = set(ENTRY_FIELDS) | {f"labels.{f}" for f in LABEL_FIELDS} | {"order"}
 
 class CurationError(WatcherError):
     """An action the desk refuses (published week, unknown item, bad value)."""
-
-
-def _labels_api() -> Any:
-    try:
-        from watcher.store import labels
-    except ImportError as exc:  # the classify stage is not installed
-        raise CurationError("label corrections need watcher.store.labels (classify stage)") from exc
-    return labels
 
 
 def current_labels(store: Store, item_id: int) -> dict[str, Any]:
@@ -79,7 +72,7 @@ def _write(store: Store, week: str, item_id: int, field: str, value: Any, user: 
         labels: dict[str, Any] = {field.removeprefix("labels."): value}
         if value and field in ("labels.type", "labels.themes"):
             labels["relevant"] = True  # a curator who types or themes an item means it
-        _labels_api().set_override(store, item_id, labels, user)
+        store_labels.set_override(store, item_id, labels, user)
     elif field == "order":
         for other_id, position in (value or {}).items():
             store_bulletins.set_entry(store, week, int(other_id), user=user, position=position)

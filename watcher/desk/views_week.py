@@ -302,11 +302,9 @@ async def publish(request: Request) -> Response:
 
 
 def rebuild_archive(store: Any, settings: Any) -> str:
-    """Rebuild the static archive when the publish stage offers it; a message to show."""
-    try:
-        from watcher.publish.site import build_site
-    except ImportError:
-        return ""
+    """Rebuild the static archive after a publication; a message to show."""
+    from watcher.publish.site import build_site
+
     try:
         build_site(store, settings)
     except Exception as exc:  # the bulletin is published: report, don't undo it

@@ -91,10 +91,8 @@ def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
 def _effective_overrides(store: Store, ids: list[int] | None) -> dict[int, dict]:
     """Curators' corrections merged over the model's labels (classify stage's
     ``effective_labels``), asked only for the few items that have a correction."""
-    try:
-        from watcher.store.labels import effective_labels, get_overrides
-    except ImportError:
-        return {}
+    from watcher.store.labels import effective_labels, get_overrides
+
     corrected = sorted(get_overrides(store, ids))
     merged: dict[int, dict] = {}
     for chunk in _chunks(corrected):
