@@ -6,8 +6,24 @@ curators' corrections, combined per label; a gazetteer for scope; French
 date rules for deadlines; conventions of LABELS.md as rules.
 """
 
-from watcher.classify.classifier import Classifier, Resources
-from watcher.classify.decide import LabelResult
-from watcher.classify.pending import classify_pending
+from __future__ import annotations
 
-__all__ = ["Classifier", "LabelResult", "Resources", "classify_pending"]
+import importlib
+from typing import Any
+
+# Loaded on first use: the taxonomy and the deadline rules are read by other
+# stages (publish, deliver, desk) that must not pay for scikit-learn and spaCy.
+_EXPORTS = {
+    "Classifier": "watcher.classify.classifier",
+    "Resources": "watcher.classify.classifier",
+    "LabelResult": "watcher.classify.decide",
+    "classify_pending": "watcher.classify.pending",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'watcher.classify' has no attribute {name!r}")

@@ -15,24 +15,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from watcher.classify.taxonomy import load_taxonomy
 from watcher.deliver.message import AddressError, clean_name, validate_email
 from watcher.exceptions import ConfigError
 from watcher.store import Store
 from watcher.store import delivery as log
 
-THEMES = (
-    "dechets_ressources",
-    "energie",
-    "eau",
-    "mutualisation",
-    "btp_materiaux",
-    "agri_biomasse",
-    "territoire",
-    "economie_circulaire",
-    "decarbonation",
-)
-TYPES = ("appel_a_projets", "reglementation", "evenement", "formation", "publication", "actualite")
-SCOPES = ("grand_est", "france", "europe", "international")
+_TAXONOMY = load_taxonomy()
+THEMES = tuple(_TAXONOMY.ids("themes"))
+TYPES = tuple(_TAXONOMY.ids("types"))
+SCOPES = tuple(_TAXONOMY.ids("scopes"))
 _ALL = {"", "all", "tous", "toutes", "*"}
 
 
