@@ -173,7 +173,7 @@ def source_rows(store: Any, sources: Any) -> list[dict[str, Any]]:
         for row in rows:
             row["warnings_fr"] = [_warning_fr(w) for w in row.get("warnings") or []]
         return rows
-    from watcher.store.bulletins import source_health as from_store
+    from watcher.store.bulletins import source_contributions as from_store
 
     rows = from_store(store)
     for row in rows:

@@ -126,7 +126,7 @@ class Site:
         for bulletin in self.bulletins:
             for entry in bulletin.entries:
                 self.in_bulletins[entry.uid].append(bulletin.week)
-        self.health = store_bulletins.source_health(store)
+        self.health = store_bulletins.source_contributions(store)
 
     def _bulletins(self, store: Store, all_rows: list[dict[str, Any]]) -> list[Bulletin]:
         by_week: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     func,
     select,
 )
@@ -184,10 +185,20 @@ def relevance_score(labels: dict | None, scores: dict | None) -> float:
     return 1.0 if labels and labels.get("relevant") else 0.0
 
 
-def source_health(store: Store) -> list[dict[str, Any]]:
-    """Per source: name, items carried, runs, failed runs, last status (for indicators)."""
+def source_contributions(store: Store) -> list[dict[str, Any]]:
+    """Per source: name, items carried, runs, failed runs, last status (the indicators page).
+
+    Unlike the collect stage's ``watcher.store.health.source_health``, which
+    judges each source of sources.yaml, this needs only the store.
+    """
     from watcher.store.schema import source_runs
 
+    failed = func.sum(case((source_runs.c.status == "failed", 1), else_=0))
+    latest = (
+        select(source_runs.c.source_id, func.max(source_runs.c.id).label("last_id"))
+        .group_by(source_runs.c.source_id)
+        .subquery()
+    )
     with store.connect() as conn:
         names = {r.id: (r.name, r.enabled) for r in conn.execute(select(sources))}
         counts = dict(
@@ -195,16 +206,21 @@ def source_health(store: Store) -> list[dict[str, Any]]:
                 select(item_sources.c.source_id, func.count()).group_by(item_sources.c.source_id)
             ).all()
         )
-        runs: dict[str, dict[str, Any]] = {}
-        for source_id, status, _started in conn.execute(
-            select(
-                source_runs.c.source_id, source_runs.c.status, source_runs.c.started_at
-            ).order_by(source_runs.c.started_at)
-        ):
-            entry = runs.setdefault(source_id, {"runs": 0, "failed": 0, "last": None})
-            entry["runs"] += 1
-            entry["failed"] += status == "failed"
-            entry["last"] = status
+        runs = {
+            row.source_id: (row.runs, int(row.failed or 0))
+            for row in conn.execute(
+                select(
+                    source_runs.c.source_id, func.count().label("runs"), failed.label("failed")
+                ).group_by(source_runs.c.source_id)
+            )
+        }
+        last = dict(
+            conn.execute(
+                select(source_runs.c.source_id, source_runs.c.status).join(
+                    latest, source_runs.c.id == latest.c.last_id
+                )
+            ).all()
+        )
     ids = sorted(set(names) | set(counts) | set(runs))
     return [
         {
@@ -212,9 +228,9 @@ def source_health(store: Store) -> list[dict[str, Any]]:
             "name": names.get(sid, (sid, True))[0],
             "enabled": names.get(sid, (sid, True))[1],
             "items": counts.get(sid, 0),
-            "runs": runs.get(sid, {}).get("runs", 0),
-            "failed": runs.get(sid, {}).get("failed", 0),
-            "last_status": runs.get(sid, {}).get("last"),
+            "runs": runs.get(sid, (0, 0))[0],
+            "failed": runs.get(sid, (0, 0))[1],
+            "last_status": last.get(sid),
         }
         for sid in ids
     ]
@@ -431,7 +447,7 @@ __all__ = [
     "published_snapshot",
     "published_snapshots",
     "set_entry",
-    "source_health",
+    "source_contributions",
     "weeks_with_items",
 ]
 
