@@ -30,6 +30,83 @@ class CollectedItem:
     complete: bool = True  # False while the article page is still to be fetched
 
 
+def _moment(value: str) -> date | datetime:
+    """ "2027-03-12" → a date (all day), "2027-03-12T09:30" → a naive Paris wall-clock time."""
+    value = value.strip()
+    try:
+        if "T" not in value and " " not in value:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO date (2027-03-12) or date-time (2027-03-12T09:30)") from None
+    if moment.tzinfo is not None:
+        raise ValueError("event times are naive Europe/Paris wall-clock times, without offset")
+    return moment.replace(second=0, microsecond=0)
+
+
+def _moment_text(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return value.isoformat()
+
+
+@dataclass
+class EventInfo:
+    """When and where an event or training takes place.
+
+    A ``date`` is an all-day start or end; a ``datetime`` is a naive wall-clock
+    time in Europe/Paris (what the text says, never converted to UTC).
+    """
+
+    start: date | datetime
+    end: date | datetime | None = None
+    place: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": _moment_text(self.start),
+            "end": _moment_text(self.end) if self.end is not None else None,
+            "place": self.place or None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EventInfo:
+        """From ``to_dict()``'s shape; ValueError naming the field when a value is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("event: expected an object with start, end, place")
+        unknown = set(data) - {"start", "end", "place"}
+        if unknown:
+            raise ValueError(f"event: unknown fields {', '.join(sorted(unknown))}")
+
+        def moment(key: str) -> date | datetime | None:
+            value = data.get(key)
+            if value is None or value == "":
+                return None
+            if isinstance(value, date):  # datetime is a date too
+                return value
+            if not isinstance(value, str):
+                raise ValueError(f"event.{key}: expected an ISO date or date-time string")
+            try:
+                return _moment(value)
+            except ValueError as exc:
+                raise ValueError(f"event.{key}: {value!r}: {exc}") from exc
+
+        start = moment("start")
+        if start is None:
+            raise ValueError("event.start is required")
+        end = moment("end")
+        if end is not None and _as_datetime(end) < _as_datetime(start):
+            raise ValueError("event.end is before event.start")
+        place = data.get("place")
+        if place is not None and not isinstance(place, str):
+            raise ValueError("event.place: expected a string")
+        return cls(start=start, end=end, place=(place or "").strip() or None)
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+
+
 @dataclass
 class Labels:
     """The labels of LABELS.md, as `watcher label` writes them."""
@@ -40,8 +117,11 @@ class Labels:
     axes: list[str] = field(default_factory=list)
     scope: str | None = None
     deadline: date | None = None
+    # Not one of LABELS.md's labels: `watcher label` writes it beside ``labels``.
+    event: EventInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """LABELS.md's labels plus ``event`` (None or ``EventInfo.to_dict()``)."""
         return {
             "relevant": self.relevant,
             "type": self.type,
@@ -49,11 +129,13 @@ class Labels:
             "axes": list(self.axes),
             "scope": self.scope,
             "deadline": self.deadline.isoformat() if self.deadline else None,
+            "event": self.event.to_dict() if self.event else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Labels:
         deadline = data.get("deadline")
+        event = data.get("event")
         return cls(
             relevant=bool(data.get("relevant")),
             type=data.get("type"),
@@ -61,6 +143,7 @@ class Labels:
             axes=list(data.get("axes") or []),
             scope=data.get("scope"),
             deadline=date.fromisoformat(deadline) if isinstance(deadline, str) else deadline,
+            event=EventInfo.from_dict(event) if isinstance(event, dict) else event,
         )
 
 

@@ -36,7 +36,11 @@ class LabelResult:
     language: str = "fr"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"id": self.id, "labels": self.labels.to_dict(), "scores": self.scores}
+        """`watcher label`'s line: ``labels`` exactly as LABELS.md defines them, the
+        event's dates and place beside them (``event``, None when there is none)."""
+        labels = self.labels.to_dict()
+        event = labels.pop("event", None)
+        out = {"id": self.id, "labels": labels, "event": event, "scores": self.scores}
         out["language"] = self.language
         if self.reason:
             out["reason"] = self.reason

@@ -98,7 +98,7 @@ def _effective_overrides(store: Store, ids: list[int] | None) -> dict[int, dict]
     merged: dict[int, dict] = {}
     for chunk in _chunks(corrected):
         for item_id, labels in effective_labels(store, chunk).items():
-            merged[item_id] = labels.to_dict() if hasattr(labels, "to_dict") else dict(labels)
+            merged[item_id] = labels.to_dict()  # with "event", split off by load_items
     return merged
 
 
@@ -111,7 +111,8 @@ def load_items(
     effective: bool = True,
 ) -> list[dict[str, Any]]:
     """Items (first seen in [since, until) and/or with the given ids) with labels,
-    scores and source names. ``text`` holds only the head of the text."""
+    ``event`` (``EventInfo.to_dict()`` of an event or training, or None), scores
+    and source names. ``text`` holds only the head of the text."""
     query = select(
         items.c.id,
         items.c.uid,
@@ -125,6 +126,7 @@ def load_items(
         items.c.last_seen,
         items.c.extra,
         item_labels.c.labels,
+        item_labels.c.event,
         item_labels.c.scores,
     ).select_from(items.outerjoin(item_labels, item_labels.c.item_id == items.c.id))
     conditions = []
@@ -168,7 +170,12 @@ def load_items(
         pairs = sorted(by_item.get(row["id"], []))
         row["sources"] = [p[0] for p in pairs]
         row["source_names"] = [p[1] for p in pairs]
-        row["labels"] = overrides.get(row["id"]) or row["labels"] or None
+        corrected = overrides.get(row["id"])
+        if corrected is not None:
+            row["event"] = corrected.pop("event", None)
+            row["labels"] = corrected
+        else:
+            row["labels"] = row["labels"] or None
         row["scores"] = row["scores"] or {}
         row["extra"] = row["extra"] or {}
         row["score"] = relevance_score(row["labels"], row["scores"])

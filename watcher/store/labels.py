@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, delete, or_, select, update
 
-from watcher.models import Labels
+from watcher.models import EventInfo, Labels
 from watcher.store import Store
 from watcher.store.schema import UtcDateTime, item_labels, item_sources, items, metadata, utcnow
 
 LABEL_FIELDS = ("relevant", "type", "themes", "axes", "scope", "deadline")
+# What a curator may correct: LABELS.md's labels and an event's dates and place.
+OVERRIDE_FIELDS = (*LABEL_FIELDS, "event")
 
 label_overrides = Table(
     "label_overrides",
@@ -42,10 +44,13 @@ def save_labels(
     """Write the model's labels (``LabelResult``s whose ``id`` is the item id); upsert."""
     rows = []
     for result, input_hash in zip(results, input_hashes, strict=True):
+        labels = result.labels.to_dict()
+        event = labels.pop("event", None)  # its own column: `labels` stays LABELS.md's
         rows.append(
             {
                 "item_id": int(result.id),
-                "labels": result.labels.to_dict(),
+                "labels": labels,
+                "event": event,
                 "scores": result.scores,
                 "explanations": {**result.explanations, "_reason": result.reason}
                 if result.reason
@@ -96,10 +101,18 @@ def get_scores(store: Store, item_ids: Iterable[int]) -> dict[int, dict[str, Any
 
 
 def _clean_override(labels: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(labels) - set(LABEL_FIELDS)
+    unknown = set(labels) - set(OVERRIDE_FIELDS)
     if unknown:
         raise ValueError(f"unknown label fields: {', '.join(sorted(unknown))}")
     out = dict(labels)
+    if "event" in out:
+        event = out["event"]
+        if isinstance(event, EventInfo):
+            out["event"] = event.to_dict()
+        elif event:  # checked and normalised ("2027-03-12T09:30:00" → "2027-03-12T09:30")
+            out["event"] = EventInfo.from_dict(event).to_dict()
+        else:
+            out["event"] = None  # the curator says: no event dates
     deadline = out.get("deadline")
     if deadline is not None and not isinstance(deadline, str):
         out["deadline"] = deadline.isoformat()
@@ -109,7 +122,12 @@ def _clean_override(labels: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_override(store: Store, item_id: int, labels: dict[str, Any], user: str) -> None:
-    """A curator's correction; merged over earlier corrections of the same item."""
+    """A curator's correction; merged over earlier corrections of the same item.
+
+    ``labels`` holds only the fields the curator set, among LABELS.md's labels
+    and ``event`` (``EventInfo.to_dict()``'s shape or an ``EventInfo``; None
+    clears the model's event). ValueError on an unknown field or a bad event.
+    """
     labels = _clean_override(labels)
     with store.begin() as conn:
         row = conn.execute(
@@ -151,10 +169,16 @@ def _merge(model: dict[str, Any] | None, override: dict[str, Any] | None) -> Lab
     return Labels.from_dict(merged)
 
 
+def _model_labels(row: dict[str, Any]) -> dict[str, Any]:
+    """The model's labels with its event (stored in a column of its own)."""
+    return {**row["labels"], "event": row.get("event")}
+
+
 def effective_labels(store: Store, item_ids: Iterable[int]) -> dict[int, Labels]:
-    """Curators' overrides merged over the model's labels, for items that have either."""
+    """Curators' overrides merged over the model's labels (and event), for items that
+    have either."""
     ids = _ids(item_ids)
-    model = {i: row["labels"] for i, row in get_labels(store, ids).items()}
+    model = {i: _model_labels(row) for i, row in get_labels(store, ids).items()}
     overrides = {i: row["labels"] for i, row in get_overrides(store, ids).items()}
     return {i: _merge(model.get(i), overrides.get(i)) for i in set(model) | set(overrides)}
 
@@ -165,7 +189,7 @@ def override_examples(store: Store) -> list[dict[str, Any]]:
     if not overrides:
         return []
     ids = sorted(overrides)
-    model = {i: row["labels"] for i, row in get_labels(store, ids).items()}
+    model = {i: _model_labels(row) for i, row in get_labels(store, ids).items()}
     out = []
     with store.connect() as conn:
         for chunk in _chunks(ids):
@@ -174,6 +198,7 @@ def override_examples(store: Store) -> list[dict[str, Any]]:
             )
             for row in conn.execute(query):
                 labels = _merge(model.get(row.id), overrides[row.id]["labels"]).to_dict()
+                labels.pop("event")  # rules find events: a corrected one teaches no model
                 out.append(
                     {
                         "id": f"override:{row.id}",

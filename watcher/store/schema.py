@@ -187,6 +187,8 @@ item_labels = Table(
     metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("labels", JSON, nullable=False),  # as `watcher label` writes them
+    # EventInfo.to_dict() of an event or training, or null (`watcher label`'s "event").
+    Column("event", JSON, nullable=True),
     Column("scores", JSON, nullable=False, default=dict),
     Column("explanations", JSON, nullable=False, default=dict),
     Column("model_version", String(64), nullable=False),
