@@ -25,14 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.desk.builder import WEEK, build_store  # noqa: E402
+from watcher.base.taxonomy import load_taxonomy  # noqa: E402
 from watcher.deliver import send_week  # noqa: E402
-from watcher.deliver.subscribers import THEMES, TYPES  # noqa: E402
+from watcher.publish.bulletin import publish_bulletin  # noqa: E402
 from watcher.settings import Settings  # noqa: E402
 from watcher.store import Store  # noqa: E402
-from watcher.store.bulletins import publish  # noqa: E402
 from watcher.store.delivery import insert_subscriber  # noqa: E402
 
 BEFORE = datetime(2026, 11, 1, tzinfo=UTC)
+THEMES = load_taxonomy().ids("themes")
+TYPES = load_taxonomy().ids("types")
 
 
 class RssSampler:
@@ -94,7 +96,7 @@ def main() -> None:
                 }
             }
         )
-        publish(store, WEEK, "bench", settings)
+        publish_bulletin(store, WEEK, "bench", settings)
 
         with RssSampler() as rss:
             started = time.perf_counter()
@@ -169,7 +171,7 @@ def smtp_run(tmp: Path, count: int) -> None:
                 "publish": {"output_dir": str(tmp / "out2")},
             }
         )
-        publish(store, WEEK, "bench", settings)
+        publish_bulletin(store, WEEK, "bench", settings)
         started = time.perf_counter()
         report = send_week(store, WEEK, settings)
         elapsed = time.perf_counter() - started

@@ -16,18 +16,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watcher.base.vocabulary import ItemType, Scope, SourceKind
 from watcher.exceptions import ConfigError
 
-SOURCE_KINDS = ("rss", "atom", "html", "api", "sitemap", "jorf")
-SCOPES = ("grand_est", "france", "europe", "international")
-TYPES = (
-    "appel_a_projets",
-    "reglementation",
-    "evenement",
-    "formation",
-    "publication",
-    "actualite",
-)
 DEFAULT_SOURCES_PATH = Path("sources.yaml")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -54,9 +45,9 @@ class _Strict(BaseModel):
 class LabelHints(_Strict):
     """Defaults the classifier applies to this source's items when the text is silent."""
 
-    type: Literal[TYPES] | None = None  # type: ignore[valid-type]
+    type: ItemType | None = None
     themes: list[str] = Field(default_factory=list)
-    scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
+    scope: Scope | None = None
     relevant: bool | None = None
 
 
@@ -154,9 +145,9 @@ class Source(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     organisation: str = ""
-    kind: Literal[SOURCE_KINDS]  # type: ignore[valid-type]
+    kind: SourceKind
     url: str
-    scope: Literal[SCOPES] = "france"  # type: ignore[valid-type]
+    scope: Scope = "france"
     hints: LabelHints = Field(default_factory=LabelHints)
     check_every: Annotated[timedelta, Field(default=timedelta(hours=6))]
     fetch_article: bool = True

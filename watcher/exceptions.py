@@ -2,6 +2,7 @@
 
     WatcherError                 anything watcher reports to a user
     ├── ConfigError              invalid sources.yaml / settings (CLI exit 2)
+    │   └── WeekError            a week that is not an ISO week such as 2026-W48
     ├── SourceError              one source failed; carries ``source_id``
     ├── StoreError               the database cannot be opened or migrated
     ├── ClassifierError          model missing, stale or unreadable
@@ -32,6 +33,10 @@ class ConfigError(WatcherError):
     """Invalid configuration: the CLI exits with status 2."""
 
     exit_code = 2
+
+
+class WeekError(ConfigError):
+    """A week string that is not an ISO week (`2026-W48`, ASCII digits)."""
 
 
 class SourceError(WatcherError):

@@ -1,7 +1,7 @@
 from pathlib import Path
 
+from watcher.base.taxonomy import load_taxonomy
 from watcher.classify.scope import load_gazetteer
-from watcher.classify.taxonomy import load_taxonomy
 from watcher.classify.text import clean_text, detect_language
 
 ROOT = Path(__file__).resolve().parents[2]

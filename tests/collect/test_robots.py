@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from tests.collect.conftest import Reply, fast_settings, sources_from
 from tests.collect.test_crawl import by_source, feed_source, serve_feed
+from watcher.base.clock import utcnow
 from watcher.collect import run_collect
 from watcher.collect.crawl import scrapy_settings
 from watcher.settings import CollectSettings
 from watcher.store import crawl_state as state
-from watcher.store.schema import utcnow
 
 DISALLOW_PRIVATE = b"User-agent: *\nDisallow: /private/\n"
 

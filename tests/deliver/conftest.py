@@ -13,9 +13,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.desk.builder import WEEK, build_store
+from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
 from watcher.store import Store
-from watcher.store.bulletins import publish
 
 
 class Recorder:
@@ -109,5 +109,5 @@ def published(store: Store) -> tuple[Store, dict[str, int]]:
     ids = build_store(store)
     for email, (name, themes) in SUBSCRIBERS.items():
         add_subscriber(store, email, name, themes, created_at=BEFORE)
-    publish(store, WEEK, "marie", Settings())
+    publish_bulletin(store, WEEK, "marie", Settings())
     return store, ids

@@ -18,7 +18,7 @@ from watcher.deliver.message import (
     parse_sender,
     validate_email,
 )
-from watcher.exceptions import ConfigError, DeliveryError
+from watcher.exceptions import ConfigError, DeliveryError, WeekError
 
 from .conftest import BEFORE, smtp_settings
 
@@ -83,7 +83,7 @@ def test_subject_is_built_from_our_strings_only():
         "Veille EIT Grand Est – semaine 48 (2026) – 3 appels à projets ouverts"
     )
     assert build_subject("2026-W01", 0) == "Veille EIT Grand Est – semaine 1 (2026)"
-    with pytest.raises(DeliveryError):
+    with pytest.raises(WeekError):
         build_subject("2026-W48\r\nBcc: x@y.z", 1)
 
 

@@ -8,7 +8,8 @@ from tests.desk.builder import WEEK, build_store
 from watcher.cli import main
 from watcher.deliver import add_subscriber
 from watcher.desk.accounts import authenticate
-from watcher.store.bulletins import publish
+from watcher.publish.bulletin import publish_bulletin
+from watcher.settings import Settings
 from watcher.store.desk import get_user
 
 from .conftest import BEFORE_WEEK
@@ -42,7 +43,7 @@ def test_send_dry_run_from_the_cli(store, tmp_path):
     add_subscriber(store, "eau@example.org", "Eau", ["eau"], created_at=BEFORE_WEEK)
     not_published = _cli(store, "send", "--week", WEEK, "--dry-run")
     assert not_published.exit_code == 1 and "not published" in not_published.output
-    publish(store, WEEK, "marie")
+    publish_bulletin(store, WEEK, "marie", Settings())
     out = tmp_path / "dry"
     result = _cli(store, "send", "--week", WEEK, "--dry-run", "--out", str(out))
     assert result.exit_code == 0, result.output

@@ -9,9 +9,18 @@ from click.testing import CliRunner
 
 from tests.publish import factory
 from tests.publish.conftest import UNIQUE_WORD, WEEK
-from watcher.exceptions import PublishError
-from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email, write_bulletin
-from watcher.publish.weeks import parse_week, week_range
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.weeks import week_range
+from watcher.exceptions import PublishError, WeekError
+from watcher.publish.bulletin import (
+    build_bulletin,
+    candidates,
+    filter_bulletin,
+    publish_bulletin,
+    render_email,
+    write_bulletin,
+)
+from watcher.settings import Settings
 from watcher.store import bulletins as sb
 
 
@@ -74,7 +83,7 @@ def test_curated_selection_pins_keeps_and_drops(seeded) -> None:  # noqa: ANN001
     assert [e.title for e in sections["appel_a_projets"].entries] == ["Titre relu"]
     assert sections["appel_a_projets"].entries[0].summary == "Résumé relu."
     assert {e.item_id for e in bulletin.entries} == {ids["decree"], ids["call_open"]}
-    rows = {r["id"]: r for r in sb.candidates(store, WEEK, settings)}
+    rows = {r["id"]: r for r in candidates(store, WEEK, settings)}
     assert rows[ids["call_soon"]]["status"] == "dropped"
     assert rows[ids["call_open"]]["auto"] is True
     assert rows[ids["irrelevant"]]["auto"] is False
@@ -88,15 +97,15 @@ def test_set_entry_rejects_bad_input(seeded) -> None:  # noqa: ANN001
         sb.set_entry(store, WEEK, ids["decree"], user="a", status="maybe")
     with pytest.raises(PublishError, match="no item"):
         sb.set_entry(store, WEEK, 999_999, user="a", status="kept")
-    with pytest.raises(PublishError, match="ISO week"):
-        parse_week("2026-48")
+    with pytest.raises(WeekError, match="ISO week"):
+        sb.set_entry(store, "2026-48", ids["decree"], user="a", status="kept")
 
 
 def test_publish_freezes_a_snapshot_and_new_edition_reopens(seeded) -> None:  # noqa: ANN001
     store, ids, settings = seeded
     assert not sb.is_published(store, WEEK)
     sb.set_entry(store, WEEK, ids["call_open"], user="anne", status="kept")
-    assert sb.publish(store, WEEK, "anne") == 1
+    assert publish_bulletin(store, WEEK, "anne", Settings()) == 1
     assert sb.is_published(store, WEEK)
     frozen = build_bulletin(store, WEEK, settings)
     assert frozen.status == "published" and frozen.edition == 1
@@ -111,11 +120,11 @@ def test_publish_freezes_a_snapshot_and_new_edition_reopens(seeded) -> None:  # 
     with pytest.raises(PublishError, match="published"):
         sb.set_entry(store, WEEK, ids["decree"], user="anne", status="kept")
     with pytest.raises(PublishError, match="already published"):
-        sb.publish(store, WEEK, "anne")
+        publish_bulletin(store, WEEK, "anne", Settings())
     assert sb.new_edition(store, WEEK, "marc") == 2
     assert not sb.is_published(store, WEEK)
     sb.set_entry(store, WEEK, ids["decree"], user="marc", status="kept")
-    assert sb.publish(store, WEEK, "marc") == 2
+    assert publish_bulletin(store, WEEK, "marc", Settings()) == 2
     second = build_bulletin(store, WEEK, settings)
     assert second.edition == 2
     assert {e.item_id for e in second.entries} == {ids["call_open"], ids["decree"]}
@@ -124,7 +133,8 @@ def test_publish_freezes_a_snapshot_and_new_edition_reopens(seeded) -> None:  # 
 def test_filter_by_theme_type_scope(seeded) -> None:  # noqa: ANN001
     store, ids, settings = seeded
     bulletin = build_bulletin(store, WEEK, settings)
-    water = filter_bulletin(bulletin, themes=["eau"])
+    names = taxonomy_for(settings).names["themes"]
+    water = filter_bulletin(bulletin, themes=["eau"], theme_names=names)
     assert {e.item_id for e in water.entries} == {ids["decree"]}
     assert water.theme == "eau" and "Eau" in water.title
     calls = filter_bulletin(bulletin, types=["appel_a_projets"])
@@ -166,7 +176,7 @@ def test_write_bulletin_and_cli(seeded, tmp_path) -> None:  # noqa: ANN001
         __import__("watcher.cli", fromlist=["main"]).main,
         ["bulletin", "build", "--week", "2026-W99", "--db", str(store.path)],
     )
-    assert bad.exit_code == 1 and "has no week 99" in bad.output
+    assert bad.exit_code == 2 and "has no week 99" in bad.output
 
 
 def test_user_templates_come_first_and_missing_ones_are_named(seeded, tmp_path) -> None:  # noqa: ANN001

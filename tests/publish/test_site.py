@@ -13,10 +13,12 @@ from icalendar import Calendar
 
 from tests.publish import factory
 from tests.publish.conftest import TODAY, WEEK
+from watcher.base.taxonomy import load_taxonomy
 from watcher.exceptions import PublishError
 from watcher.publish import site as site_module
+from watcher.publish.bulletin import publish_bulletin
 from watcher.publish.site import build_site
-from watcher.publish.taxonomy import names
+from watcher.settings import Settings
 
 
 def html_files(site: Path) -> list[Path]:
@@ -113,7 +115,7 @@ def test_indicators_have_charts_and_tables(built) -> None:  # noqa: ANN001
 def test_feeds_read_back(built) -> None:  # noqa: ANN001
     site, ids, store = built["site"], built["ids"], built["store"]
     feeds = sorted((site / "feeds").glob("*.xml"))
-    assert {f.stem for f in feeds} == {"tout", *names()["themes"]}
+    assert {f.stem for f in feeds} == {"tout", *load_taxonomy().names["themes"]}
     for path in feeds:
         parsed = feedparser.parse(path.read_bytes())
         assert not parsed.bozo, (path, parsed.get("bozo_exception"))
@@ -131,7 +133,7 @@ def test_feeds_read_back(built) -> None:  # noqa: ANN001
 def test_calendars_read_back(built) -> None:  # noqa: ANN001
     site, ids, store = built["site"], built["ids"], built["store"]
     calendars = sorted((site / "calendriers").glob("*.ics"))
-    assert {c.stem for c in calendars} == {"tout", *names()["themes"]}
+    assert {c.stem for c in calendars} == {"tout", *load_taxonomy().names["themes"]}
     for path in calendars:
         Calendar.from_ical(path.read_bytes())
     cal = Calendar.from_ical((site / "calendriers/tout.ics").read_bytes())
@@ -255,7 +257,7 @@ def test_home_shows_the_latest_published_bulletin(seeded) -> None:  # noqa: ANN0
 
     store, ids, settings = seeded
     sb.set_entry(store, "2026-W47", ids["decree"], user="anne", status="kept")
-    sb.publish(store, "2026-W47", "anne")
+    publish_bulletin(store, "2026-W47", "anne", Settings())
     build_site(store, settings, today=TODAY)
     home = (settings.publish.site_dir / "index.html").read_text(encoding="utf-8")
     assert "bulletins/2026-W47/index.html" in home and f"bulletins/{WEEK}/" not in home

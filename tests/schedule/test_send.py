@@ -40,11 +40,10 @@ def stages(monkeypatch, runtime, recorder):  # noqa: ANN001, ANN201
         state.calls.append(("send_week", week))
         return state.report
 
-    bulletins = types.ModuleType("watcher.store.bulletins")
-    bulletins.is_published, bulletins.publish = is_published, publish
+    monkeypatch.setattr("watcher.store.bulletins.is_published", is_published)
+    monkeypatch.setattr("watcher.publish.bulletin.publish_bulletin", publish)
     deliver = types.ModuleType("watcher.deliver")
     deliver.send_week = send_week
-    monkeypatch.setitem(__import__("sys").modules, "watcher.store.bulletins", bulletins)
     monkeypatch.setitem(__import__("sys").modules, "watcher.deliver", deliver)
     runtime.jobs["send"] = jobs.send
     install(runtime)

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from watcher.base.taxonomy import Taxonomy, classifiers_dir, load_taxonomy
 from watcher.classify.decide import LabelResult, combine, decide, lexicon_matrix
 from watcher.classify.lexicon import Lexicon, load_lexicon
 from watcher.classify.metrics import summarize
 from watcher.classify.model import Features, FieldModel, best_threshold
 from watcher.classify.prepare import Prepared, prepare
 from watcher.classify.scope import Gazetteer, load_gazetteer
-from watcher.classify.taxonomy import Taxonomy, classifiers_dir, load_taxonomy
 from watcher.classify.training import (
     hash_inputs,
     load_examples,

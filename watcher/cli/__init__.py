@@ -122,6 +122,26 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
+class IsoWeekType(click.ParamType):
+    """An ISO week such as 2026-W48 (ASCII digits), read by ``watcher.base.weeks``;
+    anything else is a usage error (exit 2) naming the option."""
+
+    name = "week"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from watcher.base.weeks import parse_week
+        from watcher.exceptions import WeekError
+
+        try:
+            parse_week(value)
+        except WeekError as exc:
+            self.fail(f"{exc.message.removeprefix('week ')}", param, ctx)
+        return value
+
+
+ISO_WEEK = IsoWeekType()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="watcher")
 @common_options
@@ -137,13 +157,23 @@ def register_all() -> None:
     from watcher.cli import (  # noqa: F401
         classify_commands,
         collect_commands,
+        deliver_commands,
         demo_commands,
         desk_commands,
         publish_commands,
         schedule_commands,
+        store_commands,
     )
 
 
 register_all()
 
-__all__ = ["App", "ConfigError", "common_options", "handle_errors", "main", "pass_app"]
+__all__ = [
+    "ISO_WEEK",
+    "App",
+    "ConfigError",
+    "common_options",
+    "handle_errors",
+    "main",
+    "pass_app",
+]

@@ -1,9 +1,7 @@
-"""CLI commands of the collect stage: collect, sources, export."""
+"""CLI commands of the collect stage: collect, sources."""
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 
 import click
@@ -147,41 +145,3 @@ def sources_add(app: App, url: str) -> None:
     found = len(result["feeds"])
     click.echo(f"# {found} feed(s) found at {url}", err=True)
     click.echo(yaml_entry(result), nl=False)
-
-
-EXPORT_FIELDS = (
-    "id",
-    "url",
-    "title",
-    "summary",
-    "text",
-    "published",
-    "first_seen",
-    "sources",
-    "labels",
-)
-
-
-@main.command("export")
-@click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
-)
-@common_options
-@pass_app
-@handle_errors
-def export(app: App, fmt: str) -> None:
-    """Write every stored item to stdout (JSON Lines or CSV)."""
-    from watcher.store.items import export_rows
-
-    out = sys.stdout
-    if fmt == "jsonl":
-        for row in export_rows(app.store):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in export_rows(app.store):
-        row = dict(row)
-        row["sources"] = " ".join(row["sources"])
-        row["labels"] = json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else ""
-        writer.writerow(row)

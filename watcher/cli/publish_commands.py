@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from watcher.cli import common_options, handle_errors, main, pass_app
+from watcher.cli import ISO_WEEK, common_options, handle_errors, main, pass_app
 
 
 @main.group()
@@ -13,7 +13,7 @@ def bulletin() -> None:
 
 
 @bulletin.command("build")
-@click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
+@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
 @common_options
 @handle_errors
 @pass_app

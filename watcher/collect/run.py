@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from watcher.base.clock import utcnow
 from watcher.config import Source, SourcesFile
 from watcher.exceptions import ConfigError, WatcherError
 from watcher.models import RunReport, SourceReport
 from watcher.settings import CollectSettings, Settings
 from watcher.store import Store
 from watcher.store import crawl_state as state
-from watcher.store.schema import utcnow
 
 __all__ = ["run_collect", "select_sources", "source_job"]
 

@@ -27,6 +27,7 @@ import scrapy
 from scrapy import Request
 from scrapy.http import Response
 
+from watcher.base.clock import utcnow
 from watcher.collect.errors import classify_failure
 from watcher.models import CollectedItem, SourceReport
 from watcher.store import Store
@@ -38,7 +39,6 @@ from watcher.store.items import (
     pending_items,
     save_item,
 )
-from watcher.store.schema import utcnow
 from watcher.urls import canonical_url, host_of
 
 if TYPE_CHECKING:

@@ -8,20 +8,16 @@ subscriber's themes, types and scopes select its entries.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
+from watcher.base.taxonomy import taxonomy_for
 from watcher.deliver.send import Rendered
 from watcher.exceptions import DeliveryError
 from watcher.publish.bulletin import filter_bulletin, render_email
 from watcher.publish.model import Bulletin
-from watcher.publish.taxonomy import name
+from watcher.publish.render import render
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "desk" / "mail"
 
 
 def open_calls(bulletin: Bulletin) -> int:
@@ -68,6 +64,7 @@ class PublishedWeek:
         if key not in self._cache:
             cut = filter_bulletin(
                 self.bulletin,
+                theme_names=taxonomy_for(self.settings).names["themes"],
                 themes=key[0] or None,
                 types=key[1] or None,
                 scope=key[2] or None,
@@ -77,16 +74,14 @@ class PublishedWeek:
         return self._cache[key]
 
     def empty_note(self, subscriber: dict[str, Any]) -> Rendered:
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"])
-        )
+        names = taxonomy_for(self.settings).names["themes"]
         context = {
             "bulletin": self.bulletin,
-            "themes": [name("themes", t) for t in subscriber.get("themes") or []],
+            "themes": [names.get(t, t) for t in subscriber.get("themes") or []],
             "web_url": _web_url(self.settings, self.week),
         }
-        html = env.get_template("empty_note.html").render(**context)
-        text = env.get_template("empty_note.txt").render(**context)
+        html = render("desk/mail/empty_note.html", self.settings, **context)
+        text = render("desk/mail/empty_note.txt", self.settings, **context)
         return Rendered(html, text, 0, 0)
 
 

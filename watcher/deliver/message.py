@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
+from watcher.base.weeks import parse_week
 from watcher.exceptions import ConfigError, DeliveryError
 
 SUBJECT_PREFIX = "Veille EIT Grand Est"
@@ -71,16 +72,9 @@ def parse_sender(value: str) -> Address:
         raise ConfigError(f"delivery.sender: {exc}") from None
 
 
-def week_parts(week: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-W(\d{2})", week)
-    if not match:
-        raise DeliveryError(f"week {week!r}: expected an ISO week such as 2026-W48")
-    return int(match.group(1)), int(match.group(2))
-
-
 def build_subject(week: str, open_calls: int) -> str:
     """French subject with the week and the number of open calls for projects."""
-    year, number = week_parts(week)
+    year, number = parse_week(week)
     subject = f"{SUBJECT_PREFIX} – semaine {number} ({year})"
     if open_calls == 1:
         subject += " – 1 appel à projets ouvert"

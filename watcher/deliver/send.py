@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
+from watcher.base.clock import utcnow
 from watcher.deliver.message import (
     AddressError,
     body_parts,
@@ -35,7 +36,6 @@ from watcher.exceptions import DeliveryError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import delivery as log
-from watcher.store.schema import utcnow
 
 
 @dataclass

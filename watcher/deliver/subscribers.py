@@ -15,16 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.classify.taxonomy import load_taxonomy
+from watcher.base.taxonomy import Taxonomy, taxonomy_for
 from watcher.deliver.message import AddressError, clean_name, validate_email
 from watcher.exceptions import ConfigError
 from watcher.store import Store
 from watcher.store import delivery as log
 
-_TAXONOMY = load_taxonomy()
-THEMES = tuple(_TAXONOMY.ids("themes"))
-TYPES = tuple(_TAXONOMY.ids("types"))
-SCOPES = tuple(_TAXONOMY.ids("scopes"))
 _ALL = {"", "all", "tous", "toutes", "*"}
 
 
@@ -55,8 +51,11 @@ def add_subscriber(
     scopes: str | Iterable[str] | None = None,
     *,
     created_at: datetime | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> int:
-    """A new active subscriber; ConfigError for a bad address or an unknown id."""
+    """A new active subscriber; ConfigError for a bad address or an unknown id
+    (ids of ``taxonomy``, by default the bundled one: pass ``taxonomy_for(settings)``)."""
+    taxonomy = taxonomy or taxonomy_for()
     try:
         address = validate_email(email)
     except AddressError as exc:
@@ -68,9 +67,9 @@ def add_subscriber(
         store,
         email=address,
         name=clean_name(name),
-        themes=parse_ids(themes, THEMES, "themes"),
-        types=parse_ids(types, TYPES, "types"),
-        scopes=parse_ids(scopes, SCOPES, "scope"),
+        themes=parse_ids(themes, tuple(taxonomy.ids("themes")), "themes"),
+        types=parse_ids(types, tuple(taxonomy.ids("types")), "types"),
+        scopes=parse_ids(scopes, tuple(taxonomy.ids("scopes")), "scope"),
         created_at=created_at,
     )
 
@@ -97,13 +96,14 @@ REQUIRED_COLUMNS = ("email",)
 KNOWN_COLUMNS = ("email", "name", "themes", "types", "scope")
 
 
-def import_csv(store: Store, path: Path | str) -> ImportReport:
+def import_csv(store: Store, path: Path | str, *, taxonomy: Taxonomy | None = None) -> ImportReport:
     """Add every valid row; bad rows are reported with file, line and field, never stop the rest.
 
     Columns: email (required), name, themes, types, scope; lists separated by
     ``;`` or ``|``. A header line is required; ``,`` or ``;`` as delimiter.
     """
     path = Path(path)
+    taxonomy = taxonomy or taxonomy_for()
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -127,7 +127,7 @@ def import_csv(store: Store, path: Path | str) -> ImportReport:
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
         if not any(values.values()):
             continue
-        problems = _row_problems(values)
+        problems = _row_problems(values, taxonomy)
         if problems:
             report.errors += [f"{path}: line {line}: {p}" for p in problems]
             continue
@@ -141,20 +141,21 @@ def import_csv(store: Store, path: Path | str) -> ImportReport:
             values.get("themes"),
             values.get("types"),
             values.get("scope"),
+            taxonomy=taxonomy,
         )
         report.added.append(values["email"])
     return report
 
 
-def _row_problems(values: dict[str, str]) -> list[str]:
+def _row_problems(values: dict[str, str], taxonomy: Taxonomy) -> list[str]:
     problems = []
     try:
         values["email"] = validate_email(values.get("email", ""))
     except AddressError as exc:
         problems.append(f"field 'email': {exc}")
-    for column, allowed in (("themes", THEMES), ("types", TYPES), ("scope", SCOPES)):
+    for column, group in (("themes", "themes"), ("types", "types"), ("scope", "scopes")):
         try:
-            parse_ids(values.get(column), allowed, f"field '{column}'")
+            parse_ids(values.get(column), tuple(taxonomy.ids(group)), f"field '{column}'")
         except ConfigError as exc:
             problems.append(exc.message)
     return problems

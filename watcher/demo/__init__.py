@@ -120,9 +120,9 @@ def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
 
 
 def _publish(ctx: DemoContext, _result: DemoResult) -> str:
-    from watcher.store.bulletins import publish
+    from watcher.publish.bulletin import publish_bulletin
 
-    edition = publish(ctx.store, ctx.week, CURATOR[0], ctx.settings)
+    edition = publish_bulletin(ctx.store, ctx.week, CURATOR[0], ctx.settings)
     return f"week {ctx.week} published (edition {edition})"
 
 
@@ -228,8 +228,8 @@ def run_demo(
     progress: bool = False,
 ) -> DemoResult:
     """Serve the demo web, point a sources file at it and run the pipeline into output_dir."""
+    from watcher.base.weeks import week_of
     from watcher.config import load_sources
-    from watcher.publish.weeks import week_of
     from watcher.store import Store
 
     output_dir = Path(output_dir)

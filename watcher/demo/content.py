@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from watcher.publish.weeks import MONTHS_FR
+from watcher.base.weeks import MONTHS_FR
 
 DATA_DIR = Path(__file__).parent / "data"
 PARIS = ZoneInfo("Europe/Paris")

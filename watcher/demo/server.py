@@ -13,22 +13,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
+from watcher.base.clock import paris_today
 from watcher.demo.content import BROKEN
 from watcher.demo.render import DEMO_API_KEY, DemoSite, Resource, build_site
 
 API_PATH = "/aides/api/aids/"
 TOKEN_PATH = "/aides/api/connexion/"
-
-
-def paris_today() -> date:
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 class _Handler(BaseHTTPRequestHandler):

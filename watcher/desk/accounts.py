@@ -8,10 +8,10 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from watcher.base.clock import utcnow
 from watcher.exceptions import ConfigError
 from watcher.store import Store
 from watcher.store import desk as desk_store
-from watcher.store.schema import utcnow
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")

@@ -24,7 +24,7 @@ from watcher.desk import views_week as week
 from watcher.desk.accounts import has_accounts
 from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import LoginThrottle, check_bind
-from watcher.desk.web import STATIC_DIR, french_error, html
+from watcher.desk.web import STATIC_DIR, desk_templates, french_error, html
 from watcher.exceptions import WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
@@ -99,6 +99,7 @@ def create_app(store: Store, settings: Settings, sources: Any = None) -> Starlet
     app.add_exception_handler(WatcherError, _watcher_error)
     app.state.store = store
     app.state.settings = settings
+    app.state.templates = desk_templates(settings)
     app.state.sources = sources
     app.state.secret = secret
     app.state.has_accounts = lambda: has_accounts(store)

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from watcher.exceptions import PublishError, WatcherError
+from watcher.publish.bulletin import candidates, publish_bulletin
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
@@ -47,7 +48,7 @@ def ensure_curated(store: Store, week: str, settings: Any, user: str) -> None:
     selection would publish: one click must not empty the bulletin."""
     if store_bulletins.is_curated(store, week):
         return
-    for row in store_bulletins.candidates(store, week, settings):
+    for row in candidates(store, week, settings):
         if row["auto"]:
             store_bulletins.set_entry(store, week, row["id"], user=user, status="kept")
 
@@ -200,7 +201,7 @@ def undo(store: Store, decision_id: int, *, user: str) -> int:
 
 def publish_week(store: Store, week: str, *, user: str, settings: Any) -> int:
     """Freeze the bulletin (the current edition) and log it; returns the edition."""
-    edition = store_bulletins.publish(store, week, user, settings)
+    edition = publish_bulletin(store, week, user, settings)
     desk_store.record_decision(
         store, user=user, week=week, field="publish", before=None, after=edition
     )

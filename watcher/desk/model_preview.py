@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from watcher.base.clock import utcnow
 from watcher.exceptions import ClassifierError
 from watcher.store import Store
-from watcher.store.schema import utcnow
 
 FIELDS = ("relevant", "type", "themes", "axes", "scope", "deadline")
 

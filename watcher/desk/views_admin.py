@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from watcher.base.taxonomy import taxonomy_for
 from watcher.deliver import subscribers as subs
 from watcher.deliver.tokens import read_token
 from watcher.desk.accounts import authenticate
@@ -63,13 +64,14 @@ async def logout(request: Request) -> Response:
 @login_required
 async def subscribers_page(request: Request) -> Response:
     store = request.app.state.store
+    taxonomy = taxonomy_for(request.app.state.settings)
     return render(
         request,
         "subscribers.html",
         subscribers=log.list_subscribers(store),
-        themes=subs.THEMES,
-        types=subs.TYPES,
-        scopes=subs.SCOPES,
+        themes=taxonomy.ids("themes"),
+        types=taxonomy.ids("types"),
+        scopes=taxonomy.ids("scopes"),
     )
 
 
@@ -84,6 +86,7 @@ async def subscriber_add(request: Request) -> Response:
             [str(v) for v in form.getlist("themes")],
             [str(v) for v in form.getlist("types")],
             [str(v) for v in form.getlist("scopes")],
+            taxonomy=taxonomy_for(request.app.state.settings),
         )
         flash(request, f"Abonné·e {form.get('email')} ajouté·e.")
     except WatcherError as exc:
@@ -115,7 +118,11 @@ async def subscriber_import(request: Request) -> Response:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            report = subs.import_csv(request.app.state.store, path)
+            report = subs.import_csv(
+                request.app.state.store,
+                path,
+                taxonomy=taxonomy_for(request.app.state.settings),
+            )
         except WatcherError as exc:
             flash(request, exc.message.replace(str(path), name), "error")
             return back("/abonnes")

@@ -9,14 +9,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from watcher.base.clock import PARIS
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.weeks import parse_week, week_dates, week_of
 from watcher.desk import curation
 from watcher.desk.explain import explain
 from watcher.desk.security import login_required, post_form
 from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch, render
 from watcher.exceptions import WatcherError
-from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email
-from watcher.publish.selection import SECTION_ORDER, SECTION_TITLES
-from watcher.publish.weeks import PARIS, parse_week, week_dates, week_of
+from watcher.publish.bulletin import build_bulletin, candidates, filter_bulletin, render_email
+from watcher.publish.selection import SECTION_ORDER, section_titles
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
 
@@ -72,7 +74,7 @@ def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) 
 
 def week_sections(store: Any, week: str, settings: Any) -> list[dict[str, Any]]:
     """Candidates grouped as the bulletin's sections, kept ones first in bulletin order."""
-    rows = store_bulletins.candidates(store, week, settings)
+    rows = candidates(store, week, settings)
     curated = store_bulletins.is_curated(store, week)
     explanations = desk_store.get_explanations(store, [r["id"] for r in rows])
     groups: dict[str, list[dict[str, Any]]] = {k: [] for k in [*SECTION_ORDER, "autres"]}
@@ -93,11 +95,12 @@ def week_sections(store: Any, week: str, settings: Any) -> list[dict[str, Any]]:
             -item["score"],
         )
 
+    titles = section_titles(settings)
     sections = []
     for kind, items in groups.items():
         if not items:
             continue
-        title = SECTION_TITLES.get(kind, "Non retenus par le classifieur")
+        title = titles.get(kind, "Non retenus par le classifieur")
         sections.append(
             {
                 "id": kind,
@@ -331,7 +334,8 @@ async def preview_page(request: Request) -> Response:
     theme = request.query_params.get("theme") or ""
     bulletin = build_bulletin(store, week, settings)
     if theme:
-        bulletin = filter_bulletin(bulletin, themes=[theme])
+        names = taxonomy_for(settings).names["themes"]
+        bulletin = filter_bulletin(bulletin, themes=[theme], theme_names=names)
     _html, text = render_email(bulletin, settings)
     return render(
         request,
@@ -352,7 +356,8 @@ async def preview_email(request: Request) -> Response:
     theme = request.query_params.get("theme") or ""
     bulletin = build_bulletin(store, week, settings)
     if theme:
-        bulletin = filter_bulletin(bulletin, themes=[theme])
+        names = taxonomy_for(settings).names["themes"]
+        bulletin = filter_bulletin(bulletin, themes=[theme], theme_names=names)
     body, _text = render_email(bulletin, settings)
     response = html(body)
     # The mail's own markup: no script may run in it, whatever an item's text says.

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from watcher.base.clock import PARIS
+from watcher.base.resources import BUNDLED_TEMPLATES
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.weeks import french_date, week_label, week_of
 from watcher.desk.security import csrf_token, current_user, security_headers
+from watcher.publish.render import environment
 from watcher.publish.sanitize import safe_url
-from watcher.publish.taxonomy import names
-from watcher.publish.weeks import PARIS, french_date, week_label, week_of
+from watcher.settings import Settings
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "desk"
-STATIC_DIR = TEMPLATES_DIR / "static"
-
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+STATIC_DIR = BUNDLED_TEMPLATES / "desk" / "static"
 
 
 def _fr_datetime(value: datetime | None) -> str:
@@ -55,7 +56,7 @@ FIELD_NAMES = {
 STATUS_NAMES = {"kept": "retenu", "dropped": "écarté", "candidate": "candidat"}
 
 
-def _decision_value(value: Any, field: str) -> str:
+def _decision_value(value: Any, field: str, names: dict[str, dict[str, str]]) -> str:
     """A decision's before/after value as a curator reads it."""
     if value is None or value == [] or value == "":
         return "—"
@@ -69,7 +70,7 @@ def _decision_value(value: Any, field: str) -> str:
     }.get(field)
     if group:
         values = value if isinstance(value, list) else [value]
-        return ", ".join(names()[group].get(v, v) for v in values)
+        return ", ".join(names[group].get(v, v) for v in values)
     if field == "status":
         return STATUS_NAMES.get(value, str(value))
     if field == "labels.deadline":
@@ -80,13 +81,17 @@ def _decision_value(value: Any, field: str) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-templates.env.filters["fr_date"] = _fr_date
-templates.env.filters["safe_href"] = safe_url  # links from the web: http(s) only
-templates.env.filters["decision_value"] = _decision_value
-templates.env.globals["field_names"] = FIELD_NAMES
-templates.env.filters["fr_datetime"] = _fr_datetime
-templates.env.globals["label_names"] = names
-templates.env.globals["week_label"] = week_label
+def desk_templates(settings: Settings) -> Jinja2Templates:
+    """The desk's templates (folder ``desk`` of the override chain) and its filters."""
+    env = environment(settings, "desk", strict=False)
+    env.filters.update(
+        fr_date=_fr_date,
+        safe_href=safe_url,  # links from the web: http(s) only
+        decision_value=partial(_decision_value, names=taxonomy_for(settings).names),
+        fr_datetime=_fr_datetime,
+    )
+    env.globals.update(field_names=FIELD_NAMES, week_label=week_label)
+    return Jinja2Templates(env=env)
 
 
 _ERRORS_FR = [
@@ -125,7 +130,7 @@ def flash(request: Request, message: str, kind: str = "info") -> None:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     messages = request.session.pop("flash", [])
-    response = templates.TemplateResponse(
+    response = request.app.state.templates.TemplateResponse(
         request,
         template,
         {
@@ -150,7 +155,7 @@ def back(url: str) -> RedirectResponse:
 
 
 def fragment(request: Request, template: str, **context: Any) -> Response:
-    response = templates.TemplateResponse(
+    response = request.app.state.templates.TemplateResponse(
         request, template, {"csrf": csrf_token(request), "user": current_user(request), **context}
     )
     return security_headers(response)

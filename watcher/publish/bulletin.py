@@ -1,7 +1,9 @@
 """A week's bulletin: selection, per-theme variants, e-mail and web renderings.
 
 build_bulletin(store, week, settings) -> Bulletin
-filter_bulletin(bulletin, themes=None, types=None, scope=None) -> Bulletin
+candidates(store, week, settings) -> [item rows with their entry]
+publish_bulletin(store, week, user, settings) -> edition
+filter_bulletin(bulletin, themes=None, types=None, scope=None, *, theme_names=None)
 render_email(bulletin, settings) -> (html, text)
 render_web(bulletin, settings) -> html
 write_bulletin(store, week, settings) -> [paths]
@@ -13,16 +15,18 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import css_inline
 
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.weeks import issue_date, week_dates, week_label, week_range
+from watcher.exceptions import PublishError
 from watcher.publish.model import Bulletin, Section
 from watcher.publish.render import render
-from watcher.publish.selection import build_sections
-from watcher.publish.taxonomy import name, names
-from watcher.publish.weeks import issue_date, week_dates, week_label, week_range
+from watcher.publish.selection import SECTION_ORDER, auto_selection, build_sections
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 
@@ -38,13 +42,8 @@ def build_bulletin(store: Store, week: str, settings: Any) -> Bulletin:
         bulletin.edition = current["edition"]
         bulletin.status = "published"
         return bulletin
-    start, end = week_range(week)
     curated = store_bulletins.entries(store, week) or None
-    rows = store_bulletins.load_items(store, since=start, until=end)
-    if curated:
-        seen = {r["id"] for r in rows}
-        missing = [i for i in curated if i not in seen]
-        rows.extend(store_bulletins.load_items(store, ids=missing))
+    rows = _week_rows(store, week, curated or {})
     monday, sunday = week_dates(week)
     return Bulletin(
         week=week,
@@ -60,13 +59,68 @@ def build_bulletin(store: Store, week: str, settings: Any) -> Bulletin:
     )
 
 
+def _week_rows(store: Store, week: str, entries: dict[int, Any]) -> list[dict[str, Any]]:
+    """Items first seen in the week, plus those of other weeks that have an entry."""
+    start, end = week_range(week)
+    rows = store_bulletins.load_items(store, since=start, until=end)
+    seen = {r["id"] for r in rows}
+    missing = [i for i in entries if i not in seen]
+    if missing:
+        rows.extend(store_bulletins.load_items(store, ids=missing))
+    return rows
+
+
+def candidates(store: Store, week: str, settings: Any) -> list[dict[str, Any]]:
+    """The items a curator chooses from for a week: those first seen in the week
+    plus any item that already has an entry for it. Each dict is an item (as
+    ``load_items``) plus ``entry`` (the entry row or None), ``status``,
+    ``pinned``, ``position`` and ``auto`` (the automatic selection would take it).
+    Sorted by section order then score."""
+    current = store_bulletins.entries(store, week)
+    rows = _week_rows(store, week, current)
+    auto_ids = {r["id"] for r in auto_selection(rows, week, settings)}
+    for row in rows:
+        entry = current.get(row["id"])
+        row["entry"] = entry
+        row["status"] = entry["status"] if entry else "candidate"
+        row["pinned"] = bool(entry and entry["pinned"])
+        row["position"] = entry["position"] if entry else None
+        row["auto"] = row["id"] in auto_ids
+
+    def order(row: dict[str, Any]) -> tuple:
+        kind = (row["labels"] or {}).get("type")
+        rank = SECTION_ORDER.index(kind) if kind in SECTION_ORDER else len(SECTION_ORDER)
+        return (not (row["labels"] or {}).get("relevant"), rank, -row["score"], row["id"])
+
+    return sorted(rows, key=order)
+
+
+def publish_bulletin(store: Store, week: str, user: str, settings: Any) -> int:
+    """Freeze the week's bulletin as it stands into the current edition; returns it."""
+    if store_bulletins.is_published(store, week):
+        raise PublishError(
+            f"bulletin {week} is already published", hint="open a new edition to correct it"
+        )
+    bulletin = build_bulletin(store, week, settings)
+
+    def snapshot(edition: int, published_at: datetime) -> dict[str, Any]:
+        frozen = replace(bulletin, edition=edition, status="published", published_at=published_at)
+        return frozen.to_dict()
+
+    return store_bulletins.freeze(store, week, user, snapshot)
+
+
 def filter_bulletin(
     bulletin: Bulletin,
     themes: Iterable[str] | None = None,
     types: Iterable[str] | None = None,
     scope: str | Iterable[str] | None = None,
+    *,
+    theme_names: dict[str, str] | None = None,
 ) -> Bulletin:
-    """Only the entries with one of the themes, one of the types and (one of) the scope(s)."""
+    """Only the entries with one of the themes, one of the types and (one of) the scope(s).
+
+    Cut to one theme, the title ends with its name (``theme_names``: id -> French name)."""
     theme_set = set(themes) if themes else None
     type_set = set(types) if types else None
     scope_set = {scope} if isinstance(scope, str) else (set(scope) if scope else None)
@@ -84,7 +138,7 @@ def filter_bulletin(
     theme = next(iter(theme_set)) if theme_set and len(theme_set) == 1 else bulletin.theme
     title = bulletin.title
     if theme and theme != bulletin.theme:
-        title = f"{bulletin.title} — {name('themes', theme)}"
+        title = f"{bulletin.title} — {(theme_names or {}).get(theme, theme)}"
     return replace(bulletin, sections=sections, theme=theme, title=title)
 
 
@@ -147,6 +201,8 @@ def write_bulletin(store: Store, week: str, settings: Any) -> list[Path]:
             written.append(target / file_name)
 
     emit(folder, bulletin)
-    for theme in names()["themes"]:
-        emit(folder / "themes" / theme, filter_bulletin(bulletin, themes=[theme]))
+    theme_names = taxonomy_for(settings).names["themes"]
+    for theme in theme_names:
+        variant = filter_bulletin(bulletin, themes=[theme], theme_names=theme_names)
+        emit(folder / "themes" / theme, variant)
     return written

@@ -7,7 +7,7 @@ the same file and a calendar never duplicates an entry.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from icalendar import Calendar, Event
@@ -64,9 +64,3 @@ def ics_calendar(events: list[dict[str, Any]], *, title: str, public_url: str = 
         item.add("transp", "TRANSPARENT")
         cal.add_component(item)
     return cal.to_ical()
-
-
-def today_paris() -> date:
-    from watcher.publish.weeks import PARIS
-
-    return datetime.now(UTC).astimezone(PARIS).date()

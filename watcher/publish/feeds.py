@@ -12,7 +12,6 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 
 from watcher.publish.sanitize import plain_text, safe_url
-from watcher.publish.taxonomy import name
 
 FEED_SIZE = 50
 TAG = "tag:veille-eit-grand-est.fr,2026"
@@ -29,10 +28,12 @@ def atom_feed(
     *,
     feed_id: str,
     title: str,
+    names: dict[str, dict[str, str]],
     public_url: str = "",
     self_path: str = "",
 ) -> bytes:
-    """An Atom document of the newest items of `rows` (item dicts with labels)."""
+    """An Atom document of the newest items of `rows` (item dicts with labels);
+    ``names`` gives the labels' French names (``Taxonomy.names``)."""
     newest = sorted(rows, key=lambda r: (_aware(r["first_seen"]), r["id"]), reverse=True)
     newest = newest[:FEED_SIZE]
     fg = FeedGenerator()
@@ -63,7 +64,9 @@ def atom_feed(
         if not link:  # Atom wants a link or a content: the text stands in for the link
             entry.content(summary[:600] or entry.title(), type="text")
         for theme in labels.get("themes") or []:
-            entry.category(term=theme, label=name("themes", theme))
+            entry.category(term=theme, label=names["themes"].get(theme, theme))
         if labels.get("type"):
-            entry.category(term=labels["type"], label=name("types", labels["type"]))
+            entry.category(
+                term=labels["type"], label=names["types"].get(labels["type"], labels["type"])
+            )
     return fg.atom_str(pretty=True)

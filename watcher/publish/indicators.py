@@ -17,8 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from watcher.publish.taxonomy import names  # noqa: E402
-from watcher.publish.weeks import week_of  # noqa: E402
+from watcher.base.weeks import week_of  # noqa: E402
 
 PALETTE = [
     "#1f5f3f",
@@ -83,11 +82,11 @@ def _setup() -> None:
     )
 
 
-def weekly_chart(table: dict[str, dict[str, int]], group: str, title: str) -> bytes:
-    """Stacked bars: items per week, one colour per theme or type."""
+def weekly_chart(table: dict[str, dict[str, int]], labels: dict[str, str], title: str) -> bytes:
+    """Stacked bars: items per week, one colour per theme or type (``labels``: id -> name)."""
     _setup()
     weeks = list(table)
-    keys = list(names()[group])
+    keys = list(labels)
     fig, ax = plt.subplots(figsize=(9, 3.6))
     bottom = [0] * len(weeks)
     for n, key in enumerate(keys):
@@ -99,7 +98,7 @@ def weekly_chart(table: dict[str, dict[str, int]], group: str, title: str) -> by
             values,
             bottom=bottom,
             color=PALETTE[n % len(PALETTE)],
-            label=names()[group][key],
+            label=labels[key],
             width=0.85,
         )
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]

@@ -1,7 +1,13 @@
-"""The Jinja2 environment: a user's template folder first, then `templates/`.
+"""The one Jinja2 environment factory: a user's template folder first, then
+the bundled templates.
 
-Autoescape is on for every HTML and XML template and for templates built from
-strings; only `.txt` templates (plain-text e-mail) are not escaped.
+``environment(settings, folder)`` serves the site and the bulletin
+(``folder=""``), the desk (``"desk"``) and the subscribers' mail (templates
+under ``desk/mail/``). The override chain is ``publish.templates_dir`` then
+the bundled templates, each read in ``folder``. Label names come from the
+settings' taxonomy. Autoescape is on for every HTML and XML template and for
+templates built from strings; only `.txt` templates (plain-text e-mail) are
+not escaped.
 """
 
 from __future__ import annotations
@@ -18,15 +24,14 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
-    select_autoescape,
+    Undefined,
 )
 
+from watcher.base.resources import BUNDLED_TEMPLATES
+from watcher.base.taxonomy import Taxonomy, taxonomy_for
+from watcher.base.weeks import french_date, french_month
 from watcher.exceptions import PublishError
 from watcher.publish.sanitize import safe_html, safe_url
-from watcher.publish.taxonomy import name
-from watcher.publish.weeks import french_date, french_month
-
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
 def days_left_text(days: int | None) -> str:
@@ -41,64 +46,69 @@ def days_left_text(days: int | None) -> str:
     return f"J-{days}"
 
 
-def _search_dirs(templates_dir: Path | None) -> list[Path]:
-    dirs = [Path(templates_dir)] if templates_dir else []
-    return [*dirs, TEMPLATES_DIR]
+def template_dirs(settings: Any | None = None, folder: str = "") -> list[Path]:
+    """The folders searched for a template, first match wins."""
+    configured = getattr(getattr(settings, "publish", None), "templates_dir", None)
+    dirs = [Path(configured) / folder] if configured else []
+    return [*dirs, BUNDLED_TEMPLATES / folder]
+
+
+def _autoescape(template_name: str | None) -> bool:
+    # Plain-text templates are the only ones rendered without escaping.
+    return not (template_name or "").endswith(".txt")
 
 
 @functools.cache
-def _environment(templates_dir: Path | None) -> Environment:
+def _environment(dirs: tuple[Path, ...], taxonomy: Taxonomy, strict: bool) -> Environment:
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _search_dirs(templates_dir)]),
-        autoescape=select_autoescape(
-            enabled_extensions=("html", "xml", "svg"), default_for_string=True, default=True
-        ),
-        undefined=StrictUndefined,
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+        autoescape=_autoescape,
+        undefined=StrictUndefined if strict else Undefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    # Plain-text templates are the only ones rendered without escaping.
-    env.autoescape = lambda template_name: not (template_name or "").endswith(".txt")
     env.filters.update(
         french_date=french_date,
         french_month=french_month,
-        theme_name=lambda key: name("themes", key),
-        type_name=lambda key: name("types", key),
-        scope_name=lambda key: name("scopes", key),
-        axis_name=lambda key: name("axes", key),
+        theme_name=lambda key: taxonomy.name("themes", key),
+        type_name=lambda key: taxonomy.name("types", key),
+        scope_name=lambda key: taxonomy.name("scopes", key),
+        axis_name=lambda key: taxonomy.name("axes", key),
         days_left=days_left_text,
         safe_html=safe_html,
         safe_url=safe_url,
         iso=lambda d: d.isoformat() if isinstance(d, date) else "",
     )
+    env.globals["label_names"] = taxonomy.names
     return env
 
 
-def environment(settings: Any | None = None) -> Environment:
-    templates_dir = getattr(getattr(settings, "publish", None), "templates_dir", None)
-    return _environment(Path(templates_dir) if templates_dir else None)
+def environment(
+    settings: Any | None = None, folder: str = "", *, strict: bool = True
+) -> Environment:
+    """The environment of ``settings`` reading templates in ``folder`` (cached).
+
+    ``strict``: a name missing from the context is an error (the published
+    outputs); the desk's pages test optional names instead (``strict=False``)."""
+    dirs = tuple(template_dirs(settings, folder))
+    return _environment(dirs, taxonomy_for(settings), strict)
 
 
 def render(template: str, settings: Any | None = None, **context: Any) -> str:
-    env = environment(settings)
+    """Render a template of the root folder; PublishError naming the paths tried."""
     try:
-        tpl = env.get_template(template)
+        tpl = environment(settings).get_template(template)
     except TemplateNotFound:
-        tried = ", ".join(str(d / template) for d in _search_dirs(_dir(settings)))
+        tried = ", ".join(str(d / template) for d in template_dirs(settings))
         raise PublishError(f"template {template!r} not found; tried: {tried}") from None
     return tpl.render(**context)
-
-
-def _dir(settings: Any | None) -> Path | None:
-    value = getattr(getattr(settings, "publish", None), "templates_dir", None)
-    return Path(value) if value else None
 
 
 def templates_fingerprint(settings: Any | None = None) -> str:
     """A hash of every template file: a template change invalidates cached pages."""
     digest = hashlib.sha256()
-    for folder in _search_dirs(_dir(settings)):
+    for folder in template_dirs(settings):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
                 if path.is_file():

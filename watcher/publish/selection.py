@@ -12,29 +12,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from watcher.base.clock import PARIS
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.vocabulary import TYPES
+from watcher.base.weeks import issue_date
 from watcher.publish.model import Entry, Section
 from watcher.publish.sanitize import first_sentences, plain_text, safe_url
-from watcher.publish.taxonomy import name
-from watcher.publish.weeks import PARIS, issue_date
 
-# Sections after "À la une", in the bulletin's order, by item type.
-SECTION_ORDER = [
-    "appel_a_projets",
-    "reglementation",
-    "actualite",
-    "evenement",
-    "formation",
-    "publication",
-]
-SECTION_TITLES = {
-    "une": "À la une",
-    "appel_a_projets": "Appels à projets",
-    "reglementation": "Réglementation",
-    "actualite": "Actualités",
-    "evenement": "Agenda",
-    "formation": "Formations",
-    "publication": "Publications et outils",
-}
+# Sections after "À la une", in the bulletin's order: one per item type.
+SECTION_ORDER = TYPES
+UNE = "À la une"
 EVENT_DATE_KEYS = ("event_date", "event_start", "start_date", "date_debut")
 
 
@@ -161,13 +148,14 @@ def build_sections(
             by_type[entry.type].append(entry)
         elif curated:
             by_type["actualite"].append(entry)  # a kept item the classifier gave no type
-    sections = [Section("une", SECTION_TITLES["une"], une)]
+    titles = section_titles(settings)
+    sections = [Section("une", titles["une"], une)]
     for kind in SECTION_ORDER:
-        sections.append(
-            Section(kind, SECTION_TITLES[kind], _sort_section(kind, by_type[kind], curated))
-        )
+        sections.append(Section(kind, titles[kind], _sort_section(kind, by_type[kind], curated)))
     return sections
 
 
-def theme_names(entry: Entry) -> list[str]:
-    return [name("themes", t) for t in entry.themes]
+def section_titles(settings: Any) -> dict[str, str]:
+    """{"une": "À la une", type id: its section's title from the taxonomy}."""
+    taxonomy = taxonomy_for(settings)
+    return {"une": UNE, **{kind: taxonomy.section_title(kind) for kind in SECTION_ORDER}}

@@ -17,15 +17,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.exceptions import PublishError, WatcherError
-from watcher.publish import calendars, feeds, indicators
-from watcher.publish.bulletin import TITLE
-from watcher.publish.model import Bulletin, Entry
-from watcher.publish.render import render, templates_fingerprint
-from watcher.publish.search import BUNDLE, index_size, run_pagefind
-from watcher.publish.selection import SECTION_ORDER, build_sections, make_entry
-from watcher.publish.taxonomy import names
-from watcher.publish.weeks import (
+from watcher.base.clock import paris_today
+from watcher.base.taxonomy import taxonomy_for
+from watcher.base.weeks import (
     PARIS,
     french_month,
     issue_date,
@@ -33,6 +27,13 @@ from watcher.publish.weeks import (
     week_label,
     week_of,
 )
+from watcher.exceptions import PublishError, WatcherError
+from watcher.publish import calendars, feeds, indicators
+from watcher.publish.bulletin import TITLE
+from watcher.publish.model import Bulletin, Entry
+from watcher.publish.render import render, templates_fingerprint
+from watcher.publish.search import BUNDLE, index_size, run_pagefind
+from watcher.publish.selection import SECTION_ORDER, build_sections, make_entry
 from watcher.publish.writer import SiteWriter
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
@@ -99,7 +100,7 @@ class Site:
         self.settings = settings
         self.today = today
         self.current_week = week_of(today)
-        self.names = names()
+        self.names = taxonomy_for(settings).names
         all_rows = store_bulletins.load_items(store)
         for row in all_rows:
             row["_week"] = week_of(row["first_seen"])
@@ -362,8 +363,12 @@ class Pages:
             "sources.svg": "Contribution des sources (12 mois)",
         }
         makers = {
-            "themes.svg": lambda: indicators.weekly_chart(by_theme, "themes", titles["themes.svg"]),
-            "types.svg": lambda: indicators.weekly_chart(by_type, "types", titles["types.svg"]),
+            "themes.svg": lambda: indicators.weekly_chart(
+                by_theme, site.names["themes"], titles["themes.svg"]
+            ),
+            "types.svg": lambda: indicators.weekly_chart(
+                by_type, site.names["types"], titles["types.svg"]
+            ),
             "sources.svg": lambda: indicators.sources_chart(sources, titles["sources.svg"]),
         }
         figures = _key(by_theme, by_type, sources.most_common(), site.names)
@@ -392,7 +397,12 @@ class Pages:
             self.writer.write(
                 path,
                 lambda: feeds.atom_feed(
-                    top, feed_id=feed_id, title=title, public_url=public, self_path=path
+                    top,
+                    feed_id=feed_id,
+                    title=title,
+                    names=site.names,
+                    public_url=public,
+                    self_path=path,
                 ),
                 key=_key(path, title, public, [self._sig(r) for r in top]),
             )
@@ -430,7 +440,7 @@ class Pages:
 def build_site(store: Store, settings: Any, *, today: date | None = None) -> SiteReport:
     """Build the archive into `publish.site_dir` (atomically, incrementally)."""
     started = time.perf_counter()
-    today = today or calendars.today_paris()
+    today = today or paris_today()
     target = Path(settings.publish.site_dir)
     report = SiteReport(site_dir=target)
     writer = SiteWriter(target)

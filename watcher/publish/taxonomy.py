@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from watcher.classify.taxonomy import FIELDS, load_taxonomy
+from watcher.base.taxonomy import FIELDS, load_taxonomy
 
 
 @functools.cache

@@ -118,9 +118,8 @@ def classify(rt: Runtime) -> JobResult:
 
 def draft(rt: Runtime) -> JobResult:
     """Thursday: write the draft of the week's bulletin and remind the curators."""
-    from watcher.publish.bulletin import write_bulletin
+    from watcher.publish.bulletin import candidates, write_bulletin
     from watcher.schedule.mail import send_team_mail
-    from watcher.store.bulletins import candidates
 
     week = draft_week(rt)
     paths = write_bulletin(rt.store, week, rt.settings)
@@ -131,7 +130,7 @@ def draft(rt: Runtime) -> JobResult:
         getattr(rt.settings.delivery, "unsubscribe_base_url", "")  # where the desk is public
         or f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
     )
-    from watcher.publish.weeks import week_label
+    from watcher.base.weeks import week_label
 
     send_team_mail(
         rt.settings,
@@ -156,7 +155,8 @@ def draft(rt: Runtime) -> JobResult:
 def send(rt: Runtime) -> JobResult:
     """Monday: send last week's bulletin (curated if published, else per setting)."""
     from watcher.deliver import send_week
-    from watcher.store.bulletins import is_published, publish
+    from watcher.publish.bulletin import publish_bulletin
+    from watcher.store.bulletins import is_published
 
     week = send_week_of(rt)
     mode = rt.settings.schedule.uncurated_week
@@ -170,7 +170,7 @@ def send(rt: Runtime) -> JobResult:
                 "(schedule.uncurated_week = skip)",
             )
             return JobResult("skipped", f"{week} not published; nothing sent")
-        edition = publish(rt.store, week, SCHEDULE_USER, rt.settings)
+        edition = publish_bulletin(rt.store, week, SCHEDULE_USER, rt.settings)
         log_event("published", week=week, edition=edition, by=SCHEDULE_USER)
     else:
         alerts.clear(rt, "unpublished_week", week)

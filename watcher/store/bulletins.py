@@ -2,7 +2,8 @@
 item reads the publish stage needs (items with their labels, scores, sources).
 
 A week has editions 1, 2…; the latest one is the current one. It is a
-``draft`` until ``publish()`` freezes a snapshot of the bulletin in it; after
+``draft`` until ``freeze()`` stores a snapshot of the bulletin in it (built by
+``watcher.publish.bulletin.publish_bulletin``); after
 that the week is published and entries cannot change until ``new_edition()``
 opens the next draft (a correction).
 
@@ -15,7 +16,7 @@ pinned entries only (see ``watcher.publish.selection``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +36,8 @@ from sqlalchemy import (
     select,
 )
 
+from watcher.base.weeks import parse_week, week_of
 from watcher.exceptions import PublishError
-from watcher.publish.weeks import parse_week, week_range
 from watcher.store import Store
 from watcher.store.schema import (
     UtcDateTime,
@@ -261,38 +262,6 @@ def is_curated(store: Store, week: str) -> bool:
         )
 
 
-def candidates(store: Store, week: str, settings: Any) -> list[dict[str, Any]]:
-    """The items a curator chooses from for a week: those first seen in the week
-    plus any item that already has an entry for it. Each dict is an item (as
-    ``load_items``) plus ``entry`` (the entry row or None), ``status``,
-    ``pinned``, ``position`` and ``auto`` (the automatic selection would take it).
-    Sorted by section order then score."""
-    from watcher.publish.selection import SECTION_ORDER, auto_selection
-
-    start, end = week_range(week)
-    rows = load_items(store, since=start, until=end)
-    current = entries(store, week)
-    seen = {r["id"] for r in rows}
-    extra_ids = [i for i in current if i not in seen]
-    if extra_ids:
-        rows.extend(load_items(store, ids=extra_ids))
-    auto_ids = {r["id"] for r in auto_selection(rows, week, settings)}
-    for row in rows:
-        entry = current.get(row["id"])
-        row["entry"] = entry
-        row["status"] = entry["status"] if entry else "candidate"
-        row["pinned"] = bool(entry and entry["pinned"])
-        row["position"] = entry["position"] if entry else None
-        row["auto"] = row["id"] in auto_ids
-
-    def order(row: dict[str, Any]) -> tuple:
-        kind = (row["labels"] or {}).get("type")
-        rank = SECTION_ORDER.index(kind) if kind in SECTION_ORDER else len(SECTION_ORDER)
-        return (not (row["labels"] or {}).get("relevant"), rank, -row["score"], row["id"])
-
-    return sorted(rows, key=order)
-
-
 def _latest(conn: Any, week: str) -> dict[str, Any] | None:
     row = conn.execute(
         select(bulletins)
@@ -353,28 +322,24 @@ def is_published(store: Store, week: str) -> bool:
     return bool(latest and latest["status"] == "published")
 
 
-def publish(store: Store, week: str, user: str, settings: Any = None) -> int:
-    """Freeze the week's bulletin as it stands into the current edition; returns it."""
-    from watcher.publish.bulletin import build_bulletin
-    from watcher.settings import Settings
-
-    if is_published(store, week):
-        raise PublishError(
-            f"bulletin {week} is already published", hint="open a new edition to correct it"
-        )
-    bulletin = build_bulletin(store, week, settings or Settings())
+def freeze(
+    store: Store, week: str, user: str, snapshot: Callable[[int, datetime], dict[str, Any]]
+) -> int:
+    """Publish the current edition with ``snapshot(edition, published_at)`` (the
+    publish stage's frozen bulletin) in one transaction; returns the edition."""
     now = utcnow()
     with store.begin() as conn:
         latest = _latest(conn, week)
+        if latest and latest["status"] == "published":
+            raise PublishError(
+                f"bulletin {week} is already published", hint="open a new edition to correct it"
+            )
         edition = latest["edition"] if latest else 1
-        bulletin.edition = edition
-        bulletin.status = "published"
-        bulletin.published_at = now
         values = {
             "status": "published",
             "published_at": now,
             "published_by": user,
-            "snapshot": bulletin.to_dict(),
+            "snapshot": snapshot(edition, now),
         }
         if latest is None:
             conn.execute(
@@ -433,8 +398,6 @@ def published_snapshot(store: Store, week: str) -> dict[str, Any] | None:
 
 def weeks_with_items(store: Store) -> list[str]:
     """Every ISO week (Europe/Paris) in which an item was first seen, oldest first."""
-    from watcher.publish.weeks import week_of
-
     with store.connect() as conn:
         firsts = conn.execute(select(items.c.first_seen)).scalars()
         return sorted({week_of(moment) for moment in firsts})
@@ -443,14 +406,13 @@ def weeks_with_items(store: Store) -> list[str]:
 __all__ = [
     "bulletin_entries",
     "bulletins",
-    "candidates",
     "current_edition",
     "entries",
     "is_curated",
     "is_published",
+    "freeze",
     "load_items",
     "new_edition",
-    "publish",
     "published_snapshot",
     "published_snapshots",
     "set_entry",

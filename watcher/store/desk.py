@@ -28,9 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from watcher.base.clock import utcnow
 from watcher.exceptions import WatcherError
 from watcher.store import Store
-from watcher.store.schema import UtcDateTime, metadata, utcnow
+from watcher.store.schema import UtcDateTime, metadata
 
 desk_users = Table(
     "desk_users",

@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from watcher.base.clock import utcnow
 from watcher.store import Store
-from watcher.store.schema import item_sources, items, source_runs, utcnow
+from watcher.store.schema import item_sources, items, source_runs
 
 DEFAULT_GAP = timedelta(days=30)
 MIN_GAP, MAX_GAP = timedelta(days=7), timedelta(days=90)

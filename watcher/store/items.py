@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from watcher.base.clock import utcnow
 from watcher.models import CollectedItem
 from watcher.store import Store
-from watcher.store.schema import item_labels, item_sources, items, raw_bodies, utcnow
+from watcher.store.schema import item_labels, item_sources, items, raw_bodies
 from watcher.urls import canonical_url
 
 if TYPE_CHECKING:

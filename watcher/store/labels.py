@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, delete, or_, select, update
 
+from watcher.base.clock import utcnow
 from watcher.models import EventInfo, Labels
 from watcher.store import Store
-from watcher.store.schema import UtcDateTime, item_labels, item_sources, items, metadata, utcnow
+from watcher.store.schema import UtcDateTime, item_labels, item_sources, items, metadata
 
 LABEL_FIELDS = ("relevant", "type", "themes", "axes", "scope", "deadline")
 # What a curator may correct: LABELS.md's labels and an event's dates and place.

@@ -7,7 +7,7 @@ its own ``watcher/store/<area>.py`` module, with an Alembic revision in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from watcher.base.clock import utcnow
+
 metadata = MetaData()
 
 
@@ -45,10 +47,6 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):  # noqa: ANN001
         return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 sources = Table(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from watcher.base.vocabulary import SourceKind
 from watcher.collect.kinds import api, feeds, html, jorf, sitemap
 
-REGISTRY: dict[str, ModuleType] = {
+# One entry per kind of ``watcher.base.vocabulary.SOURCE_KINDS`` (a test checks).
+REGISTRY: dict[SourceKind, ModuleType] = {
     "rss": feeds,
     "atom": feeds,
     "html": html,

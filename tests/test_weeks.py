@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from watcher.exceptions import PublishError
-from watcher.publish.weeks import french_date, issue_date, week_dates, week_of, week_range
+from watcher.base.weeks import french_date, issue_date, week_dates, week_of, week_range
+from watcher.exceptions import WeekError
 
 
 def test_week_range_is_paris_midnight_to_midnight() -> None:
@@ -28,7 +28,7 @@ def test_week_of_uses_paris_time() -> None:
 
 @pytest.mark.parametrize("bad", ["2026-48", "2026-W54", "W48", ""])
 def test_bad_weeks_are_refused(bad: str) -> None:
-    with pytest.raises(PublishError):
+    with pytest.raises(WeekError):
         week_range(bad)
 
 

@@ -1,15 +1,19 @@
-"""ISO weeks (`YYYY-Www`), read in Europe/Paris, and French dates."""
+"""ISO weeks (`YYYY-Www`), read in Europe/Paris, and French dates.
+
+``parse_week`` is the one parser of a week string: the CLI's ``--week`` type,
+the desk's URLs, the store and the stages all go through it.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from watcher.exceptions import PublishError
+from watcher.base.clock import PARIS, paris_date
+from watcher.exceptions import WeekError
 
-PARIS = ZoneInfo("Europe/Paris")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# ASCII digits only: `\d` would also take full-width or Arabic-Indic digits.
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 
 MONTHS_FR = [
     "janvier",
@@ -28,14 +32,15 @@ MONTHS_FR = [
 
 
 def parse_week(week: str) -> tuple[int, int]:
-    match = _WEEK.match(week or "")
+    """(year, week number) of ``2026-W48``; WeekError for anything else."""
+    match = _WEEK.fullmatch(week) if isinstance(week, str) else None
     if not match:
-        raise PublishError(f"week {week!r}: expected an ISO week like 2026-W48")
+        raise WeekError(f"week {week!r}: expected an ISO week like 2026-W48")
     year, number = int(match[1]), int(match[2])
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise PublishError(f"week {week!r}: {year} has no week {number}") from None
+        raise WeekError(f"week {week!r}: {year} has no week {number}") from None
     return year, number
 
 
@@ -56,9 +61,7 @@ def week_range(week: str) -> tuple[datetime, datetime]:
 
 def week_of(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(PARIS).date()
+        moment = paris_date(moment)
     year, number, _ = moment.isocalendar()
     return f"{year}-W{number:02d}"
 
@@ -72,7 +75,7 @@ def french_date(day: date | datetime | None) -> str:
     if day is None:
         return ""
     if isinstance(day, datetime):
-        day = (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(PARIS).date()
+        day = paris_date(day)
     first = "1er" if day.day == 1 else str(day.day)
     return f"{first} {MONTHS_FR[day.month - 1]} {day.year}"
 

@@ -1,0 +1,140 @@
+"""CLI commands of the deliver stage: subscribers, send."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from watcher.cli import ISO_WEEK, App, common_options, handle_errors, main, pass_app
+
+
+@main.group()
+def subscribers() -> None:
+    """E-mail subscribers and their themes."""
+
+
+@subscribers.command("add")
+@common_options
+@click.argument("email")
+@click.option("--name", default="", help="display name")
+@click.option("--themes", default="", help="theme ids separated by commas [default: all]")
+@click.option("--types", default="", help="type ids separated by commas [default: all]")
+@click.option("--scope", default="", help="scope ids separated by commas [default: all]")
+@handle_errors
+@pass_app
+def subscribers_add(app: App, email: str, name: str, themes: str, types: str, scope: str) -> None:
+    """Add a subscriber (who gets the next bulletin, not the backlog)."""
+    from watcher.base.taxonomy import taxonomy_for
+    from watcher.deliver.subscribers import add_subscriber
+
+    add_subscriber(
+        app.store, email, name, themes, types, scope, taxonomy=taxonomy_for(app.settings)
+    )
+    click.echo(f"Subscriber {email} added.")
+
+
+@subscribers.command("remove")
+@common_options
+@click.argument("email")
+@click.option("--delete", is_flag=True, help="forget the address instead of unsubscribing it")
+@handle_errors
+@pass_app
+def subscribers_remove(app: App, email: str, delete: bool) -> None:
+    """Unsubscribe an address (or delete it with --delete)."""
+    from watcher.deliver.subscribers import remove_subscriber
+
+    remove_subscriber(app.store, email, delete=delete)
+    click.echo(f"Subscriber {email} {'deleted' if delete else 'unsubscribed'}.")
+
+
+@subscribers.command("list")
+@common_options
+@click.option("--all", "show_all", is_flag=True, help="include unsubscribed addresses")
+@handle_errors
+@pass_app
+def subscribers_list(app: App, show_all: bool) -> None:
+    """List subscribers: address, name, themes, types, scope, status."""
+    from watcher.store.delivery import list_subscribers
+
+    rows = list_subscribers(app.store, status=None if show_all else "active")
+    for s in rows:
+        click.echo(
+            "\t".join(
+                [
+                    s["email"],
+                    s["name"],
+                    ",".join(s["themes"]) or "all",
+                    ",".join(s["types"]) or "all",
+                    ",".join(s["scopes"]) or "all",
+                    s["status"],
+                ]
+            )
+        )
+
+
+@subscribers.command("import")
+@common_options
+@click.argument("file", type=click.Path(path_type=Path))
+@handle_errors
+@pass_app
+def subscribers_import(app: App, file: Path) -> None:
+    """Import subscribers from a CSV file (email, name, themes, types, scope)."""
+    from watcher.base.taxonomy import taxonomy_for
+    from watcher.deliver.subscribers import import_csv
+
+    report = import_csv(app.store, file, taxonomy=taxonomy_for(app.settings))
+    for error in report.errors:
+        click.echo(f"Error: {error}", err=True)
+    click.echo(
+        f"{len(report.added)} added, {len(report.existing)} already present, "
+        f"{len(report.errors)} bad row(s)."
+    )
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
+@common_options
+@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
+@click.option("--dry-run", is_flag=True, help="write .eml files under OUTPUT/mail/WEEK/ instead")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="folder for --dry-run [default: publish.output_dir]",
+)
+@click.option(
+    "--retry-uncertain",
+    is_flag=True,
+    help="resend messages left 'pending' by an interrupted run (may duplicate)",
+)
+@handle_errors
+@pass_app
+def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncertain: bool) -> None:
+    """E-mail the week's published bulletin to each subscriber, cut to their themes."""
+    from watcher.deliver import send_week
+
+    report = send_week(
+        app.store,
+        week,
+        app.settings,
+        dry_run=dry_run,
+        out_dir=out_dir,
+        retry_uncertain=retry_uncertain,
+    )
+    click.echo(report.summary())
+    if dry_run and report.written:
+        click.echo(f"Messages written to {report.written[0].parent}")
+    for email, error in report.failed.items():
+        click.echo(f"failed: {email}: {error}", err=True)
+    for email in report.uncertain:
+        click.echo(
+            f"uncertain: {email}: an interrupted run may have sent it; check the SMTP log, "
+            "then use --retry-uncertain to resend",
+            err=True,
+        )
+    if report.failed and not report.sent:
+        sys.exit(1)
