@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench system-deps clean
+.PHONY: demo test lint format bench goldens system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Rewrite tests/golden/ (one bulletin, one site page) from the current templates;
+# review the change with `git diff tests/golden` before committing it.
+goldens: $(STAMP)
+	$(BIN)/python -m pytest tests/publish/test_golden.py --update-goldens -q
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

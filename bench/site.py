@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.publish import factory  # noqa: E402
-from tests.publish.browser import chromium, serve  # noqa: E402
-from watcher.publish.calendars import today_paris  # noqa: E402
+from tests.publish.browser import serve  # noqa: E402
+from tests.shared import launch_chromium  # noqa: E402
+from watcher.base.clock import paris_today  # noqa: E402
 from watcher.publish.site import build_site  # noqa: E402
 from watcher.settings import Settings  # noqa: E402
 from watcher.store import Store  # noqa: E402
@@ -42,7 +43,7 @@ def search_latency(site: Path) -> list[float]:
 
     timings = []
     with serve(site) as base, sync_playwright() as p:
-        browser = chromium(p)
+        browser = launch_chromium(p)
         page = browser.new_page()
         page.goto(base + "recherche/index.html")
         page.wait_for_selector(".pagefind-ui__search-input")
@@ -88,7 +89,7 @@ def main() -> None:
     factory.add_runs(store, now - timedelta(hours=2))
     print(f"store: {args.items} items generated in {time.perf_counter() - t:.1f}s ({work})")
 
-    today = today_paris()
+    today = paris_today()
     full = build_site(store, settings, today=today)
     print(f"full build: {full.duration_s:.1f}s  ({full.summary()})")
     print(f"pagefind indexing: {full.pagefind_s:.1f}s")

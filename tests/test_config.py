@@ -5,12 +5,11 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
+from tests.shared import ROOT
 from watcher.cli import main
 from watcher.config import load_sources, parse_sources
 from watcher.exceptions import ConfigError
 from watcher.settings import Settings, load_settings
-
-from .conftest import ROOT
 
 GOOD = """
 sources:

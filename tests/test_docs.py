@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
+from tests.shared import ROOT
 from watcher.cli import main
 from watcher.settings import example_toml
-
-from .conftest import ROOT
 
 
 def _command_paths(group: click.Group, prefix: str = "watcher") -> list[str]:

@@ -6,10 +6,9 @@ import re
 
 from click.testing import CliRunner
 
+from tests.shared import ROOT
 from watcher.cli import main
 from watcher.config import load_sources
-
-from .conftest import ROOT
 
 SOURCES = ROOT / "sources.yaml"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import shared
 from watcher.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,11 +26,8 @@ def make_training_dir(folder: Path) -> Path:
 
 
 def make_settings(tmp: Path, training: Path) -> Settings:
-    settings = Settings()
-    settings.classify.model_dir = tmp / "model"
-    settings.classify.training_dir = training
-    settings.classify.cv_folds = 3
-    return settings
+    """The shared builder with a small training folder and three folds."""
+    return shared.make_settings(tmp, classify={"training_dir": training, "cv_folds": 3})
 
 
 @pytest.fixture(scope="session")

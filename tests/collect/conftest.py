@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.shared import make_settings
 from watcher.config import parse_sources
-from watcher.settings import CollectSettings, Settings
+from watcher.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 
@@ -125,17 +126,8 @@ def web() -> WebServer:
 
 
 def fast_settings(**overrides: Any) -> Settings:
-    """Crawl settings for tests: short timeouts, no politeness delays."""
-    values = {
-        "download_timeout_s": 3.0,
-        "download_delay_s": 0.0,
-        "autothrottle": False,
-        "retry_times": 1,
-        "retry_backoff_s": 0.0,
-        "crawl_time_limit_s": 60,
-        **overrides,
-    }
-    return Settings(collect=CollectSettings(**values))
+    """Crawl settings for tests (``tests.shared.FAST_COLLECT``) with ``overrides``."""
+    return make_settings(collect=overrides)
 
 
 def sources_from(yaml_text: str):  # noqa: ANN201

@@ -1,4 +1,6 @@
-"""Parse functions on saved responses (no crawl): HTML listings, feeds, API records."""
+"""Parse functions on saved responses (no crawl): HTML listings, API records.
+
+Feeds are read by the corpus of ``tests/data/feeds/`` (``tests/test_feed_corpus.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from scrapy.http import HtmlResponse
 
 from watcher.collect.kinds.api import record_to_item
 from watcher.collect.kinds.common import dotted, parse_date
-from watcher.collect.kinds.feeds import entries_to_items
 from watcher.collect.kinds.html import parse_listing
 from watcher.config import HtmlSelectors
 
@@ -55,21 +56,6 @@ def test_html_listing_without_container_takes_every_link_match() -> None:
         response("listing-ademe-like.html", "https://www.example.org/actualites/"), "x", selectors
     )
     assert len(items) == 3 and all("/contact" not in i.url for i in items)
-
-
-def test_truncated_feed_keeps_its_complete_entries() -> None:
-    import feedparser
-
-    parsed = feedparser.parse((DATA / "feed-truncated.xml").read_bytes())
-    assert parsed.bozo
-    items = entries_to_items("prefecture", parsed)
-    assert [i.url for i in items][:2] == [
-        "https://www.example.gouv.fr/arrete-1",
-        "https://www.example.gouv.fr/coderst",
-    ]
-    assert items[0].title == "Arrêté préfectoral & consultation publique"
-    assert items[1].summary == "Ordre du jour de la séance"  # markup removed
-    assert items[0].published.isoformat() == "2026-11-24T08:00:00+00:00"
 
 
 def test_api_record_mapping_keeps_structured_fields() -> None:

@@ -23,11 +23,15 @@ from watcher.exceptions import ConfigError, DeliveryError, WeekError
 from .conftest import BEFORE, smtp_settings
 
 
-def test_a_title_with_crlf_cannot_add_a_header(published, smtp_server, tmp_path):
+def test_a_title_with_crlf_cannot_add_a_header(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     send_week(store, WEEK, smtp_settings(port, tmp_path))
-    ((rcpts, raw),) = [m for m in recorder.messages if "tout@example.org" in m[0]]
+    ((rcpts, raw),) = [
+        (rcpts, raw)
+        for (_sender, rcpts), raw in zip(recorder.envelopes, recorder.raw, strict=True)
+        if "tout@example.org" in rcpts
+    ]
     assert rcpts == ["tout@example.org"]  # no Bcc smuggled into the envelope
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["Bcc"] is None and msg["X-Injected"] is None
@@ -45,12 +49,16 @@ def test_a_title_with_crlf_cannot_add_a_header(published, smtp_server, tmp_path)
         "Mallory\nTo: autre@evil.example",
     ],
 )
-def test_an_address_list_cannot_be_smuggled_through_a_name(name, published, smtp_server, tmp_path):
+def test_an_address_list_cannot_be_smuggled_through_a_name(name, published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     add_subscriber(store, "cible@example.org", name, ["eau"], created_at=BEFORE)
     send_week(store, WEEK, smtp_settings(port, tmp_path))
-    ((rcpts, raw),) = [m for m in recorder.messages if "cible@example.org" in m[0]]
+    ((rcpts, raw),) = [
+        (rcpts, raw)
+        for (_sender, rcpts), raw in zip(recorder.envelopes, recorder.raw, strict=True)
+        if "cible@example.org" in rcpts
+    ]
     assert rcpts == ["cible@example.org"]
     msg = message_from_bytes(raw, policy=policy.default)
     addresses = getaddresses(msg.get_all("To"))

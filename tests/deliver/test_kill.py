@@ -25,9 +25,9 @@ def _run_send(env: dict[str, str], *extra: str) -> subprocess.Popen:
     )
 
 
-def test_killed_send_then_rerun_delivers_each_message_once(published, smtp_server, tmp_path):
+def test_killed_send_then_rerun_delivers_each_message_once(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path)
     toml = tmp_path / "watcher.toml"
     toml.write_text(

@@ -41,9 +41,9 @@ def _titles_in(msg: EmailMessage) -> set[str]:
     return found
 
 
-def test_each_subscriber_gets_exactly_the_items_of_their_themes(published, smtp_server, tmp_path):
+def test_each_subscriber_gets_exactly_the_items_of_their_themes(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     report = send_week(store, WEEK, smtp_settings(port, tmp_path))
     got = recorder.by_recipient()
     assert set(got) == set(EXPECTED)
@@ -58,9 +58,9 @@ def test_each_subscriber_gets_exactly_the_items_of_their_themes(published, smtp_
     assert sorted(report.sent) == sorted(EXPECTED)
 
 
-def test_headers_subject_and_unsubscribe_links(published, smtp_server, tmp_path):
+def test_headers_subject_and_unsubscribe_links(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     send_week(store, WEEK, smtp_settings(port, tmp_path))
     got = recorder.by_recipient()
     everything = got["tout@example.org"][0]
@@ -82,9 +82,9 @@ def test_headers_subject_and_unsubscribe_links(published, smtp_server, tmp_path)
     assert rows["tout@example.org"]["status"] == "sent"
 
 
-def test_a_second_run_sends_nothing_again(published, smtp_server, tmp_path):
+def test_a_second_run_sends_nothing_again(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path)
     send_week(store, WEEK, settings)
     again = send_week(store, WEEK, settings)
@@ -94,10 +94,10 @@ def test_a_second_run_sends_nothing_again(published, smtp_server, tmp_path):
 
 
 def test_a_refused_recipient_is_logged_retried_and_never_stops_the_others(
-    published, smtp_server, tmp_path
+    published, smtp, tmp_path
 ):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path)
     recorder.refuse = {"eau@example.org"}
     first = send_week(store, WEEK, settings)
@@ -117,9 +117,9 @@ def test_a_refused_recipient_is_logged_retried_and_never_stops_the_others(
     assert (row["status"], row["attempts"]) == ("sent", 2)
 
 
-def test_gives_up_after_max_attempts(published, smtp_server, tmp_path):
+def test_gives_up_after_max_attempts(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path, max_attempts=2)
     recorder.refuse = {"btp@example.org"}
     send_week(store, WEEK, settings)
@@ -161,10 +161,10 @@ class CrashingTransport:
 
 
 def test_a_run_interrupted_in_the_middle_then_rerun_delivers_each_message_once(
-    published, smtp_server, tmp_path
+    published, smtp, tmp_path
 ):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         send_week(store, WEEK, settings, transport=CrashingTransport(settings, after=2))
@@ -178,40 +178,40 @@ def test_a_run_interrupted_in_the_middle_then_rerun_delivers_each_message_once(
     assert len(rerun.already_sent) == 1
 
 
-def test_a_new_subscriber_gets_nothing_from_the_backlog(published, smtp_server, tmp_path):
+def test_a_new_subscriber_gets_nothing_from_the_backlog(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     add_subscriber(store, "nouveau@example.org", "Nouvelle", ["energie"])  # subscribed now
     report = send_week(store, WEEK, smtp_settings(port, tmp_path))
     assert report.not_yet_subscribed == ["nouveau@example.org"]
     assert "nouveau@example.org" not in recorder.by_recipient()
 
 
-def test_unsubscribed_addresses_get_nothing(published, smtp_server, tmp_path):
+def test_unsubscribed_addresses_get_nothing(published, smtp, tmp_path):
     from watcher.deliver import remove_subscriber
 
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     remove_subscriber(store, "eau@example.org")
     send_week(store, WEEK, smtp_settings(port, tmp_path))
     assert "eau@example.org" not in recorder.by_recipient()
     assert get_subscriber(store, email="eau@example.org")["status"] == "unsubscribed"
 
 
-def test_empty_note_when_configured(published, smtp_server, tmp_path):
+def test_empty_note_when_configured(published, smtp, tmp_path):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     send_week(store, WEEK, smtp_settings(port, tmp_path, send_empty_note=True))
     note = recorder.by_recipient()["rien@example.org"][0]
     assert "rien retenu pour vos thèmes" in note.get_body(("plain",)).get_content()
     assert "Décarbonation" in note.get_body(("html",)).get_content()
 
 
-def test_dry_run_writes_eml_files_and_sends_nothing(published, smtp_server, tmp_path):
+def test_dry_run_writes_eml_files_and_sends_nothing(published, smtp, tmp_path):
     from email import message_from_bytes, policy
 
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     out = tmp_path / "dry"
     report = send_week(store, WEEK, smtp_settings(port, tmp_path), dry_run=True, out_dir=out)
     files = sorted(p.name for p in (out / "mail" / WEEK).glob("*.eml"))
@@ -230,12 +230,12 @@ def test_an_unpublished_week_is_refused(store, tmp_path):
         send_week(store, "2026-W47", smtp_settings(25, tmp_path))
 
 
-def test_transport_raises_refusals_for_the_loop_to_log(smtp_server, tmp_path):
+def test_transport_raises_refusals_for_the_loop_to_log(smtp, tmp_path):
     from datetime import UTC, datetime
 
     from watcher.deliver.message import build_message, mailbox
 
-    recorder, port = smtp_server
+    recorder, port = smtp
     recorder.refuse = {"non@example.org"}
     transport = SmtpTransport(smtp_settings(port, tmp_path).delivery)
     msg = build_message(
@@ -288,7 +288,7 @@ def test_a_server_that_never_answers_times_out_per_message(published, tmp_path):
     assert all(r["attempts"] == 1 for r in rows if r["email"] in EXPECTED)
 
 
-def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smtp_server, tmp_path):
+def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smtp, tmp_path):
     import re
 
     from starlette.testclient import TestClient
@@ -296,7 +296,7 @@ def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smt
     from watcher.desk.app import create_app
 
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     settings = smtp_settings(port, tmp_path)
     send_week(store, WEEK, settings)
     msg = recorder.by_recipient()["eau@example.org"][0]

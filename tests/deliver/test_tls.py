@@ -14,11 +14,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.desk.builder import WEEK
+from tests.shared import smtp_server
 from watcher.deliver import send_week
 from watcher.exceptions import ConfigError, DeliveryError
 from watcher.store.delivery import list_deliveries
 
-from .conftest import EphemeralController, Recorder, smtp_settings
+from .conftest import smtp_settings
 from .test_send import EXPECTED
 
 
@@ -73,7 +74,6 @@ def test_delivery_over_tls_with_login(security, published, tmp_path, monkeypatch
     )
     monkeypatch.setenv("WATCHER_SMTP_USER", "veille")
     monkeypatch.setenv("WATCHER_SMTP_PASSWORD", "wrong")
-    recorder = Recorder()
     options: dict = {"authenticator": _authenticator}
     if security == "starttls":
         options.update(tls_context=server_ctx, require_starttls=True, auth_require_tls=True)
@@ -81,10 +81,8 @@ def test_delivery_over_tls_with_login(security, published, tmp_path, monkeypatch
         # aiosmtpd only counts STARTTLS as TLS for auth_require_tls: the whole
         # connection is TLS here anyway.
         options.update(ssl_context=server_ctx, auth_require_tls=False)
-    controller = EphemeralController(recorder, hostname="127.0.0.1", port=0, **options)
-    controller.start()
-    try:
-        settings = smtp_settings(controller.port, tmp_path, smtp_security=security)
+    with smtp_server(**options) as (recorder, port):
+        settings = smtp_settings(port, tmp_path, smtp_security=security)
         # a wrong password stops the run at once, with the variables to check
         with pytest.raises(DeliveryError, match="SMTP login refused") as info:
             send_week(store, WEEK, settings)
@@ -96,8 +94,6 @@ def test_delivery_over_tls_with_login(security, published, tmp_path, monkeypatch
         report = send_week(store, WEEK, settings)
         assert sorted(report.sent) == sorted(EXPECTED)
         assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(EXPECTED, 1)
-    finally:
-        controller.stop()
 
 
 def test_bad_security_setting_is_a_config_error(published, tmp_path):
@@ -106,11 +102,9 @@ def test_bad_security_setting_is_a_config_error(published, tmp_path):
         send_week(store, WEEK, smtp_settings(25, tmp_path, smtp_security="ssl"))
 
 
-def test_login_configured_but_not_offered_stops_the_run(
-    published, smtp_server, tmp_path, monkeypatch
-):
+def test_login_configured_but_not_offered_stops_the_run(published, smtp, tmp_path, monkeypatch):
     store, _ids = published
-    recorder, port = smtp_server
+    recorder, port = smtp
     monkeypatch.setenv("WATCHER_SMTP_USER", "veille")
     with pytest.raises(DeliveryError, match="offers no SMTP login"):
         send_week(store, WEEK, smtp_settings(port, tmp_path))

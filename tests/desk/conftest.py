@@ -12,19 +12,12 @@ import pytest
 import uvicorn
 
 from tests.desk.builder import build_store
+from tests.shared import launch_chromium, make_settings
 from watcher.desk.accounts import create_user
 from watcher.desk.app import create_app
 from watcher.settings import Settings
 from watcher.store import Store
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 USER, PASSWORD = "marie", "motdepasse-solide"
 BEFORE_WEEK = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -52,9 +45,7 @@ def run_in_thread(app) -> tuple[uvicorn.Server, threading.Thread, int]:  # noqa:
 
 @pytest.fixture
 def desk_settings(tmp_path) -> Settings:  # noqa: ANN001
-    return Settings.model_validate(
-        {"publish": {"output_dir": str(tmp_path / "output"), "site_dir": str(tmp_path / "site")}}
-    )
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
@@ -74,9 +65,7 @@ def browser():  # noqa: ANN201
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

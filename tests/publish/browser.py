@@ -1,8 +1,7 @@
 """Helpers to look at a built site in headless Chromium (tests and bench).
 
 `serve(folder)` serves any site folder (ours from a fixture store, or the demo's)
-on 127.0.0.1 with a threaded `http.server`; `chromium(playwright)` starts
-Debian's chromium; `run_with_chromium(check)` runs a check in a thread of its own.
+on 127.0.0.1 with a threaded `http.server`; `run_with_chromium(check)` runs a check in a thread of its own.
 """
 
 from __future__ import annotations
@@ -15,15 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.shared import launch_chromium
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -54,10 +45,6 @@ def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
         server.server_close()
 
 
-def chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-
-
 def run_with_chromium(check: Callable[[Any], Any]) -> Any:
     """Run `check(browser)` with a fresh headless Chromium in a thread of its own:
     Playwright's sync API refuses a thread where an event loop already runs (another
@@ -69,7 +56,7 @@ def run_with_chromium(check: Callable[[Any], Any]) -> Any:
     def target() -> None:
         try:
             with sync_playwright() as playwright:
-                browser = chromium(playwright)
+                browser = launch_chromium(playwright)
                 try:
                     outcome["value"] = check(browser)
                 finally:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.publish import factory
+from tests.shared import make_settings
 from watcher.settings import Settings
 from watcher.store import Store
 
@@ -108,13 +109,6 @@ def seed(store: Store) -> dict[str, int]:
         ),
     }
     return ids
-
-
-def make_settings(root: Path) -> Settings:
-    settings = Settings()
-    settings.publish.output_dir = root / "output"
-    settings.publish.site_dir = root / "output" / "site"
-    return settings
 
 
 @pytest.fixture

@@ -1,21 +1,17 @@
-"""Fixtures of the schedule tests: a runtime with recording jobs, a local SMTP server,
-and a scheduler driven by a controllable clock (time-machine) instead of the wall clock."""
+"""Fixtures of the schedule tests: a runtime with recording jobs and a scheduler driven by a controllable clock (time-machine) instead of the wall clock."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime
-from email import message_from_bytes, policy
-from email.message import Message
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from apscheduler.schedulers.base import BaseScheduler
 
+from tests import shared
 from watcher.schedule import runtime as rt_mod
 from watcher.schedule.runtime import JobResult, Runtime
 from watcher.schedule.scheduler import start
@@ -29,51 +25,14 @@ def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-class _Controller(Controller):
-    """aiosmtpd on an ephemeral port: learn the port the OS gave before connecting."""
-
-    def _trigger_server(self) -> None:
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        with self.lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    controller = _Controller(inbox, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
-
-
 def make_settings(tmp_path: Path, smtp_port: int = 1, **schedule: object) -> Settings:
-    data = {
-        "schedule": {
-            "log_file": str(tmp_path / "logs" / "watcher.log"),
-            "backup_dir": str(tmp_path / "backups"),
-            "team_email": "equipe@example.org",
-            **schedule,
-        },
-        "delivery": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_security": "none"},
-        "classify": {"model_dir": str(tmp_path / "model")},
-        "publish": {"output_dir": str(tmp_path / "out"), "site_dir": str(tmp_path / "out/site")},
-    }
-    return Settings.model_validate(data)
+    """The shared builder with the output under ``out/`` and schedule overrides."""
+    return shared.make_settings(
+        tmp_path,
+        smtp_port=smtp_port,
+        schedule=schedule,
+        publish={"output_dir": tmp_path / "out", "site_dir": tmp_path / "out" / "site"},
+    )
 
 
 class Recorder:

@@ -16,6 +16,7 @@ import pytest
 import time_machine
 import yaml
 
+from tests.shared import make_settings
 from watcher.deliver import add_subscriber
 from watcher.demo import DEMO_API_KEY, DemoServer, demo_settings, write_demo_sources
 from watcher.demo.sources import DEMO_KEY_ENV
@@ -24,7 +25,6 @@ from watcher.schedule.jobs import iso_week
 from watcher.schedule.logs import remove_handlers, setup_logging
 from watcher.schedule.runtime import install, run_job
 from watcher.schedule.scheduler import start
-from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
 
@@ -63,21 +63,10 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     inbox, port = smtp
     monkeypatch.setenv(DEMO_KEY_ENV, DEMO_API_KEY)
     log_file = tmp_path / "logs" / "watcher.log"
-    base = Settings.model_validate(
-        {
-            "schedule": {
-                "log_file": str(log_file),
-                "team_email": "equipe@example.org",
-                "curators_email": "curateurs@example.org",
-                "failing_runs_alert": 1,
-            },
-            "delivery": {
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "smtp_security": "none",
-                "rate_per_minute": 6000,
-            },
-        }
+    base = make_settings(
+        tmp_path,
+        smtp_port=port,
+        schedule={"curators_email": "curateurs@example.org", "failing_runs_alert": 1},
     )
     settings = demo_settings(tmp_path / "out", base)
     settings = settings.model_copy(

@@ -79,23 +79,6 @@ def hash_inputs(folder: Path, extra: Iterable[str] = ()) -> str:
     return digest.hexdigest()
 
 
-def overrides_as_examples(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Curators' corrections (item text + effective labels) shaped like training lines."""
-    out = []
-    for row in rows:
-        example = {
-            "id": f"override:{row['item_id']}",
-            "title": row.get("title") or "",
-            "text": row.get("text") or "",
-            "published": row.get("published"),
-            "labels": row["labels"],
-            "_origin": f"override of item {row['item_id']}",
-        }
-        if _valid_example(example) is None:
-            out.append(example)
-    return out
-
-
 def overrides_digest(examples: list[dict[str, Any]]) -> str:
     payload = json.dumps(
         [[e["id"], e["labels"]] for e in examples], sort_keys=True, ensure_ascii=False

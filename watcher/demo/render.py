@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from html import escape
-from typing import Any
 
 from watcher.demo.content import BROKEN, PARIS, DemoItem, DemoSource, fr_date, load_demo
 from watcher.demo.pdf import make_pdf
@@ -484,7 +483,3 @@ def build_site(today: date, base_url: str) -> DemoSite:
         "demo-jeton-" + hashlib.sha1(f"{DEMO_API_KEY}{today}".encode()).hexdigest()[:24]
     )
     return site
-
-
-def site_summary(site: DemoSite) -> dict[str, Any]:
-    return {s.id: len(s.items) for s in site.sources}

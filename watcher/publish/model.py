@@ -6,7 +6,7 @@ rebuild of the site shows exactly what went out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -74,9 +74,6 @@ class Bulletin:
     @property
     def is_empty(self) -> bool:
         return not any(s.entries for s in self.sections)
-
-    def copy_with(self, **changes: Any) -> Bulletin:
-        return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {

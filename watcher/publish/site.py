@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.base.clock import paris_today
+from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import (
     PARIS,
@@ -39,7 +40,7 @@ from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 
 LATEST_PER_LIST = 30
-ASSETS = Path(__file__).resolve().parents[2] / "templates" / "site" / "assets"
+ASSETS = BUNDLED_TEMPLATES / "site" / "assets"
 
 
 @dataclass

@@ -136,7 +136,3 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def open_store(db: Path | str | None = None) -> Store:
-    return Store(db)

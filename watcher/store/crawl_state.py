@@ -41,13 +41,6 @@ def set_run_pid(store: Store, run_id: int, pid: int) -> None:
         connection.execute(update(crawl_runs).where(crawl_runs.c.id == run_id).values(pid=pid))
 
 
-def run_status(store: Store, run_id: int) -> str | None:
-    with store.connect() as connection:
-        return connection.execute(
-            select(crawl_runs.c.status).where(crawl_runs.c.id == run_id)
-        ).scalar()
-
-
 def finish_run(store: Store, run_id: int, status: str, *, only_if_running: bool = False) -> None:
     query = update(crawl_runs).where(crawl_runs.c.id == run_id)
     if only_if_running:

@@ -123,11 +123,6 @@ def list_subscribers(store: Store, *, status: str | None = None) -> list[dict[st
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def update_subscriber(store: Store, subscriber_id: int, **values: Any) -> None:
-    with store.begin() as conn:
-        conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
-
-
 def set_subscriber_status(store: Store, email: str, status: str) -> bool:
     """Returns False when no subscriber has this address."""
     values: dict[str, Any] = {"status": status}

@@ -26,17 +26,15 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    column,
     delete,
     func,
     insert,
     select,
-    table,
     update,
 )
-from sqlalchemy.exc import OperationalError
 
 from watcher.store import Store
+from watcher.store.bulletins import bulletins
 from watcher.store.schema import (
     UtcDateTime,
     crawl_runs,
@@ -388,14 +386,9 @@ def backup_database(store: Store, target: Path) -> int:
 
 
 def last_publication(store: Store) -> datetime | None:
-    """When a bulletin was last published (the publish stage's table), or None."""
-    published_at = column("published_at", UtcDateTime)
-    query = select(func.max(published_at)).select_from(table("bulletins"))
-    try:
-        with store.connect() as conn:
-            return conn.execute(query).scalar()
-    except OperationalError:  # the publish stage's table is not there (yet)
-        return None
+    """When a bulletin was last published, or None."""
+    with store.connect() as conn:
+        return conn.execute(select(func.max(bulletins.c.published_at))).scalar()
 
 
 def prune_job_runs(store: Store, older_than: timedelta) -> int:

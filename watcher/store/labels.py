@@ -143,11 +143,6 @@ def set_override(store: Store, item_id: int, labels: dict[str, Any], user: str) 
         )
 
 
-def clear_override(store: Store, item_id: int) -> None:
-    with store.begin() as conn:
-        conn.execute(delete(label_overrides).where(label_overrides.c.item_id == item_id))
-
-
 def get_overrides(store: Store, item_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
     query = select(label_overrides)
     out: dict[int, dict[str, Any]] = {}

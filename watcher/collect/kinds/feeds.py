@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -64,35 +65,53 @@ def entries_to_items(source_id: str, parsed: dict) -> list[CollectedItem]:
     return items
 
 
-def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Request]:
-    if not spider.begin_main(response, run):
-        return []
+@dataclass
+class FeedReading:
+    """What a feed body gave: its items, and a problem ``(kind, message)`` that
+    is fatal (nothing usable) or a warning (items recovered)."""
+
+    items: list[CollectedItem]
+    problem: tuple[str, str] | None = None
+    fatal: bool = False
+
+
+def read_feed(source_id: str, body: bytes, content_type: str = "", url: str = "") -> FeedReading:
+    """Parse an RSS or Atom body (no network: feedparser reads the bytes)."""
     import feedparser
 
-    body = response.body
+    where = url or "the response"
     if looks_like_html(body):
-        run.fail("not_a_feed", f"{response.url} answered an HTML page, not a feed", response.status)
-        return []
-    headers = {"content-type": (response.headers.get("Content-Type") or b"").decode("latin-1")}
+        return FeedReading([], ("not_a_feed", f"{where} answered an HTML page, not a feed"), True)
+    # No Content-Type at all is not an error: feedparser then reads the XML declaration.
+    headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers)
-    items = entries_to_items(run.source.id, parsed)
+    items = entries_to_items(source_id, parsed)
     problem = parsed.get("bozo_exception")
     if problem is not None:
         name = type(problem).__name__
         if not items:
             kind = "charset" if name in _CHARSET_ERRORS else "malformed"
-            run.fail(kind, f"not a readable feed: {name}: {problem}", response.status)
-            return []
+            return FeedReading([], (kind, f"not a readable feed: {name}: {problem}"), True)
         if name in _CHARSET_ERRORS:
-            run.warn("charset", f"{problem}; read as {parsed.get('encoding')}")
-        else:
-            run.warn(
-                "malformed", f"malformed feed, {len(items)} entries recovered: {name}: {problem}"
-            )
-    elif not items and not parsed.get("feed"):
-        run.fail("malformed", f"{response.url} is not an RSS or Atom feed", response.status)
+            return FeedReading(items, ("charset", f"{problem}; read as {parsed.get('encoding')}"))
+        message = f"malformed feed, {len(items)} entries recovered: {name}: {problem}"
+        return FeedReading(items, ("malformed", message))
+    if not items and not parsed.get("feed"):
+        return FeedReading([], ("malformed", f"{where} is not an RSS or Atom feed"), True)
+    return FeedReading(items)
+
+
+def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Request]:
+    if not spider.begin_main(response, run):
         return []
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    reading = read_feed(run.source.id, response.body, content_type, response.url)
+    if reading.fatal and reading.problem:
+        run.fail(*reading.problem, response.status)
+        return []
+    if reading.problem:
+        run.warn(*reading.problem)
     requests: list[Request] = []
-    for item in items:
+    for item in reading.items:
         requests += spider.take(run, item)
     return requests

@@ -1,0 +1,146 @@
+"""What every test folder shares: one settings builder, one local SMTP server,
+one way to start Chromium. Fixtures built on them are in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from watcher.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+# -- settings ------------------------------------------------------------------------
+
+# A crawl that does not wait: local servers, no politeness delays, short timeouts.
+FAST_COLLECT: dict[str, Any] = {
+    "download_timeout_s": 3.0,
+    "download_delay_s": 0.0,
+    "autothrottle": False,
+    "retry_times": 1,
+    "retry_backoff_s": 0.0,
+    "crawl_time_limit_s": 60,
+}
+
+
+def make_settings(
+    root: Path | None = None, *, smtp_port: int = 1, **sections: dict[str, Any]
+) -> Settings:
+    """Settings for a test: every file under ``root``, a fast crawl, mail in clear
+    to 127.0.0.1:``smtp_port`` (1: nothing listens). ``sections`` override keys,
+    e.g. ``make_settings(tmp_path, publish={"public_url": "https://x/"})``.
+    Without ``root`` (tests that write no file) the paths keep their defaults."""
+    if root is None:
+        data: dict[str, dict[str, Any]] = {"collect": dict(FAST_COLLECT)}
+        for name, values in sections.items():
+            data.setdefault(name, {}).update(values)
+        return Settings.model_validate(data)
+    root = Path(root)
+    data = {
+        "collect": dict(FAST_COLLECT),
+        "classify": {"model_dir": root / "model"},
+        "publish": {"output_dir": root / "output", "site_dir": root / "output" / "site"},
+        "delivery": {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "smtp_security": "none",
+            "rate_per_minute": 60_000,
+            "smtp_timeout_s": 5.0,
+        },
+        "schedule": {
+            "log_file": root / "logs" / "watcher.log",
+            "backup_dir": root / "backups",
+            "team_email": "equipe@example.org",
+        },
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return Settings.model_validate(data)
+
+
+# -- SMTP ----------------------------------------------------------------------------
+
+
+class SmtpInbox:
+    """An aiosmtpd handler keeping every accepted message; refuses the
+    addresses in ``refuse``; ``on_message(count)`` is called after each."""
+
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
+        self.refuse: set[str] = set()
+        self.on_message: Callable[[int], None] | None = None
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        with self.lock:
+            self.raw.append(bytes(envelope.content))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            count = len(self.messages)
+        if self.on_message:
+            self.on_message(count)
+        return "250 Message accepted for delivery"
+
+    def by_recipient(self) -> dict[str, list[EmailMessage]]:
+        out: dict[str, list[EmailMessage]] = {}
+        for (_sender, rcpts), message in zip(self.envelopes, self.messages, strict=True):
+            for rcpt in rcpts:
+                out.setdefault(rcpt, []).append(message)
+        return out
+
+
+class _EphemeralController(Controller):
+    """aiosmtpd on port 0: learn the port the OS gave before aiosmtpd checks it."""
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@contextmanager
+def smtp_server(**options: Any) -> Iterator[tuple[SmtpInbox, int]]:
+    """A real SMTP server on 127.0.0.1 (ephemeral port): (inbox, port). ``options``
+    go to aiosmtpd (``authenticator``, ``tls_context``, ``ssl_context``…)."""
+    inbox = SmtpInbox()
+    controller = _EphemeralController(inbox, hostname="127.0.0.1", port=0, **options)
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+# -- Chromium ------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own download does not work here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Headless Chromium from a Playwright (sync) instance."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
