@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from click.testing import CliRunner
 
-from watcher.base.weeks import french_date, issue_date, week_dates, week_of, week_range
+from watcher.base.weeks import french_date, issue_date, parse_week, week_dates, week_of, week_range
+from watcher.cli import main
 from watcher.exceptions import WeekError
 
 
@@ -26,10 +28,51 @@ def test_week_of_uses_paris_time() -> None:
     assert week_of(datetime(2026, 11, 29, 22, 30, tzinfo=UTC)) == "2026-W48"
 
 
-@pytest.mark.parametrize("bad", ["2026-48", "2026-W54", "W48", ""])
+BAD_WEEKS = [
+    "2026-48",
+    "2026-W54",
+    "W48",
+    "",
+    "２０２６-W48",  # full-width digits: `\d` would take them
+    "2026-W٤٨",  # Arabic-Indic digits
+    "2026-W48\n",
+    " 2026-W48",
+    "2026-w48",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_WEEKS)
 def test_bad_weeks_are_refused(bad: str) -> None:
     with pytest.raises(WeekError):
         week_range(bad)
+    assert parse_week("2026-W48") == (2026, 48) and parse_week("2020-W53") == (2020, 53)
+
+
+@pytest.mark.parametrize("command", [["bulletin", "build"], ["send", "--dry-run"]])
+@pytest.mark.parametrize("bad", ["２０２６-W48", "2026-W99"])
+def test_every_week_option_refuses_a_bad_week_with_exit_2(command, bad, tmp_path) -> None:  # noqa: ANN001
+    result = CliRunner().invoke(
+        main, [*command, "--week", bad, "--db", str(tmp_path / "w.db")], catch_exceptions=False
+    )
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for '--week'" in result.output
+        and "ISO week" in result.output
+        or ("has no week 99" in result.output)
+    )
+    assert not (tmp_path / "w.db").exists()  # refused before anything was opened
+
+
+def test_every_week_option_uses_the_one_type() -> None:
+    from watcher.cli import ISO_WEEK
+
+    def walk(command):  # noqa: ANN001, ANN202
+        yield command
+        for sub in getattr(command, "commands", {}).values():
+            yield from walk(sub)
+
+    weeks = [p for c in walk(main) for p in c.params if p.name == "week"]
+    assert weeks and all(p.type is ISO_WEEK for p in weeks)
 
 
 def test_french_dates() -> None:
