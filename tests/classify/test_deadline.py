@@ -76,4 +76,62 @@ def test_events_only_count_registration() -> None:
 def test_evidence_names_the_words() -> None:
     value, evidence = extract_deadline("Date limite de dépôt : 15 mars 2026")
     assert value == date(2026, 3, 15)
-    assert "Date limite" in evidence
+    assert any("Date limite" in line for line in evidence)
+
+
+# The forms issue 12 names, in sentences of our own.
+@pytest.mark.parametrize(
+    ("text", "published", "expected", "why"),
+    [
+        (
+            "Réunion d'information le 3 février 2027 à Nancy. Date butoir : 12 mars 2027. "
+            "Les travaux devront démarrer avant le 30 septembre 2027.",
+            None, date(2027, 3, 12), "date butoir",
+        ),
+        (
+            "Candidatures du 2 mai au 30 juin, prolongées jusqu'au 15/07/27 pour les "
+            "collectivités.",
+            None, date(2027, 7, 15), "extension preferred over 2027-06-30",
+        ),
+        (
+            "L'échéance initialement prévue est reportée : clôture le 20 octobre 2026 au lieu "
+            "du 29 septembre 2026.",
+            None, date(2026, 10, 20), "clôture",
+        ),
+        (
+            "Calendrier\nOuverture 4 janvier 2027 Dépôt des dossiers 9 avril 2027 Comité de "
+            "sélection 25 mai 2027",
+            None, date(2027, 4, 9), "Dépôt des dossiers",
+        ),
+        (
+            "Lancé le 10 janvier 2027, l'appel vise les zones d'activités. Les dossiers sont à "
+            "envoyer avant le 20 mai prochain.",
+            None, date(2027, 5, 20), "year from the text's other dates",
+        ),
+        (
+            "Les dossiers sont à envoyer avant le 20 mai prochain.",
+            "2026-11-03", date(2027, 5, 20), "year from the publication date",
+        ),
+        (
+            "Deux relèves en 2027 : 15 avril et 15 octobre 2027.",
+            None, date(2027, 10, 15), "the last of several closing dates",
+        ),
+        (
+            "15 juin 2027 : date limite de réception des propositions. 30 juin 2027 : audition "
+            "des porteurs.",
+            None, date(2027, 6, 15), "date limite",
+        ),
+    ],
+)  # fmt: skip
+def test_forms_real_calls_use(text: str, published: str | None, expected: date, why: str) -> None:
+    value, explanation = extract_deadline(text, published)
+    assert value == expected
+    assert any(why.lower() in line.lower() for line in explanation), explanation
+
+
+def test_year_comes_from_the_text_never_today() -> None:
+    # No publication date, no dated date, no year anywhere: no deadline.
+    assert extract_deadline("Dépôt des dossiers avant le 20 mai prochain.")[0] is None
+    # A list in one sentence is in time order: 15 avril lies before 15 octobre 2024.
+    text = "Deux sessions : dépôt avant le 15 avril et avant le 15 octobre 2024."
+    assert extract_deadline(text)[0] == date(2024, 10, 15)

@@ -1,189 +1,233 @@
-"""The closing date an item states, from French phrasings (own rules, no dateparser).
+"""The closing date an item states: every date of the text scored by its cue.
 
-Rules, from LABELS.md: a closing date the text states, with a year that can be
-determined (written, or resolved against the publication date); a month alone
+Rules, from LABELS.md: a closing date the text states, with a year the text
+determines (written, or resolved by ``dates.resolve_years``); a month alone
 gives nothing; with several sessions the last closing date; never a
 publication date, an event's start or the end of a public consultation.
-Every date in the text is found, then judged by the words just before it.
+
+Each date is judged by the words that lead to it: within its sentence and
+after the previous date (so a cue never jumps over another date, which is
+what makes table-like lines work: "Ouverture 4 janvier 2027 Dépôt des
+dossiers 9 avril 2027"), or by a label just after it ("9 avril 2027 : date
+limite"). A decisive cue ("date butoir", "date limite", "clôture") outranks a
+generic one ("avant le", "jusqu'au"); an extension ("prolongé jusqu'au",
+"reporté au") outranks the date it extends; among the best, the last date
+wins (sessions). The explanation says which words decided and where the year
+came from.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-MONTHS = {
-    "janvier": 1, "janv": 1, "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "fev": 2,
-    "fév": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "juil": 7, "aout": 8, "août": 8, "septembre": 9, "sept": 9, "sep": 9, "octobre": 10,
-    "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "décembre": 12, "dec": 12, "déc": 12,
-}  # fmt: skip
-_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DAY = r"(?P<day>[0-3]?\d)(?:er|ᵉʳ)?"
-_TEXT_DATE = re.compile(
-    rf"(?<![\d/])(?:{_DAY}|(?P<first>premier))\s+(?P<month>{_MONTH_ALT})\.?"
-    r"(?:\s+(?P<year>20\d\d))?(?![\w])",
-    re.I,
-)
-_NUM_DATE = re.compile(
-    r"(?<![\d/.])(?P<day>[0-3]?\d)[/.](?P<month>[01]?\d)[/.](?P<year>20\d\d|\d\d)(?![\d/])"
-)
-_ISO_DATE = re.compile(r"(?<!\d)(?P<year>20\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)(?!\d)")
-# "du 3 au 15 mars 2026", "du 3 mars au 15 avril 2026": the start lacks what the end gives.
-_RANGE_START = re.compile(r"\b(?:du|entre le|entre)\s*$", re.I)
+from watcher.classify.dates import SENTENCE_BREAK, FoundDate, find_dates, resolve_years
 
-# Words just before a date (within the same sentence) that make it a closing date.
-_DEADLINE_CUE = re.compile(
-    r"(date\s+limite|limite\s+de\s+(?:dépôt|depot|candidature|réponse|reponse|remise|soumission|"
-    r"retour|transmission|inscription)|jusqu'?\s*(?:au|à|a)\b|jusqu’au|avant\s+(?:le|la\s+date\s+du)?|"
-    r"au\s+plus\s+tard|cl[ôo]tur|date\s+butoir|[ée]ch[ée]ance|fin\s+(?:des|du|de\s+(?:la|l'))\s*"
-    r"(?:dépôt|depot|candidatures|inscriptions|appel)|deadline|dépôts?\s+(?:des\s+(?:dossiers|"
-    r"candidatures|projets)\s+)?(?:jusqu|avant)|ferme\s+le|fermeture|relève|releve|"
-    r"(?:candidatures?|dossiers?|propositions?|projets?|réponses?|inscriptions?)\s+"
-    r"(?:sont\s+|seront\s+)?(?:attendu|reçu|recevable|à\s+(?:déposer|remettre|envoyer|transmettre)|"
-    r"ouvert|possible)|"
-    r"premier\s+dépôt|1er\s+dépôt|session|vague|lev[ée]e|s[ée]lection|"
-    r"cl[ôo]s|cl[ôo]t\b|relev|date\s+de\s+(?:dépôt|depot|clôture|cloture|remise|fin)|"
-    r"d'ici\s+(?:au|le|à|a)\b|attendu\w*\s+(?:pour|avant|au\s+plus|d'ici|le|au)|"
-    r"souhait[ée]+\s+(?:pour|avant|au|le)|(?:repouss|prolong|report)\w*\s+(?:au|jusqu)|"
-    r"remise\s+des\s+(?:candidatures|dossiers|offres|propositions|projets)|soumi\w*|"
-    r"d[ée]pos\w*)",
-    re.I,
+_I = re.I
+STRONG, LABEL, GENERIC = 4.0, 3.5, 2.0
+# Cues that name a closing date whatever the sentence is about.
+_STRONG = re.compile(
+    r"date\s+(?:limite|butoir|de\s+(?:cl[ôo]ture|fin\s+de\s+d[ée]p[ôo]t|remise|d[ée]p[ôo]t))|"
+    r"\blimite\s+(?:de|des|pour\s+(?:le|les))\s+(?:d[ée]p[ôo]ts?|candidatures?|r[ée]ponses?|"
+    r"remise|soumission|retour|transmission|inscriptions?|envoi)|"
+    r"cl[ôo]tur\w*(?:\s+depuis)?|\bcl[ôo]t\b|\bse\s+cl[ôo]t|\bcl[ôo]s\w*(?:\s+depuis)?|deadline|"
+    r"dernier\s+d[ée]lai|"
+    r"au\s+plus\s+tard|[ée]ch[ée]ance|fin\s+(?:des|du|de\s+(?:la|l'))\s*(?:d[ée]p[ôo]ts?|"
+    r"candidatures|inscriptions|appel|r[ée]ception|soumissions?)|"
+    r"(?:premi[èe]re?|1(?:er|re|ère)|deuxi[èe]me|seconde?|2e|troisi[èe]me|3e|derni[èe]re?)\s+"
+    r"(?:d[ée]p[ôo]t|session|vague|rel[èe]ve|tour|date|[ée]tape)",
+    _I,
 )
-# Dates that are something else: when the closest cue before the date is one of these.
+# A label followed by its date, as in a table row or a key-value line.
+_LABEL = re.compile(
+    r"(?:d[ée]p[ôo]ts?|remise|r[ée]ception|envoi|retour|transmission|soumission)\s+(?:des|de\s+"
+    r"(?:la|votre|vos))\s+(?:dossiers?|candidatures?|projets?|offres?|propositions?|"
+    r"r[ée]ponses?|lettres?\s+d'intention|demandes?|pr[ée]-?projets?|formulaires?)"
+    r"(?:\s+[\w'é]+){0,2}\s*[:–-]?\s*"
+    r"(?:le\s+|au\s+)?$|"
+    r"(?:candidatures?|inscriptions?|d[ée]p[ôo]ts?)\s*:\s*(?:le\s+|au\s+)?$|"
+    r"\b(?:rel[èe]ve|session|vague)\s*(?:n°\s*)?\d*\s*:\s*(?:le\s+)?$",
+    _I,
+)
+_GENERIC = re.compile(
+    r"jusqu'?\s*(?:au|à|a)\b|\bavant\s+(?:le|la\s+date\s+du)?|d'ici\s+(?:au|le|à|a)\b|"
+    r"attendu\w*\s+(?:pour|avant|au\s+plus|d'ici|le|au)|souhait[ée]+\s+(?:pour|avant|au|le)|"
+    r"[àa]\s+(?:d[ée]poser|remettre|envoyer|transmettre|retourner)|"
+    r"(?:prend|prendra)\s+fin|se\s+termine|ferme\s+(?:le|ses)|fermeture|"
+    r"\brel[èe]v\w*|\bsession|\bvague|premier\s+d[ée]p[ôo]t|\bd[ée]pos\w*|\bsoumi\w*|"
+    r"fix[ée]+\s+(?:au|le|à)\b|"
+    r"remise\s+des\s+(?:candidatures|dossiers|offres|propositions|projets)",
+    _I,
+)
+# What the sentence must be about for a generic cue to close something.
+_TOPIC = re.compile(
+    r"candidat|dossier|d[ée]p[ôo]t|d[ée]pos|projet|proposition|r[ée]ponse|r[ée]pondre|inscri|"
+    r"lettre\s+d'intention|offre|soumi|appel|demande|postuler|participer|concours|"
+    r"troph[ée]e|prix|session|rel[èe]ve|vague|ouvert|\b(?-i:AMI|AAP)\b",
+    _I,
+)
+# An extension of the closing date: the new date wins over the one it replaces.
+_EXTENSION = re.compile(
+    r"prolong\w*|repouss\w*|report[ée]\w*|d[ée]cal[ée]\w*|[ée]tendu\w*|extension|rallong\w*|"
+    r"nouvelle\s+date|d[ée]lai\s+suppl[ée]mentaire|exceptionnellement",
+    _I,
+)
+# Dates that are something else: when the nearest cue before the date is one of these.
 _NOT_DEADLINE = re.compile(
-    r"(publi[ée]|mis\s+à\s+jour|mise\s+à\s+jour|modifi[ée]|paru|consultation|avis\s+du\s+public|"
-    r"participation\s+du\s+public|d[ée]cret|arr[êe]t[ée]|loi\s+n|ordonnance|entr\w*\s+en\s+vigueur|"
-    r"à\s+compter|a\s+compter|à\s+partir|a\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
-    r"lancé|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|"
-    r"jury|r[ée]sultats|annonce\s+des\s+laur|lauréats|notification|démarrage|début|"
-    r"réalis|commenc|né\s+le|communiqué|inform[ée]|journ[ée]e\s+de\s+lancement|mis\w*\s+en\s+service|achev|termin|op[ée]rationnel)",
-    re.I,
+    r"publi[ée]|mis\s+à\s+jour|mise\s+à\s+jour|modifi[ée]|paru|consultation|avis\s+du\s+public|"
+    r"participation\s+du\s+public|d[ée]cret|arr[êe]t[ée]|loi\s+n|ordonnance|"
+    r"entr\w*\s+en\s+vigueur|[àa]\s+compter|[àa]\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
+    r"lanc[ée]|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|r[ée]unira|"
+    r"jury|r[ée]sultats|annonce\s+des\s+laur|laur[ée]ats|notifi\w*|d[ée]marr\w*|d[ée]but|"
+    r"r[ée]alis|commenc|n[ée]\s+le|communiqu[ée]|inform[ée]|journ[ée]e\s+de\s+lancement|"
+    r"mis\w*\s+en\s+service|achev|termin[ée]|op[ée]rationnel|comit[ée]|s[ée]lection\s+des|"
+    r"audition|remise\s+des\s+prix|c[ée]r[ée]monie|[ée]v[ée]nement|vote|\bdès\b|"
+    r"ayant\s+\w+|apr[èe]s|initialement|au\s+lieu\s+d|ancienne\s+date",
+    _I,
 )
-_CONSULTATION = re.compile(
-    r"consultation|avis\s+du\s+public|participation\s+du\s+public|enquête\s+publique", re.I
-)
-# Dates for what a project must achieve, not for applying.
+# A date for what a project must achieve, not for applying; a consultation's end.
 _VETO = re.compile(
-    r"mis\w*\s+en\s+service|ach[eè]v|r[ée]alis[ée]|op[ée]rationnel|versement|paiement|initialement|"
-    r"engag[ée]es|dur[ée]e\s+du\s+projet",
-    re.I,
+    r"consultation|avis\s+du\s+public|participation\s+du\s+public|enqu[êe]te\s+publique|"
+    r"mis\w*\s+en\s+service|ach[eè]v|r[ée]alis[ée]|op[ée]rationnel|versement|paiement|"
+    r"engag[ée]es|dur[ée]e\s+du\s+projet|d[ée]marr\w*|factur|justificati",
+    _I,
 )
-_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
-# Sentences end at punctuation or a bullet; a lone line break does not end one
-# (PDF transcriptions break "Date limite\nde dépôt :\nle 17 mai").
-_SENTENCE_BREAK = re.compile(r"[.!?;]\s|[•▪►✓]|\n\s*[-*]\s|\n\n")
-# The end of a range "du 3 mars au 15 avril": closing when the range is about applications.
-_RANGE_END = re.compile(r"\b(?:au|jusqu'au|et\s+le|et)\s*$|\s[-–]\s*$", re.I)
-_BARE_RANGE = re.compile(r"\b(?:du|entre\s+le)\s+\d{1,2}(?:er)?\s+(?:au|et\s+le)\s*$", re.I)
-_RANGE_TOPIC = re.compile(
-    r"candidat|d[ée]p[ôo]t|d[ée]pos|ouvert|appel|inscri|soumi|dossier|r[ée]ponse|proposition|"
-    r"demande",
-    re.I,
+# A label just after the date: "9 avril 2027 : date limite", "30 juin (clôture)".
+_AFTER_STRONG = re.compile(
+    r"^[ \t]*(?:[:–|(-][ \t]*|,[ \t]*)?(?:(?:la|le)\s+)?(?:date\s+(?:limite|butoir|de\s+cl[ôo]ture)|"
+    r"cl[ôo]tur\w*|fin\s+des\s+"
+    r"(?:d[ée]p[ôo]ts|candidatures|inscriptions)|limite\s+de\s+d[ée]p[ôo]t|deadline)",
+    _I,
 )
+_AFTER_NOT = re.compile(
+    r"^[ \t]*(?:[:–|(-][ \t]*)?(?:ouverture|lancement|d[ée]but|publication|s[ée]lection|jury|"
+    r"r[ée]sultats|annonce|webinaire|r[ée]union)",
+    _I,
+)
+# A range about applications: "candidatures du 2 mai au 30 juin" closes on its end.
+_RANGE_START = re.compile(r"\b(?:du|entre\s+le|entre)\s*$", _I)
+_RANGE_END = re.compile(r"^\s*(?:au|jusqu'au|-|–)\s*$", _I)
+_BETWEEN = re.compile(r"\bentre(?:\s+le)?\s*$", _I)  # "entre le 1er mars et le 30 juin"
+_AND = re.compile(r"^\s*et(?:\s+le)?\s*$", _I)
+_LIST_LINK = re.compile(r"^\s*(?:,|;|et|ou|puis|/)?\s*(?:le\s+)?$", _I)
 
 
 @dataclass
-class FoundDate:
-    start: int
-    end: int
-    value: date | None
-    has_year: bool
-    day: int
-    month: int
-    text: str
+class Candidate:
+    found: FoundDate
+    score: float
+    cue: str
+    extension: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
-def _valid(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def find_dates(text: str) -> list[FoundDate]:
-    found: list[FoundDate] = []
-    for m in _TEXT_DATE.finditer(text):
-        day = 1 if m.group("first") else int(m.group("day"))
-        month = MONTHS[m.group("month").lower().rstrip(".")]
-        year = int(m.group("year")) if m.group("year") else None
-        found.append(
-            FoundDate(
-                m.start(), m.end(), _valid(year, month, day) if year else None,
-                year is not None, day, month, m.group(0),
-            )
-        )  # fmt: skip
-    for pattern in (_NUM_DATE, _ISO_DATE):
-        for m in pattern.finditer(text):
-            year = int(m.group("year"))
-            year = year + 2000 if year < 100 else year
-            day, month = int(m.group("day")), int(m.group("month"))
-            value = _valid(year, month, day)
-            if value:
-                found.append(FoundDate(m.start(), m.end(), value, True, day, month, m.group(0)))
-    found.sort(key=lambda d: d.start)
-    return found
-
-
-def _resolve_years(dates: list[FoundDate], text: str, published: date | None) -> None:
-    """Give a year to "15 mars": from a range's end, else the publication date."""
-    for i, d in enumerate(dates):
-        if d.has_year:
-            continue
-        # "du 3 mars au 15 avril 2026": take the year of the next dated neighbour.
-        nxt = dates[i + 1] if i + 1 < len(dates) else None
-        if nxt and nxt.has_year and nxt.start - d.end < 20 and nxt.value:
-            year = nxt.value.year - (1 if d.month > nxt.month else 0)
-            d.value = _valid(year, d.month, d.day)
-            continue
-        if published is None:
-            # No publication date: the year the text itself talks about, if any.
-            years = [int(y) for y in _YEAR.findall(text)]
-            if years:
-                year = max(set(years), key=lambda y: (years.count(y), y))
-                d.value = _valid(year, d.month, d.day)
-            continue
-        if published:
-            candidate = _valid(published.year, d.month, d.day)
-            # A closing date is after publication; "15 janvier" read in November is next year.
-            if candidate and (published - candidate).days > 60:
-                candidate = _valid(published.year + 1, d.month, d.day)
-            d.value = candidate
-
-
-def _context_before(text: str, start: int, width: int = 110) -> str:
-    window = text[max(0, start - width) : start]
-    parts = _SENTENCE_BREAK.split(window)
+def _context(text: str, dates: list[FoundDate], i: int, width: int = 200) -> str:
+    """The words leading to date ``i``: its sentence, after the previous date."""
+    d = dates[i]
+    left = max(0, d.start - width)
+    if i > 0 and dates[i - 1].end > left:
+        left = dates[i - 1].end
+    window = text[left : d.start]
+    parts = SENTENCE_BREAK.split(window)
     return (parts[-1] if parts else window).replace("\n", " ")
 
 
-def _is_deadline(text: str, d: FoundDate, dates: list[FoundDate]) -> bool:
-    before = _context_before(text, d.start)
-    # In "du 3 au 15 mars", the "3" is a start: only the end of a range can close.
-    if _RANGE_START.search(before):
-        return False
-    if _CONSULTATION.search(before) or _VETO.search(before):
-        return False  # a consultation's end date is not a deadline (LABELS.md)
-    if _BARE_RANGE.search(before):  # "dépôt du 2 au 12 décembre"
-        return bool(_RANGE_TOPIC.search(before) or _DEADLINE_CUE.search(before[:-8]))
-    previous = [o for o in dates if o.end <= d.start and d.start - o.end <= 6]
-    if previous and _RANGE_END.search(before):
-        # "du 22 avril au 20 juin": the range's subject is before its start.
-        head = _context_before(text, previous[-1].start)
-        return _nearest_is_cue(head, _RANGE_TOPIC)
-    return _nearest_is_cue(before)
+def _sentence_head(text: str, start: int, width: int = 160) -> str:
+    window = text[max(0, start - width) : start]
+    parts = SENTENCE_BREAK.split(window)
+    return (parts[-1] if parts else window).replace("\n", " ")
 
 
-def _nearest_is_cue(before: str, extra: re.Pattern[str] | None = None) -> bool:
-    """The nearest cue wins: "publié le 3 mars, candidatures jusqu'au 30 avril"."""
-    cues = [m.start() for m in _DEADLINE_CUE.finditer(before)]
-    if extra is not None:
-        cues += [m.start() for m in extra.finditer(before)]
-    if not cues:
+def _nearest_cue(before: str) -> tuple[float, str, bool]:
+    """(score, words, blocked) of the cue nearest the date; ``blocked`` when a
+    non-closing word ("publié", "aura lieu", "ouverture") comes after it."""
+    best: tuple[int, int, float, str] | None = None  # start, end, score, words
+    for pattern, score in ((_STRONG, STRONG), (_GENERIC, GENERIC), (_EXTENSION, GENERIC)):
+        for m in pattern.finditer(before):
+            if best is None or m.start() > best[0] or (m.start() == best[0] and score > best[2]):
+                best = (m.start(), m.end(), score, m.group(0))
+    label = _LABEL.search(before)
+    if label and (best is None or label.start() >= best[0] - 2):
+        best = (label.start(), label.end(), LABEL, label.group(0).strip(" :–-"))
+    negatives = [m.start() for m in _NOT_DEADLINE.finditer(before)]
+    if best is None:
+        return 0.0, "", bool(negatives)
+    if negatives and max(negatives) >= best[1]:
+        return 0.0, "", True
+    return best[2], best[3].strip(), False
+
+
+def _score(
+    text: str, dates: list[FoundDate], i: int, scored: list[Candidate | None]
+) -> Candidate | None:
+    d = dates[i]
+    before = _context(text, dates, i)
+    head = _sentence_head(text, d.start)
+    if _VETO.search(before) or (_VETO.search(head) and not _STRONG.search(before)):
+        return None
+    after = text[d.end : d.end + 40]
+    if _AFTER_NOT.match(after):
+        return None
+    if _RANGE_START.search(before) and _range_follows(text, dates, i):
+        return None  # "du 3 au 15 mars": only the end of a range can close
+    previous = scored[i - 1] if i > 0 else None
+    if i > 0 and dates[i - 1].end <= d.start:
+        link = text[dates[i - 1].end : d.start]
+        if _RANGE_END.match(link) or (
+            _AND.match(link) and _BETWEEN.search(_context(text, dates, i - 1))
+        ):
+            # "candidatures du 2 mai au 30 juin": the range's subject is before its start.
+            start_context = _context(text, dates, i - 1)
+            score, cue, blocked = _nearest_cue(start_context)
+            if not blocked and (score or _TOPIC.search(start_context)):
+                return Candidate(d, max(score, GENERIC + 1), cue or "range of applications")
+            return None
+        if _LIST_LINK.match(link) and previous is not None:
+            # "clôtures : 15 mars, 15 juin et 15 septembre 2027": a list shares its cue.
+            return Candidate(d, previous.score, previous.cue, previous.extension)
+    score, cue, _blocked = _nearest_cue(before)
+    after_label = _AFTER_STRONG.match(after)
+    if after_label:
+        score, cue = max(score, STRONG), cue or after_label.group(0).strip(" :–|(-,")
+    if not score:
+        return None
+    if score == GENERIC and _TOPIC.search(head):
+        score += 1  # "avant le" in a sentence about applications
+    extension = bool(_EXTENSION.search(before))
+    if extension:
+        score += 2
+    return Candidate(d, score, cue, extension)
+
+
+def _range_follows(text: str, dates: list[FoundDate], i: int) -> bool:
+    if i + 1 >= len(dates):
         return False
-    negs = [m.start() for m in _NOT_DEADLINE.finditer(before)]
-    return not (negs and max(negs) > max(cues))
+    link = text[dates[i].end : dates[i + 1].start]
+    return bool(_RANGE_END.match(link) or _AND.match(link))
+
+
+def _as_date(published: date | datetime | str | None) -> date | None:
+    if isinstance(published, datetime):
+        return published.date()
+    if isinstance(published, date):
+        return published
+    if isinstance(published, str):
+        try:
+            return date.fromisoformat(published[:10])
+        except ValueError:
+            return None
+    return None
+
+
+_YEAR_FROM = {
+    "written": "year written",
+    "range": "year from the end of its range",
+    "sentence": "year from a date of the same sentence",
+    "published": "year from the publication date",
+    "text": "year from the text's other dates",
+    "mentioned": "year named in the text",
+}
 
 
 def extract_deadline(
@@ -192,33 +236,50 @@ def extract_deadline(
     *,
     title: str = "",
     require: re.Pattern[str] | None = None,
-) -> tuple[date | None, str | None]:
-    """(closing date, the words it was read from), or (None, None).
+) -> tuple[date | None, list[str] | None]:
+    """(closing date, why: the words it was read from, the cue, the year's origin, the
+    choice among several), or (None, None).
 
     ``require``: a pattern the words before a date must also match (for events
     and trainings, only a date for registering counts).
     """
-    if isinstance(published, str):
-        try:
-            published = date.fromisoformat(published[:10])
-        except ValueError:
-            published = None
-    if isinstance(published, datetime):
-        published = published.date()
     full = f"{title}\n{text}" if title else text
     dates = find_dates(full)
     if not dates:
         return None, None
-    _resolve_years(dates, full, published)
-    chosen: FoundDate | None = None
-    for d in dates:
-        if d.value is None or not _is_deadline(full, d, dates):
-            continue
-        if require is not None and not require.search(_context_before(full, d.start)):
-            continue
-        if chosen is None or d.value > chosen.value:  # several sessions: the last
-            chosen = d
-    if chosen is None:
+    resolve_years(dates, full, _as_date(published))
+    scored: list[Candidate | None] = []
+    for i, d in enumerate(dates):
+        candidate = _score(full, dates, i, scored)
+        if candidate and require is not None and not require.search(_sentence_head(full, d.start)):
+            candidate = None
+        scored.append(candidate)
+    usable = [c for c in scored if c is not None and c.found.value is not None]
+    if not usable:
         return None, None
-    evidence = full[max(0, chosen.start - 60) : chosen.end].replace("\n", " ").strip()
-    return chosen.value, evidence
+    chosen, why = _choose(usable)
+    d = chosen.found
+    evidence = full[max(0, d.start - 70) : d.end].replace("\n", " ").strip()
+    explanation = [f"«…{evidence}»", f"cue: {chosen.cue or 'closing label'}",
+                   _YEAR_FROM.get(d.year_from, d.year_from)]  # fmt: skip
+    return d.value, explanation + why
+
+
+def _choose(usable: list[Candidate]) -> tuple[Candidate, list[str]]:
+    """The extension if any, else the last date among the best-cued ones (sessions)."""
+    extensions = [c for c in usable if c.extension]
+    if extensions:
+        chosen = max(extensions, key=lambda c: c.found.value)
+        replaced = [c for c in usable if not c.extension and c.found.value != chosen.found.value]
+        why = [f"extension preferred over {c.found.value.isoformat()}" for c in replaced[:2]]
+        return chosen, why
+    top = max(c.score for c in usable)
+    tier = [c for c in usable if c.score >= top - 0.5]
+    chosen = max(tier, key=lambda c: c.found.value)
+    why = []
+    weaker = [c for c in usable if c.score < top - 0.5]
+    if weaker:
+        why.append(f"a stronger cue than for {weaker[0].found.value.isoformat()}")
+    if len({c.found.value for c in tier}) > 1:
+        why.append("the last of several closing dates")
+    return chosen, why
