@@ -113,3 +113,71 @@ def test_train_and_classify_commands(tmp_path: Path, trained_settings) -> None: 
     store = Store(db)
     assert get_labels(store, [item_id])[item_id]["labels"]["deadline"] == "2026-06-30"
     store.close()
+
+
+def _gold(**labels) -> dict:  # noqa: ANN003
+    base = {"relevant": True, "type": "appel_a_projets", "themes": ["energie"],
+            "axes": ["veille"], "scope": "france", "deadline": None}  # fmt: skip
+    return {**base, **labels}
+
+
+def test_evaluate_names_every_bad_gold_line(tmp_path: Path, trained_settings) -> None:  # noqa: ANN001
+    corpus = tmp_path / "corpus.jsonl"
+    lines = [
+        {"id": "ok", "title": "Appel à projets chaleur", "text": "x", "labels": _gold()},
+        {"id": "t", "title": "a", "text": "b", "labels": _gold(type="apel_a_projet")},
+        {"id": "a", "title": "a", "text": "b", "labels": _gold(axes=["veile"])},
+        {"id": "d", "title": "a", "text": "b", "labels": _gold(deadline="15/03/2026")},
+        {"id": "r", "title": "a", "text": "b", "labels": _gold(relevant="yes")},
+        {"id": "n", "title": "a", "text": "b"},
+    ]
+    text = "\n".join(json.dumps(line) for line in lines) + "\n" + "[" * 100_000 + "]" * 100_000
+    corpus.write_text(text + "\n", encoding="utf-8")
+    args = ["evaluate", "--corpus", str(corpus)]
+    args += ["--settings", str(_settings_file(tmp_path, trained_settings))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a RecursionError
+    for number, words in [(2, "apel_a_projet"), (3, "veile"), (4, "15/03/2026"),
+                          (5, "labels.relevant"), (6, "no labels"), (7, "nested too deeply")]:  # fmt: skip
+        assert f"{corpus}:{number}:" in result.stderr and words in result.stderr, result.stderr
+    assert f"{corpus}:1:" not in result.stderr
+    assert "6 line(s) cannot be scored" in result.stderr
+
+
+def test_label_deeply_nested_json_is_a_clear_error(tmp_path: Path, trained_settings) -> None:  # noqa: ANN001
+    stdin = "[" * 100_000 + "]" * 100_000 + "\n" + '{"id": 2, "title": "Recyclage", "text": ""}\n'
+    stdin += '{"id": 3, "title": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    result = CliRunner().invoke(
+        main, ["label", "--settings", str(_settings_file(tmp_path, trained_settings))], input=stdin
+    )
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "stdin:1: not valid JSON (nested too deeply)" in result.stderr
+    assert "stdin:3: not valid JSON (nested too deeply)" in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [2]
+
+
+def test_evaluate_prints_type_confusion_axes_and_events(tmp_path: Path, trained_settings) -> None:  # noqa: ANN001
+    corpus = tmp_path / "events.jsonl"
+    lines = [
+        {"id": "w", "title": "Webinaire : la chaleur fatale des fonderies",
+         "text": "Le réseau organise un webinaire le jeudi 4 mars 2027 de 10h à 11h30, en ligne.",
+         "labels": _gold(type="evenement", axes=["savoirs"]),
+         "event": {"start": "2027-03-04T10:00", "end": "2027-03-04T11:30", "place": "En ligne"}},
+        {"id": "n", "title": "Appel à projets chaleur fatale",
+         "text": "Date limite de dépôt : 15 mars 2027. Région Grand Est.",
+         "labels": _gold(deadline="2027-03-15"), "event": None},
+    ]  # fmt: skip
+    corpus.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines))
+    args = ["evaluate", "--corpus", str(corpus)]
+    args += ["--settings", str(_settings_file(tmp_path, trained_settings))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "type confusion (rows: corpus, columns: predicted)" in result.stdout
+    assert "axes_macro_f1" in result.stdout and "communicat" in result.stdout
+    figures = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert figures["type_confusion"]["evenement"]["evenement"] == 1
+    assert figures["events"]["events_stated"] == 1
+    assert figures["events"]["start_exact"] == 1.0 and figures["events"]["all_exact"] == 1.0
+    assert figures["events"]["events_invented"] == 0.0

@@ -31,7 +31,7 @@ from watcher.exceptions import ClassifierError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # bump when the saved structure or the decision code changes meaning
+FORMAT_VERSION = 5  # bump when the saved structure or the decision code changes meaning
 MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
 

@@ -43,7 +43,8 @@ ISO_DATE = re.compile(r"(?<![\d-])(?P<year>20\d\d)-(?P<month>[01]\d)-(?P<day>[0-
 # The bare first day of "les 12 et 13 mars", "du 3 au 5 juin", "12-13 mars".
 _BARE_DAY = re.compile(
     rf"(?<![\d/.,])(?:(?P<weekday>{WEEKDAY})\s+)?(?P<day>[0-3]?\d)(?:er|ᵉʳ)?\s*"
-    rf"(?:au|et|à|-|–|/)\s*(?:{WEEKDAY}\s+)?(?=[0-3]?\d(?:er|ᵉʳ)?\s+(?:{_MONTH_ALT})\b)",
+    rf"(?:au|et|à|-|–|/|,)\s*(?:{WEEKDAY}\s+)?(?=(?:[0-3]?\d(?:er)?\s*,\s*)*"
+    rf"(?:[0-3]?\d(?:er)?\s*(?:et|à|au|-|–)\s*)?[0-3]?\d(?:er|ᵉʳ)?\s+(?:{_MONTH_ALT})\b)",
     re.I,
 )
 YEAR = re.compile(r"(?<![\d/.,-])(20\d\d)(?![\d/])")
@@ -53,6 +54,7 @@ RANGE_LINK = re.compile(
     rf"(?:au|et(?:\s+le)?|à|jusqu'au|-|–|/)\s*(?:{WEEKDAY}\s+)?$",
     re.I,
 )
+LIST_LINK = re.compile(r"^\s*(?:,|et|puis|ou)\s*(?:le\s+)?$", re.I)
 SENTENCE_BREAK = re.compile(r"[.!?;]\s|[•▪►✓]|\n\s*[-*–]\s|\n\n")
 
 
@@ -128,10 +130,12 @@ def find_dates(text: str) -> list[FoundDate]:
 
 def _complete_bare(dates: list[FoundDate], text: str) -> None:
     """ "12 et 13 mars 2027": the 12 takes the month and year of the 13."""
-    for i, d in enumerate(dates):
+    for i in range(len(dates) - 1, -1, -1):  # "8, 10, 15 et 17 juin": from the last back
+        d = dates[i]
         if d.bare and i + 1 < len(dates):
             nxt = dates[i + 1]
-            if RANGE_LINK.match(text[d.end : nxt.start]) and nxt.month:
+            link = text[d.end : nxt.start]
+            if (RANGE_LINK.match(link) or LIST_LINK.match(link)) and nxt.month:
                 d.month, d.year = nxt.month, nxt.year
 
 

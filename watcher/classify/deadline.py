@@ -80,7 +80,7 @@ _NOT_DEADLINE = re.compile(
     r"entr\w*\s+en\s+vigueur|[àa]\s+compter|[àa]\s+partir|depuis|ouverture|ouvert\s+(?:le|depuis)|"
     r"lanc[ée]|lancement|se\s+tiendra|aura\s+lieu|webinaire|webinar|r[ée]union|r[ée]unira|"
     r"jury|r[ée]sultats|annonce\s+des\s+laur|laur[ée]ats|notifi\w*|d[ée]marr\w*|d[ée]but|"
-    r"r[ée]alis|commenc|n[ée]\s+le|communiqu[ée]|inform[ée]|journ[ée]e\s+de\s+lancement|"
+    r"r[ée]alis|commenc|\bn[ée]e?s?\s+le\b|communiqu[ée]|inform[ée]|journ[ée]e\s+de\s+lancement|"
     r"mis\w*\s+en\s+service|achev|termin[ée]|op[ée]rationnel|comit[ée]|s[ée]lection\s+des|"
     r"audition|remise\s+des\s+prix|c[ée]r[ée]monie|[ée]v[ée]nement|vote|\bdès\b|"
     r"ayant\s+\w+|apr[èe]s|initialement|au\s+lieu\s+d|ancienne\s+date",
@@ -139,7 +139,7 @@ def _sentence_head(text: str, start: int, width: int = 160) -> str:
     return (parts[-1] if parts else window).replace("\n", " ")
 
 
-def _nearest_cue(before: str) -> tuple[float, str, bool]:
+def nearest_cue(before: str) -> tuple[float, str, bool]:
     """(score, words, blocked) of the cue nearest the date; ``blocked`` when a
     non-closing word ("publié", "aura lieu", "ouverture") comes after it."""
     best: tuple[int, int, float, str] | None = None  # start, end, score, words
@@ -179,14 +179,14 @@ def _score(
         ):
             # "candidatures du 2 mai au 30 juin": the range's subject is before its start.
             start_context = _context(text, dates, i - 1)
-            score, cue, blocked = _nearest_cue(start_context)
+            score, cue, blocked = nearest_cue(start_context)
             if not blocked and (score or _TOPIC.search(start_context)):
                 return Candidate(d, max(score, GENERIC + 1), cue or "range of applications")
             return None
         if _LIST_LINK.match(link) and previous is not None:
             # "clôtures : 15 mars, 15 juin et 15 septembre 2027": a list shares its cue.
             return Candidate(d, previous.score, previous.cue, previous.extension)
-    score, cue, _blocked = _nearest_cue(before)
+    score, cue, _blocked = nearest_cue(before)
     after_label = _AFTER_STRONG.match(after)
     if after_label:
         score, cue = max(score, STRONG), cue or after_label.group(0).strip(" :–|(-,")
@@ -207,7 +207,7 @@ def _range_follows(text: str, dates: list[FoundDate], i: int) -> bool:
     return bool(_RANGE_END.match(link) or _AND.match(link))
 
 
-def _as_date(published: date | datetime | str | None) -> date | None:
+def as_date(published: date | datetime | str | None) -> date | None:
     if isinstance(published, datetime):
         return published.date()
     if isinstance(published, date):
@@ -247,7 +247,7 @@ def extract_deadline(
     dates = find_dates(full)
     if not dates:
         return None, None
-    resolve_years(dates, full, _as_date(published))
+    resolve_years(dates, full, as_date(published))
     scored: list[Candidate | None] = []
     for i, d in enumerate(dates):
         candidate = _score(full, dates, i, scored)

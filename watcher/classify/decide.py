@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from watcher.classify.deadline import extract_deadline
+from watcher.classify.event import extract_event
 from watcher.classify.lexicon import raw_scores, squash, top_terms
 from watcher.classify.prepare import Prepared
 from watcher.classify.rules import type_adjustments
-from watcher.models import Labels
+from watcher.models import EventInfo, Labels
 
 MAX_THEMES = 4
 SCOPE_MODEL_MIN = 0.7  # probability the learned scope needs to overrule "france"
@@ -24,6 +27,8 @@ APPLYING = re.compile(
 # Types whose axes follow the convention alone (LABELS.md: regulation and calls
 # feed `veille`, trainings `formation`).
 AXES_BY_TYPE_ONLY = {"appel_a_projets", "reglementation", "formation"}
+DATED_TYPES = {"appel_a_projets", "evenement", "formation"}  # may state a closing date
+EVENT_TYPES = {"evenement", "formation"}  # take place on a day, somewhere
 
 
 @dataclass
@@ -83,19 +88,130 @@ def _explain(p: Prepared, field_name: str, label: str, model_terms: list) -> dic
     return out
 
 
+@dataclass
+class _Decision:
+    """What one item's labelling reads (scores, thresholds, explainer) and writes
+    (rounded scores and explanations per field) as each field is decided."""
+
+    p: Prepared
+    scores: dict[str, dict[str, float]]
+    thresholds: dict[str, dict[str, float]]
+    explain: Callable[[str, str], list] | None
+    out_scores: dict[str, Any] = field(default_factory=dict)
+    explanations: dict[str, Any] = field(default_factory=dict)
+
+    def why(self, field_name: str, label: str) -> dict[str, Any]:
+        model_terms = self.explain(field_name, label) if self.explain else []
+        return _explain(self.p, field_name, label, model_terms)
+
+    def keep(self, field_name: str, scores: dict[str, float]) -> None:
+        self.out_scores[field_name] = {k: round(float(v), 3) for k, v in scores.items()}
+
+
+def _relevance(d: _Decision) -> tuple[float, float]:
+    """(score with the source's hint, threshold)."""
+    rel = d.scores["relevant"]["relevant"]
+    hint = d.p.hints.get("relevant")
+    if isinstance(hint, bool):
+        rel = min(1.0, rel + 0.15) if hint else max(0.0, rel - 0.15)
+    d.out_scores["relevant"] = round(float(rel), 3)
+    d.explanations["relevant"] = d.why("relevant", "relevant")
+    return rel, d.thresholds.get("relevant", {}).get("relevant", 0.5)
+
+
+def _type(d: _Decision) -> str:
+    """The best combined score after the conventions' adjustments."""
+    type_scores = dict(d.scores["type"])
+    adjustments = type_adjustments(d.p.title, d.p.text[:600])
+    hint = d.p.hints.get("type")
+    if hint in type_scores:
+        adjustments.append((hint, 0.1, "the source's usual type"))
+    for type_id, boost, _reason in adjustments:
+        if type_id in type_scores:
+            type_scores[type_id] += boost
+    chosen = max(type_scores, key=type_scores.get)
+    d.keep("type", type_scores)
+    d.explanations["type"] = d.why("type", chosen)
+    rules = [r for t, b, r in adjustments if t == chosen and b > 0]
+    if rules:
+        d.explanations["type"]["rules"] = rules
+    return chosen
+
+
+def _themes(d: _Decision) -> list[str]:
+    """Every theme over its threshold, at least the best one, at most four."""
+    theme_scores = dict(d.scores["themes"])
+    for theme in d.p.hints.get("themes") or []:
+        if theme in theme_scores:
+            theme_scores[theme] += 0.1
+    thresholds = d.thresholds.get("themes", {})
+    ranked = sorted(theme_scores, key=theme_scores.get, reverse=True)
+    themes = [t for t in ranked if theme_scores[t] >= thresholds.get(t, 0.5)][:MAX_THEMES]
+    if not themes and ranked:
+        themes = ranked[:1]
+    d.keep("themes", theme_scores)
+    d.explanations["themes"] = {t: d.why("themes", t) for t in themes}
+    return themes
+
+
+def _axes(d: _Decision, type_id: str, taxonomy: Any) -> list[str]:
+    """The convention for the type, plus what the text adds."""
+    axis_scores = dict(d.scores["axes"])
+    default = list(taxonomy.default_axes.get(type_id, []))
+    if type_id in AXES_BY_TYPE_ONLY:
+        axes = default
+    else:
+        thresholds = d.thresholds.get("axes", {})
+        axes = [a for a in axis_scores if axis_scores[a] >= thresholds.get(a, 0.5)] or default
+    axes = [a for a in taxonomy.ids("axes") if a in axes]
+    d.keep("axes", axis_scores)
+    d.explanations["axes"] = {
+        a: d.why("axes", a) or {"rules": [f"default for {type_id}"]} for a in axes
+    }
+    return axes
+
+
+def _scope(d: _Decision, gazetteer: Any) -> str:
+    """The gazetteer's places decide; a confident model may read an EU or world text
+    the cues missed ("le règlement ESPR", "Kalundborg") when they said nothing."""
+    scope = gazetteer.scope(d.p.title, d.p.text, hint=d.p.hints.get("scope"))
+    d.out_scores["scope"] = scope.scores
+    d.explanations["scope"] = {k: v for k, v in scope.cues.items() if v}
+    learned = d.scores.get("scope") or {}
+    if scope.scope == "france" and learned:
+        best = max(learned, key=learned.get)
+        if best in ("europe", "international") and learned[best] >= SCOPE_MODEL_MIN:
+            scope.scope = best
+            d.explanations["scope"]["model"] = round(float(learned[best]), 3)
+        d.keep("scope_model", learned)
+    return scope.scope
+
+
+def _dates(d: _Decision, type_id: str) -> tuple[date | None, EventInfo | None]:
+    """The closing date of a call (for events and trainings, of registering) and the
+    dates and place of an event or training."""
+    deadline = event = None
+    if type_id in DATED_TYPES:
+        require = None if type_id == "appel_a_projets" else APPLYING
+        deadline, why = extract_deadline(d.p.text, d.p.published, title=d.p.title, require=require)
+        if deadline:
+            d.explanations["deadline"] = why
+    if type_id in EVENT_TYPES:
+        event, why = extract_event(d.p.text, d.p.published, title=d.p.title)
+        if event:
+            d.explanations["event"] = why
+    return deadline, event
+
+
 def decide(
     p: Prepared,
     scores: dict[str, dict[str, float]],
     thresholds: dict[str, dict[str, float]],
     taxonomy: Any,
     gazetteer: Any,
-    explain: Any = None,
+    explain: Callable[[str, str], list] | None = None,
 ) -> LabelResult:
     """``scores``: field -> label -> combined score; ``explain(field, label)`` -> model terms."""
-
-    def terms(field_name: str, label: str) -> list:
-        return explain(field_name, label) if explain else []
-
     if p.language != "fr":
         return LabelResult(
             p.id, Labels(relevant=False), {"relevant": 0.0},
@@ -103,95 +219,23 @@ def decide(
         )  # fmt: skip
     if not p.title and not p.text:
         return LabelResult(p.id, Labels(relevant=False), {"relevant": 0.0}, reason="empty item")
-
-    rel = scores["relevant"]["relevant"]
-    hint_rel = p.hints.get("relevant")
-    if isinstance(hint_rel, bool):
-        rel = min(1.0, rel + 0.15) if hint_rel else max(0.0, rel - 0.15)
-    rel_threshold = thresholds.get("relevant", {}).get("relevant", 0.5)
-    out_scores: dict[str, Any] = {"relevant": round(float(rel), 3)}
-    explanations: dict[str, Any] = {
-        "relevant": _explain(p, "relevant", "relevant", terms("relevant", "relevant"))
-    }
+    d = _Decision(p, scores, thresholds, explain)
+    rel, rel_threshold = _relevance(d)
     if rel < rel_threshold:
-        neg = p.hits.get("relevant", {}).get("not_relevant", [])
-        if neg:
-            explanations["not_relevant"] = {"lexicon": top_terms(neg)}
+        negative = p.hits.get("relevant", {}).get("not_relevant", [])
+        if negative:
+            d.explanations["not_relevant"] = {"lexicon": top_terms(negative)}
         return LabelResult(
-            p.id, Labels(relevant=False), out_scores, explanations,
+            p.id, Labels(relevant=False), d.out_scores, d.explanations,
             reason=f"relevance score {rel:.2f} below {rel_threshold:.2f}",
         )  # fmt: skip
-
-    # Type: the best combined score after the conventions' adjustments.
-    type_scores = dict(scores["type"])
-    lead = p.text[:600]
-    adjustments = type_adjustments(p.title, lead)
-    hint_type = p.hints.get("type")
-    if hint_type in type_scores:
-        adjustments.append((hint_type, 0.1, "the source's usual type"))
-    for type_id, boost, _reason in adjustments:
-        if type_id in type_scores:
-            type_scores[type_id] += boost
-    type_id = max(type_scores, key=type_scores.get)
-    out_scores["type"] = {k: round(float(v), 3) for k, v in type_scores.items()}
-    explanations["type"] = _explain(p, "type", type_id, terms("type", type_id))
-    rules = [r for t, b, r in adjustments if t == type_id and b > 0]
-    if rules:
-        explanations["type"]["rules"] = rules
-
-    # Themes: every theme over its threshold, at least the best one, at most four.
-    theme_scores = dict(scores["themes"])
-    for theme in p.hints.get("themes") or []:
-        if theme in theme_scores:
-            theme_scores[theme] += 0.1
-    t_thr = thresholds.get("themes", {})
-    ranked = sorted(theme_scores, key=theme_scores.get, reverse=True)
-    themes = [t for t in ranked if theme_scores[t] >= t_thr.get(t, 0.5)][:MAX_THEMES]
-    if not themes and ranked:
-        themes = ranked[:1]
-    out_scores["themes"] = {k: round(float(v), 3) for k, v in theme_scores.items()}
-    explanations["themes"] = {t: _explain(p, "themes", t, terms("themes", t)) for t in themes}
-
-    # Axes: the convention for the type, plus what the text adds.
-    axis_scores = dict(scores["axes"])
-    default = list(taxonomy.default_axes.get(type_id, []))
-    if type_id in AXES_BY_TYPE_ONLY:
-        axes = default
-    else:
-        a_thr = thresholds.get("axes", {})
-        axes = [a for a in axis_scores if axis_scores[a] >= a_thr.get(a, 0.5)]
-        if not axes:
-            axes = default
-    axes = [a for a in taxonomy.ids("axes") if a in axes]
-    out_scores["axes"] = {k: round(float(v), 3) for k, v in axis_scores.items()}
-    explanations["axes"] = {
-        a: _explain(p, "axes", a, terms("axes", a)) or {"rules": [f"default for {type_id}"]}
-        for a in axes
-    }
-
-    scope = gazetteer.scope(p.title, p.text, hint=p.hints.get("scope"))
-    out_scores["scope"] = scope.scores
-    explanations["scope"] = {k: v for k, v in scope.cues.items() if v}
-    learned = scores.get("scope") or {}
-    if scope.scope == "france" and learned:
-        # The places said nothing decisive: a confident model may read an EU or
-        # world text the cues missed ("le règlement ESPR", "Kalundborg").
-        best = max(learned, key=learned.get)
-        if best in ("europe", "international") and learned[best] >= SCOPE_MODEL_MIN:
-            scope.scope = best
-            explanations["scope"]["model"] = round(float(learned[best]), 3)
-        out_scores["scope_model"] = {k: round(float(v), 3) for k, v in learned.items()}
-
-    deadline = None
-    if type_id in ("appel_a_projets", "evenement", "formation"):
-        # For events and trainings, only a closing date for registering or applying.
-        require = None if type_id == "appel_a_projets" else APPLYING
-        deadline, evidence = extract_deadline(p.text, p.published, title=p.title, require=require)
-        if deadline:
-            explanations["deadline"] = evidence
-
+    type_id = _type(d)
+    themes = _themes(d)
+    axes = _axes(d, type_id, taxonomy)
+    scope = _scope(d, gazetteer)
+    deadline, event = _dates(d, type_id)
     labels = Labels(
-        relevant=True, type=type_id, themes=themes, axes=axes, scope=scope.scope,
-        deadline=deadline,
+        relevant=True, type=type_id, themes=themes, axes=axes, scope=scope, deadline=deadline,
+        event=event,
     )  # fmt: skip
-    return LabelResult(p.id, labels, out_scores, explanations)
+    return LabelResult(p.id, labels, d.out_scores, d.explanations)

@@ -6,8 +6,11 @@ relevant (an item wrongly kept or dropped is counted once, by relevance).
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from typing import Any
+
+NOT_RELEVANT = "irrelevant"
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -34,8 +37,14 @@ def summarize(
 
     scope_ok = scope_n = 0
     dl_stated = dl_exact = dl_none = dl_invented = 0
+    types = taxonomy.ids("types")
+    confusion = {t: dict.fromkeys([*types, NOT_RELEVANT], 0) for t in types}
     for g, p in zip(gold, pred, strict=True):
         count("relevant", "relevant", bool(g.get("relevant")), bool(p.get("relevant")))
+        if g.get("relevant") and g.get("type") in confusion:
+            predicted = p.get("type") if p.get("relevant") else NOT_RELEVANT
+            if predicted in confusion[g["type"]]:
+                confusion[g["type"]][predicted] += 1
         if g.get("deadline"):
             dl_stated += 1
             dl_exact += int(p.get("deadline") == g.get("deadline"))
@@ -76,9 +85,47 @@ def summarize(
             (v["f1"] for v in per_label.get("themes", {}).values() if v["support"]), default=0.0
         ),
         "axes_micro_f1": micro("axes"),
+        "axes_macro_f1": macro("axes"),
         "scope_accuracy": round(scope_ok / scope_n, 3) if scope_n else 0.0,
         "deadline_exact": round(dl_exact / dl_stated, 3) if dl_stated else 0.0,
         "deadline_invented": round(dl_invented / dl_none, 3) if dl_none else 0.0,
         "deadline_stated": dl_stated,
     }
-    return {"summary": summary, "per_label": per_label}
+    out = {"summary": summary, "per_label": per_label, "type_confusion": confusion}
+    events = event_figures(gold, pred)
+    if events:
+        out["events"] = events
+    return out
+
+
+def _fold(value: Any) -> str:
+    text = unicodedata.normalize("NFD", str(value or "")).lower()
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Mn").split())
+
+
+def event_figures(gold: list[dict[str, Any]], pred: list[dict[str, Any]]) -> dict[str, Any]:
+    """Exact-match rates of events' start, end and place, on the items whose gold
+    carries an ``event`` key (``EventInfo.to_dict()`` or null); {} when none does."""
+    pairs = [(g["event"], p.get("event")) for g, p in zip(gold, pred, strict=True) if "event" in g]
+    if not pairs:
+        return {}
+    stated = [(g, p or {}) for g, p in pairs if g]
+    none = [p for g, p in pairs if not g]
+
+    def rate(key: str, same: Any = lambda a, b: a == b) -> float:
+        hits = sum(bool(same(g.get(key), p.get(key))) for g, p in stated)
+        return round(hits / len(stated), 3) if stated else 0.0
+
+    return {
+        "events_stated": len(stated),
+        "start_exact": rate("start"),
+        "start_day_exact": rate("start", lambda a, b: (a or "")[:10] == (b or "")[:10]),
+        "end_exact": rate("end"),
+        "place_exact": rate("place", lambda a, b: _fold(a) == _fold(b)),
+        "all_exact": round(
+            sum(g.get("start") == p.get("start") and g.get("end") == p.get("end")
+                and _fold(g.get("place")) == _fold(p.get("place")) for g, p in stated)
+            / len(stated), 3,
+        ) if stated else 0.0,
+        "events_invented": round(sum(bool(p) for p in none) / len(none), 3) if none else 0.0,
+    }  # fmt: skip

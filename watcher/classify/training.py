@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from watcher.classify.corpus import parse_line
+
 log = logging.getLogger(__name__)
 
 LABEL_KEYS = ("relevant", "type", "themes", "axes", "scope", "deadline")
@@ -50,12 +52,8 @@ def load_examples(folder: Path) -> list[dict[str, Any]]:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                log.warning("%s:%d: skipped, not valid JSON (%s)", path, number, exc.msg)
-                continue
-            problem = _valid_example(obj)
+            obj, problem = parse_line(line)
+            problem = problem or _valid_example(obj)
             if problem:
                 log.warning("%s:%d: skipped, %s", path, number, problem)
                 continue

@@ -9,26 +9,11 @@ from typing import Any
 
 import click
 
+from watcher.classify.corpus import read_jsonl
 from watcher.cli import App, common_options, handle_errors, main, pass_app
-from watcher.exceptions import ClassifierError, ConfigError
+from watcher.exceptions import ConfigError
 
 _BATCH = 256
-
-
-def _read_jsonl(stream: Any, name: str) -> Any:
-    """(line number, record or error message) for each non-blank line."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"{name}:{number}: not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(record, dict):
-            yield number, f"{name}:{number}: expected a JSON object"
-            continue
-        yield number, record
 
 
 @main.command("label")
@@ -58,7 +43,7 @@ def label_command(app: App, explain: bool) -> None:
         sys.stdout.flush()
         batch.clear()
 
-    for _number, record in _read_jsonl(sys.stdin, "stdin"):
+    for _number, record in read_jsonl(sys.stdin, "stdin"):
         if isinstance(record, str):
             click.echo(f"Error: {record}", err=True)
             bad += 1
@@ -152,24 +137,18 @@ def train_command(app: App, no_store: bool, as_json: bool) -> None:
 @pass_app
 @handle_errors
 def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
-    """Precision, recall and F1 per label, and the summary figures of every field."""
+    """Precision, recall and F1 per label, the type confusion matrix, the summary figures
+    of every field, and events' dates and place when the corpus gives them."""
     from watcher.classify import Classifier
+    from watcher.classify.corpus import load_corpus
     from watcher.classify.metrics import summarize
 
-    records, gold = [], []
-    with corpus.open(encoding="utf-8") as stream:
-        for _number, record in _read_jsonl(stream, str(corpus)):
-            if isinstance(record, str) or not isinstance(record.get("labels"), dict):
-                raise ClassifierError(
-                    record if isinstance(record, str) else f"{corpus}:{_number}: no labels"
-                )
-            records.append(record)
-            gold.append(record["labels"])
-    if not records:
-        raise ClassifierError(f"{corpus}: no items")
     classifier = Classifier.load(app.settings)
+    taxonomy = classifier.resources.taxonomy
+    records = load_corpus(corpus, taxonomy)
+    gold = [{**r["labels"], "event": r["event"]} if "event" in r else r["labels"] for r in records]
     results = classifier.label(records)
-    figures = summarize(gold, [r.labels.to_dict() for r in results], classifier.resources.taxonomy)
+    figures = summarize(gold, [r.labels.to_dict() for r in results], taxonomy)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
         return
@@ -181,4 +160,18 @@ def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
                 f"  {label:<22}{v['precision']:>10.3f}{v['recall']:>8.3f}{v['f1']:>7.3f}"
                 f"{v['support']:>9}"
             )
+    _print_confusion(figures["type_confusion"])
     _print_summary(figures["summary"], f"Summary ({corpus.name}, model {classifier.version}):")
+    if figures.get("events"):
+        _print_summary(figures["events"], "Events (items whose corpus line gives `event`):")
+
+
+def _print_confusion(confusion: dict[str, dict[str, int]]) -> None:
+    """Rows: the corpus's type; columns: the model's (or not relevant at all)."""
+    if not confusion:
+        return
+    columns = list(next(iter(confusion.values())))
+    click.echo("type confusion (rows: corpus, columns: predicted):")
+    click.echo(f"  {'':<16}" + "".join(f"{c[:9]:>10}" for c in columns))
+    for gold_type, row in confusion.items():
+        click.echo(f"  {gold_type:<16}" + "".join(f"{row[c]:>10}" for c in columns))
