@@ -37,9 +37,10 @@ _EVENT_CUE = re.compile(
     r"organis\w+|propos\w+|accueill\w+|ouvr\w+\s+ses\s+portes|\bdates?\s*:|quand\s*:|"
     r"\bsession|journ[ée]e|webinaire|webinar|atelier|rencontre|conf[ée]rence|colloque|forum|"
     r"salon|visite|s[ée]minaire|matinale|formation|module|assises|congr[èe]s|petit-d[ée]jeuner|"
-    r"\ble\s*$|\bles\s*$|\bdu\s*$|\bce\s*$|\bprochain",
+    r"\bprochain",
     _I,
 )
+_ARTICLE = re.compile(r"\b(?:le|les|du|ce)\s*$", _I)  # "le 12 mars": a day announced
 # Dates that are not the event's: publication, registration, the past of a project.
 _NOT_EVENT = re.compile(
     r"publi[ée]|mis\s+à\s+jour|mise\s+à\s+jour|inscri\w*|candidat\w*|r[ée]ponse|"
@@ -105,7 +106,8 @@ def _score(text: str, dates: list[FoundDate], i: int, title_end: int) -> float:
     deadline_score, _cue, _blocked = nearest_cue(before)
     if deadline_score and not cues:
         return 0.0
-    score = 1.0 + (1.0 if cues else 0.0) + (0.5 if d.weekday else 0.0)
+    cued = bool(cues or _ARTICLE.search(before))
+    score = 1.0 + (1.0 if cued else 0.0) + (0.5 if d.weekday else 0.0)
     if d.start < title_end:
         score += 1.0
     if _time_after(text, dates, i):
