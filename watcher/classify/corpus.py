@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from watcher.classify.taxonomy import Taxonomy
+from watcher.base.taxonomy import Taxonomy
 from watcher.exceptions import ClassifierError
 from watcher.models import EventInfo
 
