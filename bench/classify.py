@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from watcher.base.resources import BUNDLED_CLASSIFIERS  # noqa: E402
 from watcher.classify import Classifier, classify_pending  # noqa: E402
 from watcher.classify.training import load_examples  # noqa: E402
 from watcher.settings import Settings  # noqa: E402
@@ -34,9 +35,9 @@ WORDS = 400
 
 
 def make_items(n: int, seed: int = 7) -> list[dict]:
-    examples = load_examples(ROOT / "classifiers" / "training")
+    examples = load_examples(BUNDLED_CLASSIFIERS / "training")
     if not examples:
-        sys.exit("no training examples in classifiers/training/ to build texts from")
+        sys.exit("no training examples in watcher/classifiers/training/ to build texts from")
     rng = random.Random(seed)
     items = []
     for i in range(n):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests import shared
+from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 LINES_PER_FILE = 25  # enough to learn, fast to train
 
@@ -18,7 +18,7 @@ LINES_PER_FILE = 25  # enough to learn, fast to train
 def make_training_dir(folder: Path) -> Path:
     """The team's examples (first lines of each file) plus hand-written off-topic ones."""
     folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted((ROOT / "classifiers" / "training").glob("*.jsonl")):
+    for path in sorted((BUNDLED_CLASSIFIERS / "training").glob("*.jsonl")):
         lines = path.read_text(encoding="utf-8").splitlines()[:LINES_PER_FILE]
         (folder / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy(DATA / "offtopic.jsonl", folder / "zz_offtopic.jsonl")

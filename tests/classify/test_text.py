@@ -1,10 +1,7 @@
-from pathlib import Path
-
+from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.base.taxonomy import load_taxonomy
 from watcher.classify.scope import load_gazetteer
 from watcher.classify.text import clean_text, detect_language
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_html_is_stripped() -> None:
@@ -38,7 +35,7 @@ def test_language() -> None:
 
 
 def test_taxonomy_has_the_ids_of_labels_md() -> None:
-    tax = load_taxonomy(ROOT / "classifiers" / "taxonomy.yaml")
+    tax = load_taxonomy(BUNDLED_CLASSIFIERS / "taxonomy.yaml")
     assert tax.ids("types") == [
         "appel_a_projets", "reglementation", "evenement", "formation", "publication", "actualite",
     ]  # fmt: skip
@@ -48,7 +45,7 @@ def test_taxonomy_has_the_ids_of_labels_md() -> None:
 
 
 def test_scope() -> None:
-    gaz = load_gazetteer(ROOT / "classifiers" / "gazetteer.yaml")
+    gaz = load_gazetteer(BUNDLED_CLASSIFIERS / "gazetteer.yaml")
     assert gaz.scope("Une synergie à Sarreguemines", "").scope == "grand_est"
     assert gaz.scope("Atelier", "Rendez-vous à Troyes le 3 mars.").scope == "grand_est"
     assert gaz.scope("Entreprise", "Implantée à 57200 Sarreguemines").scope == "grand_est"

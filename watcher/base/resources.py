@@ -1,14 +1,19 @@
 """Where the bundled resources are: templates and classifiers.
 
-Every module asks here instead of walking up from its own file, so the
-resources can move (package data, see ``docs/architecture.md``) in one place.
+Both ship inside the package (``watcher/templates/``, ``watcher/classifiers/``,
+declared as package data), so a wheel installed anywhere has them. A
+deployment overrides them with its own folders (``publish.templates_dir``,
+``classify.classifiers_dir``), searched first. Every module asks here.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[2]
+# The package is installed as files (never zipped): its Traversable is a real folder,
+# which Jinja's FileSystemLoader and the YAML readers need.
+_PACKAGE = Path(str(files("watcher")))
 
-BUNDLED_TEMPLATES = _ROOT / "templates"
-BUNDLED_CLASSIFIERS = _ROOT / "classifiers"
+BUNDLED_TEMPLATES = _PACKAGE / "templates"
+BUNDLED_CLASSIFIERS = _PACKAGE / "classifiers"

@@ -3,7 +3,7 @@
 Source kinds are the keys of the collect stage's registry of spiders; item
 types and scopes are the label ids of LABELS.md that the code treats one by
 one (sections of the bulletin, closing dates of calls, the gazetteer).
-``classifiers/taxonomy.yaml`` gives each type and scope its French name and
+``watcher/classifiers/taxonomy.yaml`` gives each type and scope its French name and
 description and must list exactly these ids (its loader checks); themes and
 axes are data only, so they live in the taxonomy alone.
 """

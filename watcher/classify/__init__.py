@@ -1,7 +1,7 @@
 """Classify stage: relevance, type, themes, axes, scope and deadline of each item.
 
-Hybrid and explainable: curators' lexicons (``classifiers/lexicons.yaml``) and
-a linear model over spaCy lemmas trained on ``classifiers/training/`` and the
+Hybrid and explainable: curators' lexicons (``watcher/classifiers/lexicons.yaml``) and
+a linear model over spaCy lemmas trained on ``watcher/classifiers/training/`` and the
 curators' corrections, combined per label; a gazetteer for scope; French
 date rules for deadlines; conventions of LABELS.md as rules.
 """

@@ -1,6 +1,6 @@
 """Curators' lexicons: weighted words and phrases per label, matched on lemmas.
 
-``classifiers/lexicons.yaml`` maps a field (relevant, type, themes, axes) to
+``watcher/classifiers/lexicons.yaml`` maps a field (relevant, type, themes, axes) to
 labels, each with ``term: weight``. Terms are lemmatized like the texts, so a
 curator writes natural French and plural or conjugated forms still match.
 """

@@ -1,4 +1,4 @@
-"""Training examples: every ``*.jsonl`` of ``classifiers/training/`` plus curators' overrides."""
+"""Training examples: every ``*.jsonl`` of ``watcher/classifiers/training/`` plus curators' overrides."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ def _print_summary(summary: dict[str, Any], title: str) -> None:
 @pass_app
 @handle_errors
 def train_command(app: App, no_store: bool, as_json: bool) -> None:
-    """Rebuild the model from classifiers/training/ and the curators' corrections."""
+    """Rebuild the model from watcher/classifiers/training/ and the curators' corrections."""
     from watcher.classify import Classifier
 
     overrides = None
