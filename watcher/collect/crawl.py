@@ -48,10 +48,16 @@ def _without(base: dict[str, int], unused: set[str]) -> dict[str, int]:
 
 
 def scrapy_settings(
-    collect: CollectSettings | SimpleNamespace, *, log_level: str = "WARNING"
+    collect: CollectSettings | SimpleNamespace,
+    *,
+    log_level: str = "WARNING",
+    internal_origins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Scrapy's settings from ours: politeness, limits, retries."""
+    """Scrapy's settings from ours: politeness, limits, retries, and what may be fetched
+    (``internal_origins``: see :mod:`watcher.collect.guard`)."""
     from scrapy.settings import default_settings as defaults
+
+    from watcher.collect.guard import ORIGINS_SETTING
 
     return {
         "BOT_NAME": "watcher",
@@ -103,10 +109,18 @@ def scrapy_settings(
         },
         "DOWNLOADER_MIDDLEWARES_BASE": {
             **_without(defaults.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_DOWNLOADER_MIDDLEWARES),
+            # In the base list, so that no DOWNLOADER_MIDDLEWARES setting can leave it out:
+            # first on the way to the downloader (before robots.txt is even asked for)...
+            "watcher.collect.guard.UrlGuardMiddleware": 30,
             "watcher.collect.robots.CachedRobotsTxtMiddleware": (
                 defaults.DOWNLOADER_MIDDLEWARES_BASE[ROBOTSTXT]
             ),
+            # ...and first to see a download's error, so a refused name is not retried.
+            "watcher.collect.guard.ResolvedAddressCheck": 950,
         },
+        # Names resolve to public addresses only, checked as the connection is made.
+        "TWISTED_DNS_RESOLVER": "watcher.collect.guard.GuardedResolver",
+        ORIGINS_SETTING: dict(internal_origins or {}),
         "DOWNLOADER_MIDDLEWARES": {
             "watcher.collect.middlewares.HostBackoffMiddleware": 90,
             "watcher.collect.middlewares.BackoffRetryMiddleware": 550,
@@ -130,13 +144,20 @@ def main(argv: list[str] | None = None) -> int:
         return run_discovery(job)
     from scrapy.crawler import CrawlerProcess
 
+    from watcher.collect.guard import internal_origins
     from watcher.collect.plain import plain_settings, plain_source
     from watcher.collect.spider import WatchSpider
 
     # Validated by the parent already: plain objects, no pydantic in the child.
     collect = plain_settings(job["settings"])
     sources = [plain_source(s) for s in job["sources"]]
-    process = CrawlerProcess(scrapy_settings(collect, log_level=job.get("log_level", "INFO")))
+    process = CrawlerProcess(
+        scrapy_settings(
+            collect,
+            log_level=job.get("log_level", "INFO"),
+            internal_origins=internal_origins(sources),
+        )
+    )
     process.crawl(
         WatchSpider, db=job["db"], run_id=job["run_id"], sources=sources, settings=collect
     )

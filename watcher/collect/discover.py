@@ -120,6 +120,7 @@ def run_discovery(job: dict[str, Any]) -> int:
 
     from watcher.collect.crawl import scrapy_settings
     from watcher.collect.errors import classify_failure
+    from watcher.collect.guard import internal_origin
 
     settings = CollectSettings.model_validate(job["settings"])
     url = job["url"]
@@ -173,7 +174,12 @@ def run_discovery(job: dict[str, Any]) -> int:
                     candidate, callback=check, errback=lambda f: None, dont_filter=True
                 )
 
-    scrapy_conf = scrapy_settings(settings)
+    # The page asked for may be on this machine (the user typed it); what it links to
+    # is checked like any crawl's links.
+    origin = internal_origin(url)
+    scrapy_conf = scrapy_settings(
+        settings, internal_origins={"": f"{origin[0]}:{origin[1]}"} if origin else None
+    )
     scrapy_conf.update(RETRY_TIMES=0, AUTOTHROTTLE_ENABLED=False, DOWNLOADER_MIDDLEWARES={})
     process = CrawlerProcess(scrapy_conf)
     process.crawl(DiscoverSpider)

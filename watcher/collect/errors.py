@@ -22,6 +22,9 @@ KINDS = {
     "http_5xx": "the server failed (5xx) after retries",
     "http_4xx": "the server refused the request (4xx)",
     "robots": "robots.txt disallows the URL",
+    "not_http": "not an http(s) URL (file:, ftp:, data:, javascript:...): never fetched or stored",
+    "internal_address": "the URL is, or resolves to, a loopback, private or otherwise "
+    "non-public address other than the source's own: never fetched",
     "host_backoff": "the host answered 429/403 recently and is left alone",
     "empty": "the response body is empty",
     "not_a_feed": "an HTML page was served where a feed was expected",
@@ -56,11 +59,15 @@ def classify_failure(failure: Any) -> tuple[str, str, int | None]:
     from twisted.internet import error as twisted_error
     from twisted.internet.defer import CancelledError
 
+    from watcher.collect.guard import Refused
+
     value = failure.value
     message = str(value) or type(value).__name__
     if isinstance(value, HttpError):
         status = value.response.status
         return http_kind(status), f"HTTP {status} for {value.response.url}", status
+    if isinstance(value, Refused):
+        return value.kind, message, None
     if isinstance(value, IgnoreRequest):
         if message.startswith("host_backoff"):
             return "host_backoff", message, None

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Requests the guard refused (watcher.collect.guard): reported even for an article.
+REFUSED_KINDS = ("not_http", "internal_address")
+
 Handler = Callable[[Response, "SourceRun"], list[Request] | None]
 ErrorHandler = Callable[[Request, "SourceRun", str, str], list[Request] | None]
 
@@ -82,6 +85,12 @@ class SourceRun:
     def warn(self, kind: str, message: str) -> None:
         """A problem worked around: recorded, but the source still counts as ok."""
         if self.error_kind is None:
+            self.error_kind, self.error_message = kind, message
+
+    def refuse(self, kind: str, message: str) -> None:
+        """A link the guard refused: reported rather than a lesser warning, never over a
+        failure; the source still counts as ok."""
+        if self.status != "failed" and self.error_kind not in REFUSED_KINDS:
             self.error_kind, self.error_message = kind, message
 
     def report(self) -> SourceReport:
@@ -132,8 +141,10 @@ class WatchSpider(scrapy.Spider):
     # --- start and finish --------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        from watcher.collect.guard import UrlGuard
         from watcher.collect.kinds import REGISTRY
 
+        self.guard = UrlGuard.from_settings(self.settings)
         emit({"event": "start", "total": len(self.sources)})
         for source in self.sources:
             run = SourceRun(source)
@@ -263,6 +274,8 @@ class WatchSpider(scrapy.Spider):
         try:
             if request.meta.get("main"):
                 run.fail(kind, message, status)
+            elif kind in REFUSED_KINDS:
+                run.refuse(kind, message)  # an article link to refuse: the source carries on
             on_error: ErrorHandler | None = request.meta.get("_on_error")
             if on_error is not None:
                 requests = list(on_error(request, run, kind, message) or [])
@@ -295,12 +308,23 @@ class WatchSpider(scrapy.Spider):
 
     # --- items and articles ----------------------------------------------------------------
 
+    def admissible(self, run: SourceRun, url: str) -> bool:
+        """Whether a listing's link may become an item (an http(s) URL, not an internal
+        address); a refused one is reported on the source, which carries on."""
+        refused = self.guard.refusal(url, run.source.id)
+        if refused is not None:
+            logger.warning("source %s: entry left out: %s", run.source.id, refused[1])
+            run.refuse(*refused)
+        return refused is None
+
     def take(
         self, run: SourceRun, item: CollectedItem, *, fetch: bool | None = None
     ) -> list[Request]:
         """Record one entry of a listing; return the request for its article when needed."""
         from watcher.collect.articles import article_request
 
+        if not self.admissible(run, item.url):
+            return []
         run.found += 1
         canon = canonical_url(item.url)
         if run.new >= self.collect.max_items_per_source and canon not in known_urls(

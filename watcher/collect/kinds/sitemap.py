@@ -72,6 +72,8 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
     for entry in entries:
         if canon[entry["loc"]] in known or canon[entry["loc"]] in spider.requested:
             continue
+        if not spider.admissible(run, entry["loc"]):
+            continue
         item = CollectedItem(
             source_id=run.source.id,
             url=entry["loc"],
