@@ -162,12 +162,25 @@ class SourceReport:
 
 
 @dataclass
+class CrawlExit:
+    """How a crawl's process ended."""
+
+    returncode: int | None = 0
+    timed_out: bool = False  # stopped at collect.crawl_time_limit_s
+    stopped: bool = False  # asked to stop: Ctrl-C, or the scheduler stopping
+    killed: bool = False  # it did not stop within the grace: SIGKILL
+    duration_s: float = 0.0
+    log_tail: str = ""  # the end of its log, when it failed
+
+
+@dataclass
 class RunReport:
     run_id: int
     started_at: datetime
     finished_at: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
     status: str = "done"  # running | done | interrupted | killed
+    exit: CrawlExit = field(default_factory=CrawlExit)  # set by run_collect
 
     @property
     def failed(self) -> list[SourceReport]:

@@ -194,7 +194,7 @@ def test_a_source_redirected_to_an_internal_address_fails_clearly(web, internal,
     }
     assert internal.log == []
     assert (reports["moved"].status, reports["moved"].error_kind) == ("failed", "internal_address")
-    assert reports["meta"].status == "failed"  # refused, or not a feed: never fetched
+    assert (reports["meta"].status, reports["meta"].error_kind) == ("failed", "internal_address")
     assert list(iter_items(store)) == []
 
 

@@ -70,7 +70,8 @@ def test_plain_settings_give_the_same_scrapy_settings() -> None:
 def test_the_crawl_child_does_not_import_pydantic_yaml_rich_or_click() -> None:
     code = (
         "import sys, watcher.collect.crawl, watcher.collect.spider, watcher.collect.robots, "
-        "watcher.collect.middlewares, watcher.collect.plain, scrapy.crawler\n"
+        "watcher.collect.middlewares, watcher.collect.plain, watcher.collect.guard, "
+        "watcher.collect.process, scrapy.crawler\n"
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     loaded = set(

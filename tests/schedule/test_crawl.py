@@ -2,51 +2,89 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
+from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.models import SourceReport
 from watcher.schedule import jobs
-from watcher.schedule.crawl import CrawlBusy, crawl_lock, due_sources, run_crawl
+from watcher.schedule.crawl import due_sources
 from watcher.schedule.runtime import JobResult, install, run_job
+from watcher.settings import CollectSettings
 from watcher.store import jobs as store_jobs
 from watcher.store.crawl_state import record_source_run, start_run
 from watcher.store.schema import crawl_runs
 
 from .conftest import make_settings, paris
 
-FAKE = Path(__file__).parent / "data" / "fake_crawl.py"
 SOURCES = """
 sources:
-  - {id: fast, name: Fast, kind: rss, url: "http://127.0.0.1:9/fast.xml", check_every: 1h}
-  - {id: slow, name: Slow, kind: rss, url: "http://127.0.0.1:9/slow.xml", check_every: 1d}
-  - {id: plain, name: Plain, kind: rss, url: "http://127.0.0.1:9/plain.xml"}
-  - {id: closed, name: Closed, kind: rss, url: "http://127.0.0.1:9/closed.xml", enabled: false}
+  - {id: fast, name: Fast, kind: rss, url: "BASE/fast.xml", check_every: 1h, fetch_article: false}
+  - {id: slow, name: Slow, kind: rss, url: "BASE/slow.xml", check_every: 1d, fetch_article: false}
+  - {id: plain, name: Plain, kind: rss, url: "BASE/plain.xml", fetch_article: false}
+  - {id: closed, name: Closed, kind: rss, url: "BASE/closed.xml", enabled: false}
 """
 
 
+class _Feeds(BaseHTTPRequestHandler):
+    """Each source's feed: one new entry at every request, a 503 in "fail" mode, an
+    answer after ``delay`` seconds."""
+
+    def log_message(self, *args) -> None:  # noqa: ANN002
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/robots.txt":
+            self.send_response(404)
+            self.end_headers()
+            return
+        time.sleep(self.server.delay)
+        if self.server.mode == "fail":
+            self.send_response(503)
+            self.end_headers()
+            return
+        self.server.count += 1
+        link = f"http://example.org{self.path}/{self.server.count}"
+        body = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>Item {self.server.count}</title><link>{link}</link></item>"
+            "</channel></rss>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @pytest.fixture
-def crawl_rt(runtime, tmp_path):  # noqa: ANN001, ANN201
+def feeds():  # noqa: ANN201
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feeds)
+    server.daemon_threads = True
+    server.mode, server.delay, server.count = "ok", 0.0, 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def crawl_rt(runtime, tmp_path, feeds):  # noqa: ANN001, ANN201
     path = tmp_path / "sources.yaml"
-    path.write_text(SOURCES, encoding="utf-8")
+    base = f"http://127.0.0.1:{feeds.server_port}"
+    path.write_text(SOURCES.replace("BASE", base), encoding="utf-8")
     runtime.sources_path = path
     runtime.jobs["collect"] = jobs.collect
     runtime.settings = make_settings(tmp_path, failing_runs_alert=2, crawl_kill_grace_s=1)
-    runtime.mode = "ok"
-    runtime.crawl_argv = lambda ids: [
-        sys.executable,
-        str(FAKE),
-        runtime.mode,
-        runtime.store.url,
-        *ids,
-    ]
+    runtime.settings.collect = CollectSettings(
+        download_delay_s=0, autothrottle=False, retry_times=0, download_timeout_s=60
+    )
     install(runtime)
     return runtime
 
@@ -81,8 +119,8 @@ def test_collect_job_crawls_the_due_sources_then_classifies(crawl_rt, store, rec
     assert len(store_jobs.crawl_runs_since(store, datetime(2026, 1, 1, tzinfo=UTC))) == 1
 
 
-def test_failing_sources_raise_one_alert_after_n_runs(crawl_rt, store):
-    crawl_rt.mode = "fail"
+def test_failing_sources_raise_one_alert_after_n_runs(crawl_rt, store, feeds):
+    feeds.mode = "fail"
     run_job("collect")
     assert store_jobs.open_alerts(store) == []  # one failure is not yet a pattern
     with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
@@ -94,16 +132,18 @@ def test_failing_sources_raise_one_alert_after_n_runs(crawl_rt, store):
     assert all("http_5xx" in a["detail"] for a in alerts)
     assert {a["count"] for a in alerts} == {2}
     # Back to normal: the alert clears.
-    crawl_rt.mode = "ok"
+    feeds.mode = "ok"
     with time_machine.travel(datetime.now(UTC) + timedelta(days=4)):
         run_job("collect")
     assert store_jobs.open_alerts(store) == []
 
 
-def test_a_hung_crawl_is_killed_and_reported(crawl_rt, store):
-    crawl_rt.mode = "stubborn"  # ignores SIGTERM: needs SIGKILL
+def test_a_hung_crawl_is_killed_and_reported(crawl_rt, store, feeds):
+    feeds.delay = 30  # the crawl cannot stop cleanly: it waits for its downloads
     crawl_rt.settings.collect.crawl_time_limit_s = 1
+    started = time.monotonic()
     assert run_job("collect") == "killed"
+    assert time.monotonic() - started < 15  # limit, then the grace twice, then SIGKILL
     run = store_jobs.last_job_runs(store)["collect"]
     assert run["outcome"] == "killed"
     with store.connect() as conn:
@@ -115,11 +155,16 @@ def test_a_hung_crawl_is_killed_and_reported(crawl_rt, store):
     assert store_jobs.last_job_runs(store)["classify"]["trigger"] == "after-crawl"
 
 
-def test_a_crawl_that_stops_on_sigterm_is_not_sigkilled(crawl_rt, store):
-    crawl_rt.mode = "hang"
-    outcome = run_crawl(crawl_rt, ["fast"], time_limit_s=0.5)
-    assert outcome.timed_out and not outcome.killed
-    assert outcome.returncode == 130
+def test_a_crawl_that_stops_at_its_limit_is_not_killed(crawl_rt, store, feeds):
+    from watcher.collect import run_collect
+
+    feeds.delay = 2.5
+    crawl_rt.settings.collect.crawl_time_limit_s = 1
+    crawl_rt.settings.schedule.crawl_kill_grace_s = 20
+    sources = crawl_rt.load_sources().enabled(["fast"])
+    report = run_collect(sources, db=store, settings=crawl_rt.settings)
+    assert report.exit.timed_out and not report.exit.killed
+    assert report.exit.returncode == 0 and report.exit.duration_s < 15
     with store.connect() as conn:
         assert conn.execute(select(crawl_runs.c.status)).scalars().all() == ["interrupted"]
 
@@ -177,15 +222,17 @@ def test_a_second_scheduler_on_the_same_database_refuses_to_start(runtime):
         run_forever(runtime)
 
 
-def test_stopping_the_runtime_stops_the_crawl_cleanly(crawl_rt, store):
-    crawl_rt.mode = "hang"
-    timer = threading.Timer(1.0, crawl_rt.stop)  # what SIGTERM to the scheduler does
+def test_stopping_the_runtime_stops_the_crawl_cleanly(crawl_rt, store, feeds, recorder):
+    feeds.delay = 2.5
+    crawl_rt.settings.schedule.crawl_kill_grace_s = 20
+    timer = threading.Timer(1.5, crawl_rt.stop)  # what SIGTERM to the scheduler does
     timer.start()
     try:
-        outcome = run_crawl(crawl_rt, ["fast"])
+        assert run_job("collect") == "interrupted"
     finally:
         timer.cancel()
-    assert outcome.stopped and not outcome.killed and not outcome.timed_out
-    assert outcome.returncode == 130  # the child stopped itself at a safe point
+    detail = store_jobs.last_job_runs(store)["collect"]["detail"]
+    assert "scheduler stopping" in detail
     with store.connect() as conn:
         assert conn.execute(select(crawl_runs.c.status)).scalars().all() == ["interrupted"]
+    assert "classify" not in recorder.names()  # not after a stop

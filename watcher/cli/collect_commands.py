@@ -21,19 +21,18 @@ from watcher.exceptions import WatcherError
 def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
     """Collect the enabled sources (or --only some) in one crawl; exit 0 even if some failed."""
     from watcher.collect import run_collect
-    from watcher.collect.lock import CrawlBusy, crawl_lock, lock_path
+    from watcher.collect.lock import CrawlBusy
 
     sources = app.sources
     try:
-        with crawl_lock(lock_path(app.store, app.settings.publish.output_dir)):
-            report = run_collect(
-                sources,
-                db=app.store,
-                settings=app.settings,
-                only=list(only) or None,
-                trigger="cli",
-                progress=not quiet and sys.stderr.isatty(),
-            )
+        report = run_collect(
+            sources,
+            db=app.store,
+            settings=app.settings,
+            only=list(only) or None,
+            trigger="cli",
+            progress=not quiet and sys.stderr.isatty(),
+        )
     except CrawlBusy as exc:
         raise WatcherError(
             f"another crawl is running on this database ({exc})",

@@ -138,6 +138,10 @@ def scrapy_settings(
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    if job.get("parent_pid"):  # before the slow imports: the parent may be gone already
+        from watcher.collect.process import die_with_parent
+
+        die_with_parent(int(job["parent_pid"]))
     if job.get("mode") == "discover":
         from watcher.collect.discover import run_discovery
 

@@ -8,6 +8,7 @@ common feed paths, each checked by feedparser.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -49,7 +50,12 @@ def discover_feeds(
         job = Path(tmp) / "job.json"
         job.write_text(
             json.dumps(
-                {"mode": "discover", "url": url, "settings": settings.model_dump(mode="json")}
+                {
+                    "mode": "discover",
+                    "url": url,
+                    "settings": settings.model_dump(mode="json"),
+                    "parent_pid": os.getpid(),
+                }
             ),
             encoding="utf-8",
         )

@@ -11,27 +11,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from watcher.base.clock import utcnow
+from watcher.collect.lock import crawl_lock, lock_path
+from watcher.collect.process import run_child
 from watcher.config import Source, SourcesFile
-from watcher.exceptions import ConfigError, WatcherError
-from watcher.models import RunReport, SourceReport
+from watcher.exceptions import ConfigError
+from watcher.models import CrawlExit, RunReport, SourceReport
 from watcher.settings import CollectSettings, Settings
 from watcher.store import Store
 from watcher.store import crawl_state as state
 
 __all__ = ["run_collect", "select_sources", "source_job"]
 
-GRACE_S = 20.0  # after a Ctrl-C or the time limit, how long the crawl may take to stop cleanly
+# How long a crawl may take to stop cleanly when no Settings give schedule.crawl_kill_grace_s.
+DEFAULT_GRACE_S = 60.0
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -80,20 +80,6 @@ def _mark_stale_runs(store: Store) -> None:
                 )
 
 
-def _read_events(stream: Any, callback: EventCallback | None) -> None:
-    for line in stream:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if callback is not None:
-            with contextlib.suppress(Exception):
-                callback(event)
-
-
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -110,124 +96,129 @@ def run_collect(
     trigger: str = "cli",
     progress: bool = False,
     on_event: EventCallback | None = None,
+    stop: threading.Event | None = None,
+    log_path: Path | None = None,
 ) -> RunReport:
     """Collect the sources in one crawl (a child process) and return the run's report.
+
+    Takes the crawl lock of the database first (``CrawlBusy`` when another crawl holds
+    it) and keeps it until the crawl process is gone; the process, its time limit and
+    its end are :mod:`watcher.collect.process`'s business. ``stop`` (the scheduler
+    stopping) asks the crawl to stop cleanly; ``log_path`` keeps the crawl's log there
+    (else ``collect.crawl_log``, else a temporary file shown only if the crawl crashes).
+    How the process ended is ``report.exit``.
 
     Sources that fail are reported, never raised. Raises ``WatcherError`` only when
     the crawl itself cannot run, ``KeyboardInterrupt`` after a Ctrl-C (the run is
     then marked ``interrupted`` and the store left consistent).
     """
-    collect = settings.collect if isinstance(settings, Settings) else settings or CollectSettings()
+    full = settings if isinstance(settings, Settings) else None
+    collect = full.collect if full else settings or CollectSettings()
+    # schedule.crawl_kill_grace_s: how long a crawl may take to stop, for every caller.
+    grace_s = float(full.schedule.crawl_kill_grace_s if full else DEFAULT_GRACE_S)
     selected = select_sources(sources, only)
     store = db if isinstance(db, Store) else Store(db)
+    output_dir = full.publish.output_dir if full else Path("output")
     try:
-        _mark_stale_runs(store)
-        state.upsert_sources(store, selected)
-        run_id = state.start_run(store, trigger=trigger)
-        if not selected:
-            state.finish_run(store, run_id, "done")
-            return state.run_report(store, run_id)
-        with tempfile.TemporaryDirectory(prefix="watcher-crawl-") as tmp:
-            job_path = Path(tmp) / "job.json"
-            job = {
-                "db": store.url,
-                "run_id": run_id,
-                "sources": [source_job(s) for s in selected],
-                "settings": collect.model_dump(mode="json"),
-                "log_level": "INFO",
-            }
-            job_path.write_text(json.dumps(job), encoding="utf-8")
-            log_path = Path(collect.crawl_log) if collect.crawl_log else Path(tmp) / "crawl.log"
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            returncode = _run_child(
-                store, run_id, job_path, log_path, collect, len(selected), progress, on_event
-            )
-            if returncode not in (0, None):
-                tail = _tail(log_path)
+        with crawl_lock(lock_path(store, output_dir)) as lock:
+            _mark_stale_runs(store)
+            state.upsert_sources(store, selected)
+            run_id = state.start_run(store, trigger=trigger)
+            if not selected:
+                state.finish_run(store, run_id, "done")
+                return state.run_report(store, run_id)
+            with tempfile.TemporaryDirectory(prefix="watcher-crawl-") as tmp:
+                job_path = Path(tmp) / "job.json"
+                job = {
+                    "db": store.url,
+                    "run_id": run_id,
+                    "sources": [source_job(s) for s in selected],
+                    "settings": collect.model_dump(mode="json"),
+                    "log_level": "INFO",
+                    "parent_pid": os.getpid(),
+                }
+                job_path.write_text(json.dumps(job), encoding="utf-8")
+                log_path = log_path or (
+                    Path(collect.crawl_log) if collect.crawl_log else Path(tmp) / "crawl.log"
+                )
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                command = [sys.executable, "-m", "watcher.collect.crawl", str(job_path)]
+                closed: dict[str, str] = {}
+                with (
+                    open(log_path, "a", encoding="utf-8") as log,
+                    _progress(progress, len(selected), on_event) as callback,
+                ):
+                    try:
+                        outcome = run_child(
+                            command,
+                            lock=lock,
+                            time_limit_s=collect.crawl_time_limit_s,
+                            grace_s=grace_s,
+                            stderr=log,
+                            stop=stop,
+                            on_line=_events(callback, closed),
+                            on_start=lambda pid: state.set_run_pid(store, run_id, pid),
+                        )
+                    except KeyboardInterrupt:
+                        _close_run(store, run_id, selected, "interrupted (Ctrl-C)")
+                        raise
+                # Scrapy's close reason when the crawl stopped itself at the time limit.
+                outcome.timed_out |= closed.get("reason") == "closespider_timeout"
+                if outcome.returncode != 0 and not outcome.killed:
+                    outcome.log_tail = _tail(log_path)
                 _close_run(
                     store,
                     run_id,
                     selected,
-                    f"the crawl process ended with status {returncode}: {tail[-1500:]}",
+                    _why(outcome, collect.crawl_time_limit_s),
+                    # "killed": cut by the time limit; a stop asked for is an interruption.
+                    status="killed" if outcome.killed and not outcome.stopped else "interrupted",
                 )
-            else:
-                _close_run(store, run_id, selected, "the crawl stopped before this source finished")
-        return state.run_report(store, run_id)
+            report = state.run_report(store, run_id)
+            report.exit = outcome
+            return report
     finally:
         if not isinstance(db, Store):
             store.close()
 
 
-def _run_child(
-    store: Store,
-    run_id: int,
-    job_path: Path,
-    log_path: Path,
-    collect: CollectSettings,
-    total: int,
-    progress: bool,
-    on_event: EventCallback | None,
-) -> int | None:
-    command = [sys.executable, "-m", "watcher.collect.crawl", str(job_path)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with (
-        open(log_path, "a", encoding="utf-8") as log,
-        _progress(progress, total, on_event) as callback,
-    ):
+def _events(callback: EventCallback | None, closed: dict[str, str]) -> Callable[[str], None]:
+    """The child's progress events (JSON lines on its stdout) to ``callback``."""
+
+    def on_line(line: str) -> None:
+        line = line.strip()
+        if not line.startswith("{"):
+            return
         try:
-            child = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                env=env,
-                # Own session: a Ctrl-C reaches the parent only, which then asks the crawl
-                # to stop once (a second SIGINT would make Scrapy stop uncleanly).
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise WatcherError(f"cannot start the crawl process: {exc}") from exc
-        state.set_run_pid(store, run_id, child.pid)
-        reader = threading.Thread(target=_read_events, args=(child.stdout, callback), daemon=True)
-        reader.start()
-        try:
-            try:
-                _wait(child, reader, collect.crawl_time_limit_s + 2 * GRACE_S)
-            except subprocess.TimeoutExpired:
-                _stop(child)
-        except KeyboardInterrupt:
-            _stop(child)
-            reader.join(timeout=2)
-            state.finish_run(store, run_id, "interrupted", only_if_running=True)
-            raise
-        reader.join(timeout=5)
-        return child.returncode
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        if event.get("event") == "closed":
+            closed["reason"] = str(event.get("reason"))
+        if callback is not None:
+            callback(event)
+
+    return on_line
 
 
-def _wait(child: subprocess.Popen, reader: threading.Thread, timeout: float) -> None:
-    """Wait for the child to exit, waking up as soon as it does.
-
-    ``Popen.wait(timeout=…)`` polls with sleeps of up to 50 ms, which a run where every
-    feed answers 304 (under a second) would pay at each collect. The reader thread ends
-    when the child's stdout closes, that is when it exits: joining it is an immediate
-    wake-up (and a Ctrl-C still interrupts it). The deadline stays ``timeout``.
-    """
-    deadline = time.monotonic() + timeout
-    reader.join(timeout=timeout)
-    child.wait(timeout=max(0.0, deadline - time.monotonic()))
-
-
-def _stop(child: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        child.send_signal(signal.SIGINT)
-    try:
-        child.wait(timeout=GRACE_S)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+def _why(outcome: CrawlExit, limit_s: float) -> str:
+    """What unfinished sources are told."""
+    if outcome.killed:
+        return f"the crawl process did not stop and was killed (time limit {limit_s:.0f} s)"
+    if outcome.timed_out:
+        return f"the crawl stopped at its time limit ({limit_s:.0f} s)"
+    if outcome.stopped:
+        return "the crawl was asked to stop"
+    if outcome.returncode != 0:
+        return (
+            f"the crawl process ended with status {outcome.returncode}: {outcome.log_tail[-1500:]}"
+        )
+    return "the crawl stopped before this source finished"
 
 
-def _close_run(store: Store, run_id: int, selected: list[Source], message: str) -> None:
+def _close_run(
+    store: Store, run_id: int, selected: list[Source], message: str, status: str = "interrupted"
+) -> None:
     """Whatever the child left unfinished is recorded as interrupted."""
     done = state.recorded_sources(store, run_id)
     missing = [s for s in selected if s.id not in done]
@@ -240,7 +231,8 @@ def _close_run(store: Store, run_id: int, selected: list[Source], message: str) 
             ),
             utcnow(),
         )
-    state.finish_run(store, run_id, "interrupted" if missing else "done", only_if_running=True)
+    final = status if missing or status == "killed" else "done"
+    state.finish_run(store, run_id, final, only_if_running=True)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from typing import Any
 
 from watcher.exceptions import ConfigError
 from watcher.schedule import alerts
-from watcher.schedule.crawl import CrawlBusy, crawl_lock, due_sources, run_crawl
+from watcher.schedule.crawl import due_sources
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import JobFunc, JobResult, Runtime, run_job
 from watcher.store import jobs as store_jobs
@@ -51,53 +51,83 @@ def _sources(rt: Runtime) -> list[Any]:
 
 
 def collect(rt: Runtime) -> JobResult:
-    """One crawl over every source that is due, then classification."""
+    """One crawl over every source that is due, then classification.
+
+    The crawl is the collect stage's (``run_collect``: the lock, the crawl process, its
+    time limit and its end); this job picks the sources and reports.
+    """
+    from watcher.collect import run_collect
+    from watcher.collect.lock import CrawlBusy
+
     enabled = _sources(rt)
     due = due_sources(rt, enabled, rt.now())
     _site_if_published(rt)
     if not due:
         return JobResult("skipped", "no source due", quiet=True)
     ids = [s.id for s in due]
+    rt.log_dir.mkdir(parents=True, exist_ok=True)
+    log_event("crawl_start", sources=len(ids), time_limit_s=rt.settings.collect.crawl_time_limit_s)
     try:
-        with crawl_lock(rt.lock_path):
-            outcome = run_crawl(rt, ids)
+        report = run_collect(
+            due,
+            db=rt.store,
+            settings=rt.settings,
+            trigger="schedule",
+            stop=rt.stopping,
+            log_path=rt.settings.collect.crawl_log or rt.log_dir / "crawl-last.log",
+        )
     except CrawlBusy as exc:
         return JobResult("skipped", str(exc))
-    counts = outcome.counts()
+    except KeyboardInterrupt:  # Ctrl-C on `watcher run collect`: the crawl stopped cleanly
+        rt.stop()
+        return JobResult("interrupted", f"{len(ids)} sources due; interrupted (Ctrl-C)")
+    end = report.exit
+    counts = _counts(report)
     detail = (
-        f"{len(ids)} sources due; run {','.join(map(str, outcome.run_ids)) or '-'}: "
+        f"{len(ids)} sources due; run {report.run_id}: "
         f"{counts['ok']} ok, {counts['not_modified']} unchanged, {counts['failed']} failed, "
-        f"{counts['new']} new items in {outcome.duration_s:.0f}s"
+        f"{counts['new']} new items in {end.duration_s:.0f}s"
     )
     log_event(
         "crawl_done",
-        returncode=outcome.returncode,
+        level=logging.ERROR if end.killed else logging.INFO,
+        returncode=end.returncode,
         ok=counts["ok"],
         unchanged=counts["not_modified"],
         failed=counts["failed"],
         new=counts["new"],
-        duration_s=outcome.duration_s,
+        duration_s=end.duration_s,
+        timed_out=end.timed_out,
+        killed=end.killed,
     )
     alerts.check_sources(rt, due, silence=False)
-    if not outcome.stopped:
+    if not end.stopped:
         # Every item saved is whole (one transaction each), even from a crawl cut short.
         run_job("classify", trigger="after-crawl")
-    if outcome.timed_out:
+    if end.timed_out:
         limit = rt.settings.collect.crawl_time_limit_s
         alerts.alert(
             rt,
             "crawl_timeout",
-            f"collecte {','.join(map(str, outcome.run_ids)) or 'sans numéro'}",
-            f"arrêtée après {outcome.duration_s:.0f} s (limite {limit} s) sur {len(ids)} "
-            f"sources{' ; tuée (SIGKILL)' if outcome.killed else ''}",
+            f"collecte {report.run_id}",
+            f"arrêtée après {end.duration_s:.0f} s (limite {limit} s) sur {len(ids)} "
+            f"sources{' ; tuée (SIGKILL)' if end.killed else ''}",
         )
         return JobResult("killed", detail)
-    if outcome.stopped:
+    if end.stopped:
         return JobResult("interrupted", detail + " (scheduler stopping)")
-    if outcome.returncode != 0:
-        tail = outcome.stderr_tail.splitlines()[-1:] or [""]
-        return JobResult("failed", f"{detail}; crawl exited {outcome.returncode}: {tail[0]}")
+    if end.returncode != 0:
+        tail = end.log_tail.splitlines()[-1:] or [""]
+        return JobResult("failed", f"{detail}; crawl exited {end.returncode}: {tail[0]}")
     return JobResult("ok", detail)
+
+
+def _counts(report: Any) -> dict[str, int]:
+    out = {"ok": 0, "not_modified": 0, "failed": 0, "skipped": 0, "new": 0}
+    for source in report.sources:
+        out[source.status] = out.get(source.status, 0) + 1
+        out["new"] += source.items_new
+    return out
 
 
 def classify(rt: Runtime) -> JobResult:

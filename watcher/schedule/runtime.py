@@ -9,11 +9,7 @@ Tests install a runtime whose registry holds recording fakes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -47,11 +43,8 @@ class Runtime:
     sources_path: Path | None = None
     settings_path: Path | None = None
     jobs: dict[str, JobFunc] = field(default_factory=dict)
-    # argv of the crawl child for a list of source ids; None: watcher.schedule.crawl_child
-    crawl_argv: Callable[[list[str]], list[str]] | None = None
+    # Set when the scheduler stops: a running crawl is asked to stop cleanly (run_collect).
     stopping: threading.Event = field(default_factory=threading.Event)
-    children: set[subprocess.Popen] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -84,27 +77,9 @@ class Runtime:
     def log_dir(self) -> Path:
         return self.settings.schedule.log_file.parent
 
-    def track(self, proc: subprocess.Popen) -> None:
-        with self.lock:
-            self.children.add(proc)
-
-    def untrack(self, proc: subprocess.Popen) -> None:
-        with self.lock:
-            self.children.discard(proc)
-
     def stop(self) -> None:
-        """Ask running jobs to stop at a safe point: crawl children get SIGTERM."""
+        """Ask running jobs to stop at a safe point (a crawl: within POLL_S, cleanly)."""
         self.stopping.set()
-        with self.lock:
-            children = list(self.children)
-        for proc in children:
-            signal_group(proc, signal.SIGTERM)
-
-
-def signal_group(proc: subprocess.Popen, sig: int) -> None:
-    """The crawl child leads its own process group: reach Scrapy's process too."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
 
 
 _current: Runtime | None = None

@@ -29,8 +29,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.exceptions import ConfigError, WatcherError
-from watcher.schedule.crawl import CrawlBusy, crawl_lock
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import FUNC_REF, Runtime, install
 from watcher.settings import ScheduleSettings

@@ -208,24 +208,6 @@ def crawl_runs_since(store: Store, since: datetime) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def source_runs_of(store: Store, run_id: int) -> list[dict[str, Any]]:
-    query = select(source_runs).where(source_runs.c.run_id == run_id).order_by(source_runs.c.id)
-    with store.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def close_crawl_runs(store: Store, run_ids: list[int], status: str) -> None:
-    """A crawl the scheduler killed: its run row says so instead of 'running' forever."""
-    if not run_ids:
-        return
-    with store.begin() as conn:
-        conn.execute(
-            update(crawl_runs)
-            .where(and_(crawl_runs.c.id.in_(run_ids), crawl_runs.c.status == "running"))
-            .values(status=status, finished_at=utcnow())
-        )
-
-
 # --- alerts -----------------------------------------------------------------------------
 
 
