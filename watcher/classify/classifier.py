@@ -28,6 +28,8 @@ from watcher.classify.training import (
     overrides_digest,
 )
 from watcher.exceptions import ClassifierError
+from watcher.settings import ClassifySettings, Settings
+from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class Resources:
     training_dir: Path
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Resources:
+    def from_settings(cls, settings: Settings | ClassifySettings) -> Resources:
         cs = _classify_settings(settings)
         base = classifiers_dir(cs)
         return cls(
@@ -58,7 +60,7 @@ class Resources:
         return f"{self.taxonomy.digest[:16]}{self.lexicon.digest[:16]}{self.gazetteer.digest[:16]}"
 
 
-def _classify_settings(settings: Any) -> Any:
+def _classify_settings(settings: Settings | ClassifySettings) -> ClassifySettings:
     return getattr(settings, "classify", settings)
 
 
@@ -159,7 +161,11 @@ def _decide_all(
 
 
 def train(
-    examples: list[dict[str, Any]], resources: Resources, settings: Any, *, folds: int = 5
+    examples: list[dict[str, Any]],
+    resources: Resources,
+    settings: Settings | ClassifySettings,
+    *,
+    folds: int = 5,
 ) -> tuple[Trained, dict[str, Any]]:
     """Fit on every French example; thresholds and figures from cross-validation."""
     cs = _classify_settings(settings)
@@ -247,7 +253,13 @@ def library_versions() -> dict[str, str]:
 class Classifier:
     """Load with :meth:`load`; label with :meth:`label`."""
 
-    def __init__(self, resources: Resources, trained: Trained, settings: Any, version: str) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        trained: Trained,
+        settings: Settings | ClassifySettings,
+        version: str,
+    ) -> None:
         self.resources = resources
         self.trained = trained
         self.settings = settings
@@ -265,7 +277,7 @@ class Classifier:
     @classmethod
     def train(
         cls,
-        settings: Any,
+        settings: Settings | ClassifySettings,
         overrides: list[dict[str, Any]] | None = None,
         *,
         save: bool = True,
@@ -312,7 +324,13 @@ class Classifier:
         return folder
 
     @classmethod
-    def load(cls, settings: Any, store: Any = None, *, retrain: bool | None = None) -> Classifier:
+    def load(
+        cls,
+        settings: Settings | ClassifySettings,
+        store: Store | None = None,
+        *,
+        retrain: bool | None = None,
+    ) -> Classifier:
         """The saved model when it matches its inputs; else retrain (or fail, per settings)."""
         cs = _classify_settings(settings)
         resources = Resources.from_settings(settings)

@@ -111,7 +111,7 @@ def load_corpus(path: Path, taxonomy: Taxonomy) -> list[dict[str, Any]]:
         listing = "\n".join(shown) + (f"\n… and {more} more" if more else "")
         raise ClassifierError(
             f"{path}: {len(errors)} line(s) cannot be scored:\n{listing}",
-            hint="fix the labels (ids of classifiers/taxonomy.yaml, LABELS.md's format)",
+            hint="fix the labels (ids of watcher/classifiers/taxonomy.yaml, LABELS.md's format)",
         )
     if not records:
         raise ClassifierError(f"{path}: no items")

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher.classify.prepare import input_hash
+from watcher.config import SourcesFile
+from watcher.settings import ClassifySettings, Settings
+from watcher.store import Store
+
+if TYPE_CHECKING:  # the model code loads only when labelling
+    from watcher.classify.classifier import Classifier
 
 log = logging.getLogger(__name__)
 
 
-def _hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
+def _hints(sources: SourcesFile | None, source_ids: list[str]) -> dict[str, Any]:
     """The first of an item's sources that gives hints (``LabelHints`` of sources.yaml)."""
     if sources is None:
         return {}
@@ -26,12 +32,12 @@ def _hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
 
 
 def classify_pending(
-    store: Any,
-    settings: Any,
+    store: Store,
+    settings: Settings | ClassifySettings,
     *,
-    sources: Any = None,
+    sources: SourcesFile | None = None,
     batch: int = 500,
-    classifier: Any = None,
+    classifier: Classifier | None = None,
     scan_all: bool = False,
 ) -> int:
     """Label items with no labels, labels from another model version or a changed text.

@@ -19,14 +19,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from watcher.store import Store
 
 
 class CrawlBusy(Exception):
     """Another crawl holds the lock."""
 
 
-def lock_path(store: Any, fallback_dir: Path, what: str = "crawl") -> Path:
+def lock_path(store: Store, fallback_dir: Path, what: str = "crawl") -> Path:
     """`<db>.<what>.lock` beside a SQLite database, else in the output folder."""
     if getattr(store, "path", None) is not None:
         return store.path.with_name(f"{store.path.name}.{what}.lock")

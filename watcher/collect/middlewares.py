@@ -11,6 +11,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_to_future
 
 from watcher.store import crawl_state as state
@@ -57,7 +58,7 @@ class HostBackoffMiddleware:
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retry (5xx, timeouts), waiting ``retry_backoff_s`` × 2^(attempt-1) first."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.backoff_s = settings.getfloat("WATCHER_RETRY_BACKOFF", 0.0)
 

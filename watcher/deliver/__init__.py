@@ -7,18 +7,18 @@ add_subscriber(store, email, name="", themes=None, types=None, scopes=None) -> i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from watcher.deliver.send import DeliveryReport, Transport, deliver
 from watcher.deliver.subscribers import add_subscriber, import_csv, remove_subscriber
 from watcher.deliver.tokens import delivery_secret
+from watcher.settings import Settings
 from watcher.store import Store
 
 
 def send_week(
     store: Store,
     week: str,
-    settings: Any,
+    settings: Settings,
     *,
     dry_run: bool = False,
     out_dir: Path | str | None = None,

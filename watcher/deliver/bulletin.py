@@ -16,6 +16,7 @@ from watcher.exceptions import DeliveryError
 from watcher.publish.bulletin import filter_bulletin, render_email
 from watcher.publish.model import Bulletin
 from watcher.publish.render import render
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 
@@ -38,7 +39,7 @@ def item_count(bulletin: Bulletin) -> int:
 class PublishedWeek:
     """A week's latest published edition (the ``WeekMail`` that ``deliver`` reads)."""
 
-    def __init__(self, store: Store, week: str, settings: Any) -> None:
+    def __init__(self, store: Store, week: str, settings: Settings) -> None:
         current = store_bulletins.current_edition(store, week)
         if current is None or current["status"] != "published" or not current["snapshot"]:
             raise DeliveryError(
@@ -85,6 +86,6 @@ class PublishedWeek:
         return Rendered(html, text, 0, 0)
 
 
-def _web_url(settings: Any, week: str) -> str:
+def _web_url(settings: Settings, week: str) -> str:
     public = (settings.publish.public_url or "").rstrip("/")
     return f"{public}/bulletins/{week}/" if public else ""

@@ -23,10 +23,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from watcher.config import SourcesFile
 from watcher.demo.render import DEMO_API_KEY, build_site
 from watcher.demo.server import DemoServer, paris_today
 from watcher.demo.sources import DEMO_KEY_ENV, demo_sources, write_demo_sources
 from watcher.exceptions import ConfigError, WatcherError
+from watcher.settings import Settings
+from watcher.store import Store
 
 __all__ = [
     "DEMO_API_KEY",
@@ -60,10 +63,10 @@ class DemoContext:
     base_url: str
     sources_path: Path
     db_path: Path
-    settings: Any
+    settings: Settings
     week: str
-    store: Any = None
-    sources: Any = None
+    store: Store | None = None
+    sources: SourcesFile | None = None
     notes: list[str] = field(default_factory=list)  # lines printed after the summary
     progress: bool = False
 
@@ -172,10 +175,8 @@ STARTING = {
 }
 
 
-def demo_settings(output_dir: Path, settings: Any = None) -> Any:
+def demo_settings(output_dir: Path, settings: Settings | None = None) -> Settings:
     """The settings of the demo: the user's (or the defaults), with every output under output_dir."""
-    from watcher.settings import Settings
-
     settings = settings or Settings()
     publish = settings.publish.model_copy(
         update={"output_dir": output_dir, "site_dir": output_dir / "site"}
@@ -222,7 +223,7 @@ def _fresh_folder(output_dir: Path) -> None:
 def run_demo(
     output_dir: Path | str = DEFAULT_OUTPUT,
     *,
-    settings: Any = None,
+    settings: Settings | None = None,
     steps: list[Step] | None = None,
     echo: Callable[[str], None] = print,
     progress: bool = False,
@@ -230,7 +231,6 @@ def run_demo(
     """Serve the demo web, point a sources file at it and run the pipeline into output_dir."""
     from watcher.base.weeks import week_of
     from watcher.config import load_sources
-    from watcher.store import Store
 
     output_dir = Path(output_dir)
     db_path = output_dir / "watcher.db"

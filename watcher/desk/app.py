@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from watcher.config import SourcesFile
 from watcher.desk import views_admin as admin
 from watcher.desk import views_model as model
 from watcher.desk import views_week as week
@@ -82,7 +83,7 @@ def secret_key(store: Store, settings: Settings) -> str:
     return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
 
 
-def create_app(store: Store, settings: Settings, sources: Any = None) -> Starlette:
+def create_app(store: Store, settings: Settings, sources: SourcesFile | None = None) -> Starlette:
     secret = secret_key(store, settings)
     app = Starlette(
         routes=routes(),
@@ -115,7 +116,7 @@ def serve(
     *,
     host: str | None = None,
     port: int | None = None,
-    sources: Any = None,
+    sources: SourcesFile | None = None,
 ) -> None:
     """Run the desk with uvicorn until interrupted; ConfigError (exit 2) for a
     non-loopback address while no curator account exists."""

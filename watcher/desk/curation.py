@@ -14,6 +14,7 @@ from typing import Any
 
 from watcher.exceptions import PublishError, WatcherError
 from watcher.publish.bulletin import candidates, publish_bulletin
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
@@ -43,7 +44,7 @@ def current_labels(store: Store, item_id: int) -> dict[str, Any]:
     }
 
 
-def ensure_curated(store: Store, week: str, settings: Any, user: str) -> None:
+def ensure_curated(store: Store, week: str, settings: Settings, user: str) -> None:
     """Before the first change of an untouched week, keep what the automatic
     selection would publish: one click must not empty the bulletin."""
     if store_bulletins.is_curated(store, week):
@@ -111,7 +112,7 @@ def apply_change(
     value: Any,
     *,
     user: str,
-    settings: Any,
+    settings: Settings,
 ) -> int | None:
     """Save one change and log it; returns the decision id (None when nothing changed)."""
     value = _normalise(field, value)
@@ -132,13 +133,15 @@ def apply_change(
     )
 
 
-def add_to_week(store: Store, week: str, item_id: int, *, user: str, settings: Any) -> int | None:
+def add_to_week(
+    store: Store, week: str, item_id: int, *, user: str, settings: Settings
+) -> int | None:
     """Pull an item (found by search, from any week) into this week's bulletin."""
     return apply_change(store, week, item_id, "status", "kept", user=user, settings=settings)
 
 
 def move(
-    store: Store, week: str, item_id: int, direction: int, *, user: str, settings: Any
+    store: Store, week: str, item_id: int, direction: int, *, user: str, settings: Settings
 ) -> int | None:
     """Move an item up (-1) or down (+1) among the kept items of its section."""
     ensure_curated(store, week, settings, user)
@@ -157,7 +160,7 @@ def move(
     raise CurationError(f"item {item_id} is not in the bulletin of {week}: keep it first")
 
 
-def _draft_sections(store: Store, week: str, settings: Any) -> list[Any]:
+def _draft_sections(store: Store, week: str, settings: Settings) -> list[Any]:
     from watcher.publish.bulletin import build_bulletin
 
     return build_bulletin(store, week, settings).sections
@@ -199,7 +202,7 @@ def undo(store: Store, decision_id: int, *, user: str) -> int:
     )
 
 
-def publish_week(store: Store, week: str, *, user: str, settings: Any) -> int:
+def publish_week(store: Store, week: str, *, user: str, settings: Settings) -> int:
     """Freeze the bulletin (the current edition) and log it; returns the edition."""
     edition = publish_bulletin(store, week, user, settings)
     desk_store.record_decision(

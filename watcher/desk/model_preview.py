@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watcher.base.clock import utcnow
+from watcher.config import SourcesFile
 from watcher.exceptions import ClassifierError
+from watcher.settings import Settings
 from watcher.store import Store
 
 FIELDS = ("relevant", "type", "themes", "axes", "scope", "deadline")
@@ -70,7 +72,7 @@ def stored_labels(store: Store, item_ids: list[int]) -> dict[int, dict[str, Any]
     return out
 
 
-def source_hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
+def source_hints(sources: SourcesFile | None, source_ids: list[str]) -> dict[str, Any]:
     """The label hints of an item's first source that gives some, as
     ``classify_pending`` passes them (so both models see what the store saw)."""
     if sources is None:
@@ -87,7 +89,7 @@ def source_hints(sources: Any, source_ids: list[str]) -> dict[str, Any]:
 
 
 def recent_records(
-    store: Store, weeks: int, now: datetime | None = None, sources: Any = None
+    store: Store, weeks: int, now: datetime | None = None, sources: SourcesFile | None = None
 ) -> list[dict[str, Any]]:
     from watcher.store.items import iter_items
 
@@ -103,7 +105,12 @@ def recent_records(
 
 
 def compute_preview(
-    store: Store, settings: Any, weeks: int, *, sources: Any = None, classifier_cls: Any = None
+    store: Store,
+    settings: Settings,
+    weeks: int,
+    *,
+    sources: SourcesFile | None = None,
+    classifier_cls: Any = None,
 ) -> ModelPreview:
     """Train a candidate (not saved) and compare its labels with the current model's."""
     if classifier_cls is None:
@@ -156,7 +163,7 @@ class PreviewRunner:
         self.current: ModelPreview | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self, store: Store, settings: Any, weeks: int, **kwargs: Any) -> bool:
+    def start(self, store: Store, settings: Settings, weeks: int, **kwargs: Any) -> bool:
         with self.lock:
             if self.current is not None and self.current.status == "running":
                 return False
@@ -180,7 +187,7 @@ class PreviewRunner:
         self.thread.start()
         return True
 
-    def adopt(self, store: Store, settings: Any, sources: Any = None) -> int:
+    def adopt(self, store: Store, settings: Settings, sources: SourcesFile | None = None) -> int:
         """Save the candidate as the model and relabel with it; returns items relabelled."""
         with self.lock:
             preview = self.current

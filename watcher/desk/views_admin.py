@@ -12,12 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from watcher.base.taxonomy import taxonomy_for
+from watcher.config import SourcesFile
 from watcher.deliver import subscribers as subs
 from watcher.deliver.tokens import read_token
 from watcher.desk.accounts import authenticate
 from watcher.desk.security import csrf_protected, login_required, post_form
 from watcher.desk.web import back, flash, render
 from watcher.exceptions import WatcherError
+from watcher.store import Store
 from watcher.store import delivery as log
 
 
@@ -170,7 +172,7 @@ def _warning_fr(text: str) -> str:
     return text
 
 
-def source_rows(store: Any, sources: Any) -> list[dict[str, Any]]:
+def source_rows(store: Store, sources: SourcesFile | None) -> list[dict[str, Any]]:
     """Each source's health: the collect stage's ``source_health`` over sources.yaml,
     else what the store alone knows (sources seen in runs and items)."""
     if sources is not None:

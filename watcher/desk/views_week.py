@@ -19,6 +19,8 @@ from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch
 from watcher.exceptions import WatcherError
 from watcher.publish.bulletin import build_bulletin, candidates, filter_bulletin, render_email
 from watcher.publish.selection import SECTION_ORDER, section_titles
+from watcher.settings import Settings
+from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
 
@@ -35,7 +37,7 @@ def _state(request: Request) -> tuple[Any, Any]:
     return request.app.state.store, request.app.state.settings
 
 
-def edition_state(store: Any, week: str) -> dict[str, Any]:
+def edition_state(store: Store, week: str) -> dict[str, Any]:
     current = store_bulletins.current_edition(store, week)
     return {
         "edition": current["edition"] if current else None,
@@ -72,7 +74,7 @@ def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) 
     }
 
 
-def week_sections(store: Any, week: str, settings: Any) -> list[dict[str, Any]]:
+def week_sections(store: Store, week: str, settings: Settings) -> list[dict[str, Any]]:
     """Candidates grouped as the bulletin's sections, kept ones first in bulletin order."""
     rows = candidates(store, week, settings)
     curated = store_bulletins.is_curated(store, week)
@@ -124,7 +126,7 @@ async def home(request: Request) -> Response:
     return back(f"/semaine/{default_week(request.app.state.store)}")
 
 
-def default_week(store: Any) -> str:
+def default_week(store: Store) -> str:
     """This week, or the latest week with items when this one has none yet."""
     current = week_of(datetime.now(PARIS))
     weeks = store_bulletins.weeks_with_items(store)
@@ -157,7 +159,7 @@ async def week_page(request: Request) -> Response:
     )
 
 
-def _find_item(store: Any, week: str, settings: Any, item_id: int) -> dict[str, Any] | None:
+def _find_item(store: Store, week: str, settings: Settings, item_id: int) -> dict[str, Any] | None:
     for section in week_sections(store, week, settings):
         for item in section["items"]:
             if item["id"] == item_id:
@@ -304,7 +306,7 @@ async def publish(request: Request) -> Response:
     return back(f"/semaine/{week}")
 
 
-def rebuild_archive(store: Any, settings: Any) -> str:
+def rebuild_archive(store: Store, settings: Settings) -> str:
     """Rebuild the static archive after a publication; a message to show."""
     from watcher.publish.site import build_site
 

@@ -27,13 +27,14 @@ from watcher.exceptions import PublishError
 from watcher.publish.model import Bulletin, Section
 from watcher.publish.render import render
 from watcher.publish.selection import SECTION_ORDER, auto_selection, build_sections
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 
 TITLE = "Veille EIT Grand Est"
 
 
-def build_bulletin(store: Store, week: str, settings: Any) -> Bulletin:
+def build_bulletin(store: Store, week: str, settings: Settings) -> Bulletin:
     """The published snapshot if the week is frozen; else the curated selection
     when any entry was curated; else the automatic selection."""
     current = store_bulletins.current_edition(store, week)
@@ -70,7 +71,7 @@ def _week_rows(store: Store, week: str, entries: dict[int, Any]) -> list[dict[st
     return rows
 
 
-def candidates(store: Store, week: str, settings: Any) -> list[dict[str, Any]]:
+def candidates(store: Store, week: str, settings: Settings) -> list[dict[str, Any]]:
     """The items a curator chooses from for a week: those first seen in the week
     plus any item that already has an entry for it. Each dict is an item (as
     ``load_items``) plus ``entry`` (the entry row or None), ``status``,
@@ -95,7 +96,7 @@ def candidates(store: Store, week: str, settings: Any) -> list[dict[str, Any]]:
     return sorted(rows, key=order)
 
 
-def publish_bulletin(store: Store, week: str, user: str, settings: Any) -> int:
+def publish_bulletin(store: Store, week: str, user: str, settings: Settings) -> int:
     """Freeze the week's bulletin as it stands into the current edition; returns it."""
     if store_bulletins.is_published(store, week):
         raise PublishError(
@@ -142,7 +143,7 @@ def filter_bulletin(
     return replace(bulletin, sections=sections, theme=theme, title=title)
 
 
-def _context(bulletin: Bulletin, settings: Any, **extra: Any) -> dict[str, Any]:
+def _context(bulletin: Bulletin, settings: Settings, **extra: Any) -> dict[str, Any]:
     public = (settings.publish.public_url or "").rstrip("/")
     web_url = f"{public}/bulletins/{bulletin.week}/" if public else ""
     return {
@@ -155,7 +156,7 @@ def _context(bulletin: Bulletin, settings: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
-def render_email(bulletin: Bulletin, settings: Any) -> tuple[str, str]:
+def render_email(bulletin: Bulletin, settings: Settings) -> tuple[str, str]:
     """(HTML with inline CSS for mail clients, plain-text alternative)."""
     context = _context(bulletin, settings)
     html = render("bulletin/email.html", settings, **context)
@@ -165,7 +166,7 @@ def render_email(bulletin: Bulletin, settings: Any) -> tuple[str, str]:
     return html, text
 
 
-def render_web(bulletin: Bulletin, settings: Any) -> str:
+def render_web(bulletin: Bulletin, settings: Settings) -> str:
     """The bulletin as a standalone web page (links go to the originals)."""
     return render("bulletin/web.html", settings, **_context(bulletin, settings))
 
@@ -183,7 +184,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def write_bulletin(store: Store, week: str, settings: Any) -> list[Path]:
+def write_bulletin(store: Store, week: str, settings: Settings) -> list[Path]:
     """Write `output/bulletins/<week>/` : web page, e-mail (HTML + text) for
     everyone, and the same per theme under `themes/<theme>/`."""
     bulletin = build_bulletin(store, week, settings)

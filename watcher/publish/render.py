@@ -32,6 +32,7 @@ from watcher.base.taxonomy import Taxonomy, taxonomy_for
 from watcher.base.weeks import french_date, french_month
 from watcher.exceptions import PublishError
 from watcher.publish.sanitize import safe_html, safe_url
+from watcher.settings import Settings
 
 
 def days_left_text(days: int | None) -> str:
@@ -46,9 +47,9 @@ def days_left_text(days: int | None) -> str:
     return f"J-{days}"
 
 
-def template_dirs(settings: Any | None = None, folder: str = "") -> list[Path]:
+def template_dirs(settings: Settings | None = None, folder: str = "") -> list[Path]:
     """The folders searched for a template, first match wins."""
-    configured = getattr(getattr(settings, "publish", None), "templates_dir", None)
+    configured = settings.publish.templates_dir if settings else None
     dirs = [Path(configured) / folder] if configured else []
     return [*dirs, BUNDLED_TEMPLATES / folder]
 
@@ -85,7 +86,7 @@ def _environment(dirs: tuple[Path, ...], taxonomy: Taxonomy, strict: bool) -> En
 
 
 def environment(
-    settings: Any | None = None, folder: str = "", *, strict: bool = True
+    settings: Settings | None = None, folder: str = "", *, strict: bool = True
 ) -> Environment:
     """The environment of ``settings`` reading templates in ``folder`` (cached).
 
@@ -95,7 +96,7 @@ def environment(
     return _environment(dirs, taxonomy_for(settings), strict)
 
 
-def render(template: str, settings: Any | None = None, **context: Any) -> str:
+def render(template: str, settings: Settings | None = None, **context: Any) -> str:
     """Render a template of the root folder; PublishError naming the paths tried."""
     try:
         tpl = environment(settings).get_template(template)
@@ -105,7 +106,7 @@ def render(template: str, settings: Any | None = None, **context: Any) -> str:
     return tpl.render(**context)
 
 
-def templates_fingerprint(settings: Any | None = None) -> str:
+def templates_fingerprint(settings: Settings | None = None) -> str:
     """A hash of every template file: a template change invalidates cached pages."""
     digest = hashlib.sha256()
     for folder in template_dirs(settings):

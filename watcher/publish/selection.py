@@ -18,6 +18,7 @@ from watcher.base.vocabulary import TYPES
 from watcher.base.weeks import issue_date
 from watcher.publish.model import Entry, Section
 from watcher.publish.sanitize import first_sentences, plain_text, safe_url
+from watcher.settings import Settings
 
 # Sections after "À la une", in the bulletin's order: one per item type.
 SECTION_ORDER = TYPES
@@ -87,7 +88,9 @@ def _sort_section(kind: str, entries: list[Entry], curated: bool) -> list[Entry]
     return sorted(entries, key=lambda e: -e.score)
 
 
-def auto_selection(rows: list[dict[str, Any]], week: str, settings: Any) -> list[dict[str, Any]]:
+def auto_selection(
+    rows: list[dict[str, Any]], week: str, settings: Settings
+) -> list[dict[str, Any]]:
     """The rows the automatic selection keeps (before sectioning), best score first."""
     threshold = settings.publish.score_threshold
     ref = issue_date(week)
@@ -117,7 +120,7 @@ def build_sections(
     rows: list[dict[str, Any]],
     week: str,
     curated_entries: dict[int, dict] | None,
-    settings: Any,
+    settings: Settings,
 ) -> list[Section]:
     """Sections in the bulletin's order; empty ones are kept (renderers skip them)."""
     ref = issue_date(week)
@@ -155,7 +158,7 @@ def build_sections(
     return sections
 
 
-def section_titles(settings: Any) -> dict[str, str]:
+def section_titles(settings: Settings) -> dict[str, str]:
     """{"une": "À la une", type id: its section's title from the taxonomy}."""
     taxonomy = taxonomy_for(settings)
     return {"une": UNE, **{kind: taxonomy.section_title(kind) for kind in SECTION_ORDER}}

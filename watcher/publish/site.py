@@ -36,6 +36,7 @@ from watcher.publish.render import render, templates_fingerprint
 from watcher.publish.search import BUNDLE, index_size, run_pagefind
 from watcher.publish.selection import SECTION_ORDER, build_sections, make_entry
 from watcher.publish.writer import SiteWriter
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 
@@ -97,7 +98,7 @@ def _digest(entry: Entry, *more: Any) -> str:
 class Site:
     """Everything the pages need, computed once before anything is written."""
 
-    def __init__(self, store: Store, settings: Any, today: date) -> None:
+    def __init__(self, store: Store, settings: Settings, today: date) -> None:
         self.settings = settings
         self.today = today
         self.current_week = week_of(today)
@@ -186,7 +187,7 @@ def _root(rel: str) -> str:
 class Pages:
     """Renders and writes every page of the site through the writer."""
 
-    def __init__(self, site: Site, writer: SiteWriter, settings: Any) -> None:
+    def __init__(self, site: Site, writer: SiteWriter, settings: Settings) -> None:
         self.site = site
         self.writer = writer
         self.settings = settings
@@ -438,7 +439,7 @@ class Pages:
         return (row["uid"], self.site.sig.get(row["uid"]), row.get("published"))
 
 
-def build_site(store: Store, settings: Any, *, today: date | None = None) -> SiteReport:
+def build_site(store: Store, settings: Settings, *, today: date | None = None) -> SiteReport:
     """Build the archive into `publish.site_dir` (atomically, incrementally)."""
     started = time.perf_counter()
     today = today or paris_today()

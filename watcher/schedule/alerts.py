@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.schedule.logs import log_event
+from watcher.schedule.runtime import Runtime
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
 
@@ -58,7 +59,7 @@ def open_alerts(store: Store) -> list[dict[str, Any]]:
 EVENT_KINDS = {"crawl_timeout"}
 
 
-def alert(rt: Any, kind: str, subject: str, detail: str) -> bool:
+def alert(rt: Runtime, kind: str, subject: str, detail: str) -> bool:
     """Open or refresh an alert and log it; True when it is new."""
     new = store_jobs.raise_alert(rt.store, kind, subject, detail, now=rt.now())
     log_event("alert", logging.WARNING, kind=kind, subject=subject, new=new, detail=detail)
@@ -67,7 +68,7 @@ def alert(rt: Any, kind: str, subject: str, detail: str) -> bool:
     return new
 
 
-def clear(rt: Any, kind: str, subject: str | None = None) -> None:
+def clear(rt: Runtime, kind: str, subject: str | None = None) -> None:
     n = store_jobs.resolve_alerts(rt.store, kind, subject, now=rt.now())
     if n:
         log_event("alert_resolved", kind=kind, subject=subject or "*", count=n)
@@ -79,7 +80,7 @@ def _interval(source: Any, default_h: float) -> timedelta:
     return timedelta(hours=default_h)
 
 
-def check_sources(rt: Any, sources: list[Any], *, silence: bool = True) -> dict[str, int]:
+def check_sources(rt: Runtime, sources: list[Any], *, silence: bool = True) -> dict[str, int]:
     """Failing N runs in a row, or no success for too long: open or clear alerts."""
     s = rt.settings.schedule
     n = max(1, s.failing_runs_alert)
@@ -133,7 +134,7 @@ def disk_free_percent(path: Path) -> float:
     return 100.0 * usage.free / usage.total if usage.total else 100.0
 
 
-def check_disk(rt: Any) -> float:
+def check_disk(rt: Runtime) -> float:
     where = rt.store.path.parent if rt.store.path is not None else Path(".")
     free = disk_free_percent(where)
     if free < rt.settings.schedule.disk_free_alert_percent:
@@ -183,7 +184,7 @@ def compose_digest(alerts_: list[dict[str, Any]], tz: Any) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def send_digest(rt: Any) -> int:
+def send_digest(rt: Runtime) -> int:
     """Send every alert not yet sent, in one e-mail; returns how many went out."""
     from watcher.schedule.mail import send_team_mail
 
