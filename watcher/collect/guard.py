@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
+from scrapy.settings import BaseSettings
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 
@@ -180,7 +181,7 @@ class UrlGuard:
         self.trusted_names = {host for host, _port in self.origins.values()} | self.proxy_hosts
 
     @classmethod
-    def from_settings(cls, settings: Any) -> UrlGuard:
+    def from_settings(cls, settings: BaseSettings) -> UrlGuard:
         return cls(settings.getdict(ORIGINS_SETTING), urllib.request.getproxies().values())
 
     def allowed_origins(self, source_id: str | None) -> set[Origin]:
