@@ -24,10 +24,14 @@ system-deps:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO apt-get install -y -qq chromium default-jre-headless >/dev/null; }
 
+# One full suite at a time per machine: the browser tests and local servers of two
+# checkouts running side by side starve each other into timeouts.
+SUITE_LOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/watcher-test-suite.lock)
+
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(SUITE_LOCK) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
