@@ -205,6 +205,19 @@ class SourcesFile(_Strict):
             return [s for s in self.sources if s.id in only]
         return [s for s in self.sources if s.enabled]
 
+    def hints_for(self, source_ids: list[str]) -> dict[str, Any]:
+        """The label hints of the first of these sources that gives some (ids no longer
+        in the file are skipped): what the classifier takes as priors for an item."""
+        by_id = {source.id: source for source in self.sources}
+        for source_id in source_ids:
+            source = by_id.get(source_id)
+            if source is None:
+                continue
+            hints = {k: v for k, v in source.hints.model_dump().items() if v not in (None, [], {})}
+            if hints:
+                return hints
+        return {}
+
     def get(self, source_id: str) -> Source:
         for source in self.sources:
             if source.id == source_id:

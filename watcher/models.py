@@ -108,6 +108,39 @@ def _as_datetime(value: date | datetime) -> datetime:
 
 
 @dataclass
+class StoredItem:
+    """One item as the store keeps it (``watcher.store.items``), as the stages read it."""
+
+    id: int
+    uid: str
+    url: str  # canonical
+    title: str
+    summary: str = ""
+    text: str = ""
+    language: str | None = None
+    published: datetime | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True  # False while the article page is still to be fetched
+    sources: list[str] = field(default_factory=list)  # ids of the sources that carried it
+
+    def label_record(self, hints: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What ``Classifier.label`` reads of the item (plus its sources' hints)."""
+        record: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "summary": self.summary,
+            "url": self.url,
+            "published": self.published,
+        }
+        if hints:
+            record["hints"] = hints
+        return record
+
+
+@dataclass
 class Labels:
     """The labels of LABELS.md, as `watcher label` writes them."""
 

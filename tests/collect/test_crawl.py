@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -47,8 +48,8 @@ def test_second_run_is_one_304_and_stores_nothing(web, store) -> None:  # noqa: 
     assert by_source(first)["feed"].status == "ok"
     assert by_source(first)["feed"].items_new == 3
     stored = list(iter_items(store))
-    assert all(i["complete"] and i["language"] == "fr" and len(i["text"]) > 500 for i in stored)
-    assert [i["url"] for i in stored] == [web.url(f"/a/{i}") for i in range(3)]
+    assert all(i.complete and i.language == "fr" and len(i.text) > 500 for i in stored)
+    assert [i.url for i in stored] == [web.url(f"/a/{i}") for i in range(3)]
     with store.connect() as c:
         assert c.execute(select(http_cache.c.etag)).scalar()
 
@@ -68,10 +69,10 @@ def test_feed_without_validators_changes_nothing_the_second_time(web, store) -> 
     serve_feed(web, "/plain.xml", 2, etag=False)
     sources = sources_from("sources:\n" + feed_source("plain", web.url("/plain.xml")))
     run_collect(sources, db=store, settings=fast_settings())
-    before = [{k: v for k, v in i.items() if k != "last_seen"} for i in iter_items(store)]
+    before = [replace(i, last_seen=None) for i in iter_items(store)]
     report = run_collect(sources, db=store, settings=fast_settings())
     assert by_source(report)["plain"].items_new == 0
-    assert [{k: v for k, v in i.items() if k != "last_seen"} for i in iter_items(store)] == before
+    assert [replace(i, last_seen=None) for i in iter_items(store)] == before
     assert len(web.requests_to("/a/1?utm_source=rss")) == 1  # articles are not fetched again
 
 
@@ -93,9 +94,9 @@ def test_robots_txt_disallow_is_honoured(web, store) -> None:  # noqa: ANN001
     assert (report["closed"].status, report["closed"].error_kind) == ("failed", "robots")
     assert report["open"].status == "ok"
     assert web.requests_to("/private/feed.xml") == [] and web.requests_to("/private/page") == []
-    texts = {i["url"]: i for i in iter_items(store)}
-    assert texts[web.url("/public/page")]["complete"]
-    assert not texts[web.url("/private/page")]["complete"]  # kept, retried, never fetched
+    texts = {i.url: i for i in iter_items(store)}
+    assert texts[web.url("/public/page")].complete
+    assert not texts[web.url("/private/page")].complete  # kept, retried, never fetched
 
 
 def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> None:  # noqa: ANN001
@@ -162,7 +163,7 @@ def test_each_failure_kind_is_recorded_while_the_others_continue(web, store) -> 
     }
     assert report["missing"].http_status == 404 and report["broken"].http_status == 500
     assert len(web.requests_to("/broken.xml")) == 2  # retried once
-    titles = {i["title"] for i in iter_items(store)}
+    titles = {i.title for i in iter_items(store)}
     assert "Arrêté préfectoral" in titles and "Article 0" in titles
     assert "Arrêté relatif à la chaleur" in titles  # latin-1 page without charset, read right
 
@@ -183,7 +184,7 @@ def test_malformed_feed_still_yields_its_parseable_entries(web, store) -> None: 
     report = by_source(run_collect(sources, db=store, settings=fast_settings()))["bad"]
     assert (report.status, report.error_kind) == ("ok", "malformed")
     assert report.items_found >= 2
-    urls = {i["url"] for i in iter_items(store)}
+    urls = {i.url for i in iter_items(store)}
     assert web.url("/m/1") in urls and len(urls) == report.items_new
 
 
@@ -220,7 +221,7 @@ def test_same_story_from_two_sources_is_one_item(web, store) -> None:  # noqa: A
     )
     stored = list(iter_items(store))
     assert len(stored) == 2
-    assert all(i["sources"] == ["one", "two"] for i in stored)
+    assert all(i.sources == ["one", "two"] for i in stored)
     again = run_collect(sources, db=store, settings=fast_settings())
     assert sum(s.items_new for s in again.sources) == 0 and len(list(iter_items(store))) == 2
 
@@ -235,7 +236,7 @@ def test_pdf_item_gets_its_text(web, store) -> None:  # noqa: ANN001
     sources = sources_from("sources:\n" + feed_source("aap", web.url("/aap.xml")))
     run_collect(sources, db=store, settings=fast_settings())
     (stored,) = list(iter_items(store))
-    assert "15 janvier 2027" in stored["text"] and stored["extra"]["pdf"] is True
+    assert "15 janvier 2027" in stored.text and stored.extra["pdf"] is True
 
 
 def test_host_answering_429_is_backed_off(web, store) -> None:  # noqa: ANN001
@@ -285,10 +286,10 @@ def test_html_listing_with_pagination(web, store) -> None:  # noqa: ANN001
     )
     report = by_source(run_collect(sources, db=store, settings=fast_settings()))["listing"]
     assert (report.status, report.items_new) == ("ok", 4)
-    stored = {i["url"]: i for i in iter_items(store)}
+    stored = {i.url: i for i in iter_items(store)}
     first = stored[web.url("/actu/1-0")]
-    assert first["title"] == "Actualité 1-0" and first["summary"] == "Chapô 1-0"
-    assert first["published"].date().isoformat() == "2026-11-10"
+    assert first.title == "Actualité 1-0" and first.summary == "Chapô 1-0"
+    assert first.published.date().isoformat() == "2026-11-10"
     assert web.requests_to("/actualites?page=3") == []  # page limit
 
 
@@ -324,7 +325,7 @@ def test_sitemap_takes_new_matching_urls(web, store) -> None:  # noqa: ANN001
 """
     report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
     assert (report.status, report.items_new) == ("ok", 2)
-    assert {i["title"] for i in iter_items(store)} == {
+    assert {i.title for i in iter_items(store)} == {
         "Page /publications/guide-eit",
         "Page /publications/etude-flux",
     }
@@ -374,9 +375,9 @@ def test_jorf_takes_only_new_archives(web, store) -> None:  # noqa: ANN001
     first = by_source(run_collect(sources_from(source), db=store, settings=fast_settings()))["jo"]
     assert (first.status, first.items_new) == ("ok", 1)  # latest archive only, decrees only
     (decree,) = list(iter_items(store))
-    assert decree["url"] == "https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000052000002"
-    assert decree["extra"]["nor"] == "TREP2600002D" and decree["extra"]["nature"] == "decret"
-    assert "Article 1. Article premier du texte 2." in decree["text"]
+    assert decree.url == "https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000052000002"
+    assert decree.extra["nor"] == "TREP2600002D" and decree.extra["nature"] == "decret"
+    assert "Article 1. Article premier du texte 2." in decree.text
     web.routes["/jorf/"] = index(names)
     second = by_source(run_collect(sources_from(source), db=store, settings=fast_settings()))["jo"]
     assert second.items_new == 1
@@ -433,10 +434,10 @@ def test_api_pagination_field_mapping_and_token_exchange(web, store, monkeypatch
         "aides"
     ]
     assert (report.status, report.items_new) == ("ok", 4)
-    stored = {i["title"]: i for i in iter_items(store)}
-    assert stored["Aide 2-1"]["url"] == web.url("/aides/2-1")
-    assert stored["Aide 1-0"]["extra"]["deadline"] == "2027-01-15"
-    assert stored["Aide 1-0"]["summary"] == "Soutien aux synergies"
+    stored = {i.title: i for i in iter_items(store)}
+    assert stored["Aide 2-1"].url == web.url("/aides/2-1")
+    assert stored["Aide 1-0"].extra["deadline"] == "2027-01-15"
+    assert stored["Aide 1-0"].summary == "Soutien aux synergies"
     assert len(web.requests_to("/api/aids/?page=3")) == 1  # stops at the empty page
     run_collect(sources_from(source), db=store, settings=fast_settings())
     assert exchanges == ["secret-key"]  # the token is reused on the next run
@@ -532,10 +533,10 @@ def test_api_offset_and_next_url_pagination_with_query_key(web, store, monkeypat
     report = by_source(run_collect(sources_from(source), db=store, settings=fast_settings()))
     assert report["eu"].items_new == 4 and report["chain"].items_new == 3
     assert report["eupost"].items_new == 1
-    titles = {i["title"] for i in iter_items(store)}
+    titles = {i.title for i in iter_items(store)}
     assert {"O 0", "O 3", "N 0", "N 2"} <= titles
-    (call,) = [i for i in iter_items(store) if i["title"] == "Appel LIFE"]
-    assert call["extra"]["deadline"] == "2027-02-05"
+    (call,) = [i for i in iter_items(store) if i.title == "Appel LIFE"]
+    assert call.extra["deadline"] == "2027-02-05"
 
 
 def test_missing_api_key_is_reported(web, store, monkeypatch) -> None:  # noqa: ANN001
@@ -580,4 +581,4 @@ def test_a_big_first_listing_is_taken_in_slices_without_loss(web, store) -> None
     assert (first.status, first.items_new, first.error_kind) == ("ok", 2, "truncated")
     second = by_source(run_collect(sources, db=store, settings=settings))["big"]
     assert (second.items_new, second.error_kind) == (2, None)
-    assert {i["title"] for i in iter_items(store)} == {f"Entrée {i}" for i in range(4)}
+    assert {i.title for i in iter_items(store)} == {f"Entrée {i}" for i in range(4)}

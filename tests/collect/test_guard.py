@@ -165,15 +165,13 @@ def test_a_hostile_feed_cannot_make_the_crawl_fetch_an_internal_service(
     assert report.status == "ok"
     assert report.error_kind == "internal_address"
     assert internal.url("/admin") in report.error_message
-    stored = {item["url"]: item for item in iter_items(store)}
+    stored = {item.url: item for item in iter_items(store)}
     # Neither the internal link nor the file/data/javascript/ftp ones became items.
     assert set(stored) == {web.url("/go"), web.url("/ok")}
-    assert (
-        stored[web.url("/ok")]["complete"] and "Un vrai article" in stored[web.url("/ok")]["text"]
-    )
+    assert stored[web.url("/ok")].complete and "Un vrai article" in stored[web.url("/ok")].text
     redirected = stored[web.url("/go")]
-    assert not redirected["complete"]
-    assert redirected["extra"]["fetch_error"].startswith("internal_address:")
+    assert not redirected.complete
+    assert redirected.extra["fetch_error"].startswith("internal_address:")
     assert SECRET.encode() not in everything_stored(tmp_path)
     assert b"7f3c9a" not in everything_stored(tmp_path)
 
@@ -236,13 +234,13 @@ def test_a_name_resolving_to_loopback_is_refused_after_dns(
     assert "resolves to 127.0.0.1" in hostile.error_message
     named = reports["named"]
     assert (named.status, named.error_kind) == ("failed", "internal_address")
-    stored = {item["url"]: item for item in iter_items(store)}
-    assert stored[web.url("/ok")]["complete"]
+    stored = {item.url: item for item in iter_items(store)}
+    assert stored[web.url("/ok")].complete
     for url in (
         f"http://rebound.example.org:{other}/admin",
         f"http://rebound.example.org:{port}/page",
     ):
-        assert stored[url]["extra"]["fetch_error"].startswith("internal_address:")
+        assert stored[url].extra["fetch_error"].startswith("internal_address:")
     assert SECRET.encode() not in everything_stored(tmp_path)
 
 

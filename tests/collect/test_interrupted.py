@@ -62,13 +62,13 @@ def test_killed_crawl_is_completed_by_the_next_run_without_duplicates(web, store
     assert first.sources[0].error_kind == "interrupted"
     with store.connect() as c:
         assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 0  # no ETag yet
-    assert 0 < sum(i["complete"] for i in iter_items(store)) < count
+    assert 0 < sum(i.complete for i in iter_items(store)) < count
 
     stall.clear()
     second = run_collect(sources, db=store, settings=fast_settings())
     assert second.status == "done" and second.sources[0].status == "ok"
     stored = list(iter_items(store))
-    assert len(stored) == count and all(i["complete"] for i in stored)
+    assert len(stored) == count and all(i.complete for i in stored)
     with store.connect() as c:
         assert c.execute(select(func.count()).select_from(item_sources)).scalar() == count
         assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 1
@@ -88,13 +88,13 @@ def test_incomplete_items_are_completed_even_when_the_feed_answers_304(web, stor
     first = run_collect(sources, db=store, settings=fast_settings())
     assert first.sources[0].status == "ok"
     (provisional,) = list(iter_items(store))
-    assert not provisional["complete"] and provisional["extra"]["fetch_attempts"] == 1
+    assert not provisional.complete and provisional.extra["fetch_attempts"] == 1
     web.routes["/p/1"] = Reply(article("Texte complet", 50))
     second = run_collect(sources, db=store, settings=fast_settings())
     assert second.sources[0].status == "not_modified"
     (done,) = list(iter_items(store))
-    assert done["complete"] and done["id"] == provisional["id"] and len(done["text"]) > 500
-    assert "fetch_attempts" not in done["extra"]
+    assert done.complete and done.id == provisional.id and len(done.text) > 500
+    assert "fetch_attempts" not in done.extra
 
 
 def test_a_time_limit_stops_the_crawl_and_marks_the_run_interrupted(web, store) -> None:  # noqa: ANN001
@@ -110,7 +110,7 @@ def test_a_time_limit_stops_the_crawl_and_marks_the_run_interrupted(web, store) 
     assert report.status == "interrupted"
     assert (report.sources[0].status, report.sources[0].error_kind) == ("failed", "interrupted")
     stored = list(iter_items(store))
-    assert len(stored) == 3 and not all(i["complete"] for i in stored)
+    assert len(stored) == 3 and not all(i.complete for i in stored)
     with store.connect() as c:
         assert c.execute(select(func.count()).select_from(http_cache)).scalar() == 0
 

@@ -49,7 +49,7 @@ def test_same_url_with_tracking_parameters_is_one_item_with_both_sources(store) 
     b, new_b = save_item(store, item("region", "HTTPS://EX.org/actu/1?fbclid=abc#top", story(2)))
     assert (new_a, new_b) == (True, False)
     assert a == b
-    assert get_items(store, [a])[0]["sources"] == ["ademe", "region"]
+    assert get_items(store, [a])[0].sources == ["ademe", "region"]
 
 
 def test_near_identical_text_on_another_url_is_one_item(store) -> None:  # noqa: ANN001
@@ -58,7 +58,7 @@ def test_near_identical_text_on_another_url_is_one_item(store) -> None:  # noqa:
     a, _ = save_item(store, item("ademe", "https://ademe.example/aap", text))
     b, new = save_item(store, item("presse", "https://presse.example/relais-aap", edited))
     assert (b, new) == (a, False)
-    assert get_items(store, [a])[0]["sources"] == ["ademe", "presse"]
+    assert get_items(store, [a])[0].sources == ["ademe", "presse"]
     # The second URL is now known, so its article is not fetched again.
     assert known_urls(store, ["https://presse.example/relais-aap"]) == {
         "https://presse.example/relais-aap": True
@@ -79,7 +79,7 @@ def test_incomplete_item_is_completed_and_never_downgraded(store) -> None:  # no
     assert pending_items(store, "a") == []
     save_item(store, provisional)  # the feed lists it again: the full text stays
     stored = get_items(store, [item_id])[0]
-    assert stored["complete"] and stored["text"] == story(6)
+    assert stored.complete and stored.text == story(6)
 
 
 def test_completed_article_matching_another_story_is_merged(store) -> None:  # noqa: ANN001
@@ -89,7 +89,7 @@ def test_completed_article_matching_another_story_is_merged(store) -> None:  # n
     merged, new = save_item(store, item("presse", "https://presse.example/y", text + " fin"))
     assert (merged, new) == (original, False)
     assert count(store, items) == 1
-    assert get_items(store, [original])[0]["sources"] == ["ademe", "presse"]
+    assert get_items(store, [original])[0].sources == ["ademe", "presse"]
     assert provisional != original
 
 
@@ -98,7 +98,7 @@ def test_failed_fetches_give_up_after_max_attempts(store) -> None:  # noqa: ANN0
     assert not mark_fetch_failed(store, item_id, "http_404", max_attempts=2)
     assert mark_fetch_failed(store, item_id, "http_404", max_attempts=2)
     assert pending_items(store, "a") == []
-    assert get_items(store, [item_id])[0]["extra"]["fetch_attempts"] == 2
+    assert get_items(store, [item_id])[0].extra["fetch_attempts"] == 2
 
 
 def test_export_rows_follow_the_contract(store) -> None:  # noqa: ANN001
@@ -134,7 +134,7 @@ def test_export_rows_follow_the_contract(store) -> None:  # noqa: ANN001
     assert rows[0]["url"] == "https://ex.org/e"
     assert rows[0]["published"] == "2026-11-20T09:00:00+00:00"
     assert rows[0]["labels"] == labels and rows[1]["labels"] is None
-    assert [i["id"] for i in iter_items(store, since=published)] == [r["id"] for r in rows]
+    assert [i.id for i in iter_items(store, since=published)] == [r["id"] for r in rows]
 
 
 def test_source_health_warns_about_silent_and_failing_sources(store) -> None:  # noqa: ANN001

@@ -53,7 +53,7 @@ def test_every_working_source_brings_items(collected):
     by_source = {s.source_id: s for s in result.collect_report.sources}
     for source_id in WORKING:
         assert by_source[source_id].status == "ok", by_source[source_id]
-    carried = {source for item in items for source in item["sources"]}
+    carried = {source for item in items for source in item.sources}
     assert carried == WORKING
     assert 130 <= len(items) <= 150
 
@@ -71,27 +71,27 @@ def test_broken_sources_are_recorded_as_failed_with_their_reason(collected):
 
 def test_the_story_published_by_two_sources_is_one_item(collected):
     _out, _result, items, _second = collected
-    verrerie = [i for i in items if "verrerie" in i["url"]]
+    verrerie = [i for i in items if "verrerie" in i.url]
     assert len(verrerie) == 1  # linked with utm_* parameters and a fragment by the press
-    assert set(verrerie[0]["sources"]) == {"demo-agence", "demo-presse"}
-    assert "utm_" not in verrerie[0]["url"] and "#" not in verrerie[0]["url"]
-    palettes = [i for i in items if "palettes" in i["url"]]
+    assert set(verrerie[0].sources) == {"demo-agence", "demo-presse"}
+    assert "utm_" not in verrerie[0].url and "#" not in verrerie[0].url
+    palettes = [i for i in items if "palettes" in i.url]
     assert len(palettes) == 1  # the press release republished at another URL
-    assert set(palettes[0]["sources"]) == {"demo-agence", "demo-presse"}
+    assert set(palettes[0].sources) == {"demo-agence", "demo-presse"}
 
 
 def test_structured_fields_and_texts_of_each_kind_arrive(collected):
     _out, _result, items, _second = collected
-    jorf = [i for i in items if i["sources"] == ["demo-jorf"]]
+    jorf = [i for i in items if i.sources == ["demo-jorf"]]
     assert len(jorf) == 10  # 14 texts, 4 without our keywords
-    assert all(i["extra"].get("nor") for i in jorf)
-    assert not any("sous-préfet" in i["title"] for i in jorf)
-    api = [i for i in items if "demo-aides-api" in i["sources"]]
-    assert sum(1 for i in api if i["extra"].get("deadline")) == 15
-    pdf = [i for i in items if i["url"].endswith(".pdf")]
-    assert len(pdf) == 3 and all("Cahier des charges" in i["text"] for i in pdf)
-    article = next(i for i in items if i["url"].endswith("/economie-circulaire-entreprises/"))
-    assert "Date limite de dépôt" in article["text"]
+    assert all(i.extra.get("nor") for i in jorf)
+    assert not any("sous-préfet" in i.title for i in jorf)
+    api = [i for i in items if "demo-aides-api" in i.sources]
+    assert sum(1 for i in api if i.extra.get("deadline")) == 15
+    pdf = [i for i in items if i.url.endswith(".pdf")]
+    assert len(pdf) == 3 and all("Cahier des charges" in i.text for i in pdf)
+    article = next(i for i in items if i.url.endswith("/economie-circulaire-entreprises/"))
+    assert "Date limite de dépôt" in article.text
 
 
 def test_a_second_collect_adds_nothing_and_gets_304s(collected):
@@ -140,4 +140,4 @@ def test_running_the_demo_again_recreates_the_same_store(collected):
     with Store(again.db_path) as store:
         items_again = list(iter_items(store))
     assert len(items_again) == len(items)
-    assert {i["title"] for i in items_again} == {i["title"] for i in items}
+    assert {i.title for i in items_again} == {i.title for i in items}

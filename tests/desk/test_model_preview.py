@@ -121,19 +121,18 @@ def test_without_a_usable_saved_model_the_stored_labels_are_the_baseline(store, 
 
 
 def test_source_hints_reach_both_models(store):
-    from types import SimpleNamespace
-
-    from watcher.desk.model_preview import recent_records, source_hints
+    from watcher.config import parse_sources
+    from watcher.desk.model_preview import recent_records
 
     build_store(store)
-    hints = SimpleNamespace(model_dump=lambda: {"scope": "grand_est", "themes": [], "type": None})
-    sources = SimpleNamespace(
-        get=lambda sid: (
-            SimpleNamespace(hints=hints) if sid == "ademe" else (_ for _ in ()).throw(KeyError(sid))
-        )
+    sources = parse_sources(
+        "sources:\n"
+        "  - {id: ademe, name: ADEME, kind: rss, url: 'https://ademe.example.org/flux',"
+        " hints: {scope: grand_est}}\n"
+        "  - {id: presse, name: Presse, kind: rss, url: 'https://presse.example.org/flux'}\n"
     )
-    assert source_hints(sources, ["inconnue", "ademe"]) == {"scope": "grand_est"}
-    assert source_hints(None, ["ademe"]) == {}
+    assert sources.hints_for(["inconnue", "presse", "ademe"]) == {"scope": "grand_est"}
+    assert sources.hints_for(["presse"]) == {}
     records = recent_records(store, 520, sources=sources)
     with_hints = {r["id"] for r in records if r.get("hints")}
     assert len(with_hints) == 2  # the two calls come from "ademe"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from watcher.classify.prepare import input_hash
 from watcher.config import SourcesFile
@@ -14,21 +14,6 @@ if TYPE_CHECKING:  # the model code loads only when labelling
     from watcher.classify.classifier import Classifier
 
 log = logging.getLogger(__name__)
-
-
-def _hints(sources: SourcesFile | None, source_ids: list[str]) -> dict[str, Any]:
-    """The first of an item's sources that gives hints (``LabelHints`` of sources.yaml)."""
-    if sources is None:
-        return {}
-    for source_id in source_ids:
-        try:
-            hints = sources.get(source_id).hints
-        except Exception:  # a source since removed from sources.yaml
-            continue
-        data = {k: v for k, v in hints.model_dump().items() if v not in (None, [], {})}
-        if data:
-            return data
-    return {}
 
 
 def classify_pending(
@@ -63,7 +48,7 @@ def classify_pending(
         records, hashes, unchanged = [], [], []
         for row in rows:
             record = {k: row.get(k) for k in ("id", "title", "text", "summary", "published")}
-            hints = _hints(sources, row.get("sources") or [])
+            hints = sources.hints_for(row.get("sources") or []) if sources else {}
             if hints:
                 record["hints"] = hints
             h = input_hash(record)

@@ -72,36 +72,16 @@ def stored_labels(store: Store, item_ids: list[int]) -> dict[int, dict[str, Any]
     return out
 
 
-def source_hints(sources: SourcesFile | None, source_ids: list[str]) -> dict[str, Any]:
-    """The label hints of an item's first source that gives some, as
-    ``classify_pending`` passes them (so both models see what the store saw)."""
-    if sources is None:
-        return {}
-    for source_id in source_ids:
-        try:
-            hints = sources.get(source_id).hints
-        except Exception:  # noqa: BLE001 - a source since removed from sources.yaml
-            continue
-        data = {k: v for k, v in hints.model_dump().items() if v not in (None, [], {})}
-        if data:
-            return data
-    return {}
-
-
 def recent_records(
     store: Store, weeks: int, now: datetime | None = None, sources: SourcesFile | None = None
 ) -> list[dict[str, Any]]:
     from watcher.store.items import iter_items
 
     since = (now or utcnow()) - timedelta(weeks=weeks)
-    records = []
-    for row in iter_items(store, since=since):
-        record = {k: row.get(k) for k in ("id", "title", "text", "summary", "url", "published")}
-        hints = source_hints(sources, row.get("sources") or [])
-        if hints:
-            record["hints"] = hints
-        records.append(record)
-    return records
+    return [
+        item.label_record(sources.hints_for(item.sources) if sources else None)
+        for item in iter_items(store, since=since)
+    ]
 
 
 def compute_preview(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from watcher.base.clock import utcnow
-from watcher.models import CollectedItem
+from watcher.models import CollectedItem, StoredItem
 from watcher.store import Store
 from watcher.store.schema import item_labels, item_sources, items, raw_bodies
 from watcher.urls import canonical_url
@@ -451,25 +451,25 @@ def _sources_of(connection: Connection, ids: list[int]) -> dict[int, list[str]]:
     return result
 
 
-def _item_dict(row: Any, sources: list[str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "uid": row.uid,
-        "url": row.url,
-        "title": row.title,
-        "summary": row.summary,
-        "text": row.text,
-        "language": row.language,
-        "published": row.published,
-        "first_seen": row.first_seen,
-        "last_seen": row.last_seen,
-        "extra": dict(row.extra or {}),
-        "complete": bool(row.complete),
-        "sources": sources,
-    }
+def _stored_item(row: Any, sources: list[str]) -> StoredItem:
+    return StoredItem(
+        id=row.id,
+        uid=row.uid,
+        url=row.url,
+        title=row.title,
+        summary=row.summary,
+        text=row.text,
+        language=row.language,
+        published=row.published,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        extra=dict(row.extra or {}),
+        complete=bool(row.complete),
+        sources=sources,
+    )
 
 
-def get_items(store: Store, ids: Iterable[int]) -> list[dict[str, Any]]:
+def get_items(store: Store, ids: Iterable[int]) -> list[StoredItem]:
     """Items by id, in the order given (unknown ids are left out)."""
     wanted = list(ids)
     with store.connect() as connection:
@@ -480,7 +480,7 @@ def get_items(store: Store, ids: Iterable[int]) -> list[dict[str, Any]]:
             ):
                 rows[row.id] = row
         sources = _sources_of(connection, list(rows))
-    return [_item_dict(rows[i], sources[i]) for i in wanted if i in rows]
+    return [_stored_item(rows[i], sources[i]) for i in wanted if i in rows]
 
 
 def iter_items(
@@ -489,7 +489,7 @@ def iter_items(
     until: datetime | None = None,
     *,
     batch: int = 500,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[StoredItem]:
     """Items first seen in ``[since, until)``, oldest first, read in batches."""
     last_id = 0
     while True:
@@ -504,7 +504,7 @@ def iter_items(
         if not rows:
             return
         for row in rows:
-            yield _item_dict(row, sources[row.id])
+            yield _stored_item(row, sources[row.id])
         last_id = rows[-1].id
 
 
@@ -533,7 +533,7 @@ def export_rows(store: Store) -> Iterator[dict[str, Any]]:
     """Every stored item in the export contract's shape (DESIGN.md): id, url, title, summary,
     text, published, first_seen, sources, labels (as `watcher label` writes them, or None)."""
     for batch in _batched(iter_items(store), 500):
-        ids = [item["id"] for item in batch]
+        ids = [item.id for item in batch]
         with store.connect() as connection:
             labels = dict(
                 connection.execute(
@@ -544,20 +544,20 @@ def export_rows(store: Store) -> Iterator[dict[str, Any]]:
             )
         for item in batch:
             yield {
-                "id": item["id"],
-                "url": item["url"],
-                "title": item["title"],
-                "summary": item["summary"],
-                "text": item["text"],
-                "published": _iso(item["published"]),
-                "first_seen": _iso(item["first_seen"]),
-                "sources": item["sources"],
-                "labels": labels.get(item["id"]),
+                "id": item.id,
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "text": item.text,
+                "published": _iso(item.published),
+                "first_seen": _iso(item.first_seen),
+                "sources": item.sources,
+                "labels": labels.get(item.id),
             }
 
 
-def _batched(iterable: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
+def _batched(iterable: Iterable[StoredItem], size: int) -> Iterator[list[StoredItem]]:
+    batch: list[StoredItem] = []
     for element in iterable:
         batch.append(element)
         if len(batch) >= size:
