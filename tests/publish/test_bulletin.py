@@ -192,3 +192,36 @@ def test_user_templates_come_first_and_missing_ones_are_named(seeded, tmp_path) 
     assert "Appels à projets" in html  # the bundled HTML template still serves
     with pytest.raises(PublishError, match="nope.html.*my-templates"):
         render("nope.html", settings)
+
+
+def test_the_settings_classifiers_folder_names_the_labels_everywhere(seeded, tmp_path) -> None:  # noqa: ANN001
+    """classify.classifiers_dir reaches the bulletin, its per-theme variants, the
+    desk's section titles and the subscribers' allowed ids, not only the classifier."""
+    import shutil
+
+    from watcher.base.resources import BUNDLED_CLASSIFIERS
+    from watcher.deliver.subscribers import add_subscriber
+    from watcher.exceptions import ConfigError
+    from watcher.publish.selection import section_titles
+
+    store, _ids, settings = seeded
+    folder = tmp_path / "our-classifiers"
+    shutil.copytree(BUNDLED_CLASSIFIERS, folder)
+    taxonomy = folder / "taxonomy.yaml"
+    text = taxonomy.read_text(encoding="utf-8")
+    text = text.replace("    name: Eau\n", "    name: Eau et milieux\n")
+    text = text.replace("    section: Publications et outils\n", "    section: Lectures\n")
+    text = text.replace("  eau:\n", "  eau_milieux:\n")
+    taxonomy.write_text(text, encoding="utf-8")
+    settings.classify.classifiers_dir = folder
+
+    assert section_titles(settings)["publication"] == "Lectures"
+    paths = write_bulletin(store, WEEK, settings)
+    themes = {p.parent.name for p in paths if p.parent.parent.name == "themes"}
+    assert "eau_milieux" in themes and "eau" not in themes
+    assert (
+        "Eau et milieux" in (paths[0].parent / "themes" / "eau_milieux" / "index.html").read_text()
+    )
+    add_subscriber(store, "a@example.org", themes=["eau_milieux"], taxonomy=taxonomy_for(settings))
+    with pytest.raises(ConfigError, match="unknown id"):
+        add_subscriber(store, "b@example.org", themes=["eau"], taxonomy=taxonomy_for(settings))
