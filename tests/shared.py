@@ -4,6 +4,7 @@ one way to start Chromium. Fixtures built on them are in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,10 @@ def make_settings(
 
 class SmtpInbox:
     """An aiosmtpd handler keeping every accepted message; refuses the
-    addresses in ``refuse``; ``on_message(count)`` is called after each."""
+    addresses in ``refuse``; ``on_message(count)`` is called after each.
+    ``after_data`` misbehaves once a message for a given recipient is stored:
+    ``{"a@x.org": "drop"}`` closes the connection instead of answering 250,
+    ``{"a@x.org": 2.0}`` answers only after 2 seconds."""
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []
@@ -81,6 +85,7 @@ class SmtpInbox:
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
         self.refuse: set[str] = set()
         self.on_message: Callable[[int], None] | None = None
+        self.after_data: dict[str, str | float] = {}
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
@@ -97,6 +102,13 @@ class SmtpInbox:
             count = len(self.messages)
         if self.on_message:
             self.on_message(count)
+        for rcpt in envelope.rcpt_tos:
+            behaviour = self.after_data.get(rcpt)
+            if behaviour == "drop":
+                server.transport.close()
+                return "421 closing"  # never reaches the client
+            if isinstance(behaviour, float):
+                await asyncio.sleep(behaviour)
         return "250 Message accepted for delivery"
 
     def by_recipient(self) -> dict[str, list[EmailMessage]]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from watcher.exceptions import ConfigError
 
 DEFAULT_SETTINGS_PATH = Path("watcher.toml")
+PUBLIC_PREFIX = "abonnement"  # where the web app serves the readers' subscription pages
 
 
 class _Section(BaseModel):
@@ -90,9 +91,8 @@ class DeliverySettings(_Section):
     rate_per_minute: int = 120
     send_empty_note: bool = False
     max_attempts: int = 5
-    smtp_timeout_s: float = 30.0
-    # Where the desk answers for https unsubscribe links; empty: publish.public_url
-    unsubscribe_base_url: str = ""
+    smtp_timeout_s: float = 30.0  # also the wait for the server's 250 after DATA ("uncertain")
+    confirm_link_hours: int = 48  # a subscription's confirmation link expires after this
 
 
 class DeskSettings(_Section):
@@ -101,6 +101,15 @@ class DeskSettings(_Section):
     secret_key_env: str = "WATCHER_SECRET_KEY"  # unset: a secret generated once, kept in the store
     session_max_age_h: int = 12
     preview_weeks: int = 4  # weeks compared when previewing a retrained model
+    # The https address at which readers reach `watcher serve` (through the proxy), e.g.
+    # https://veille.example.org/app/ : its abonnement/ pages (subscribe, manage, one-click
+    # unsubscribe) are linked from every e-mail and from the site. Empty: mailto only.
+    public_url: str = ""
+
+    def subscription_url(self) -> str:
+        """``<public_url>/abonnement/``: the readers' pages, or "" without a public_url."""
+        base = self.public_url.strip()
+        return f"{base.rstrip('/')}/{PUBLIC_PREFIX}/" if base else ""
 
 
 class ScheduleSettings(_Section):

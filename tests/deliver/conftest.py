@@ -14,14 +14,18 @@ from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
 from watcher.store import Store
 
+APP_URL = "https://veille.example.org/app/"
+
 
 def smtp_settings(port: int, tmp_path: Path, **delivery: object) -> Settings:
-    """The shared builder, with mail to the test's SMTP server and a public URL."""
+    """The shared builder, with mail to the test's SMTP server, a public site and a
+    public web app (the subscription pages at APP_URL + abonnement/)."""
     return make_settings(
         tmp_path,
         smtp_port=port,
         delivery=delivery,
         publish={"public_url": "https://veille.example.org/"},
+        desk={"public_url": APP_URL},
     )
 
 

@@ -73,7 +73,7 @@ def test_headers_subject_and_unsubscribe_links(published, smtp, tmp_path):
         assert everything[header], header
     links = everything["List-Unsubscribe"]
     assert "<mailto:veille+desinscription@example.org?subject=desinscription>" in links
-    assert "<https://veille.example.org/desabonnement/" in links
+    assert links.startswith("<https://veille.example.org/app/abonnement/desabonner/")
     assert everything["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     ids = {m["Message-ID"] for msgs in got.values() for m in msgs}
     assert len(ids) == len(EXPECTED)  # one distinct Message-ID per message
@@ -301,7 +301,8 @@ def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smt
     send_week(store, WEEK, settings)
     msg = recorder.by_recipient()["eau@example.org"][0]
     link = re.search(
-        r"<https://veille\.example\.org(/desabonnement/[^>]+)>", msg["List-Unsubscribe"]
+        r"<https://veille\.example\.org/app(/abonnement/desabonner/[^>]+)>",
+        msg["List-Unsubscribe"],
     )
     client = TestClient(create_app(store, settings))
     # what a mail client does for List-Unsubscribe-Post (RFC 8058)
@@ -309,3 +310,70 @@ def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smt
     assert response.status_code == 200
     assert get_subscriber(store, email="eau@example.org")["status"] == "unsubscribed"
     assert get_subscriber(store, email="btp@example.org")["status"] == "active"
+
+
+@pytest.mark.parametrize("behaviour", ["drop", 1.5], ids=["drops-after-DATA", "stalls-after-DATA"])
+def test_a_message_handed_over_but_unconfirmed_is_uncertain_not_resent(
+    behaviour, published, smtp, tmp_path
+):
+    """The server has the message, but the connection drops (or its 250 comes later
+    than smtp_timeout_s): the next run must not send it again."""
+    store, _ids = published
+    recorder, port = smtp
+    recorder.after_data = {"eau@example.org": behaviour}
+    settings = smtp_settings(port, tmp_path, smtp_timeout_s=0.5)
+    first = send_week(store, WEEK, settings)
+    assert first.uncertain == ["eau@example.org"] and "eau@example.org" not in first.failed
+    assert sorted(first.sent) == sorted(set(EXPECTED) - {"eau@example.org"})
+    row = {r["email"]: r for r in list_deliveries(store, week=WEEK)}["eau@example.org"]
+    assert row["status"] == "uncertain" and row["last_error"].startswith("after DATA:")
+
+    recorder.after_data = {}
+    second = send_week(store, WEEK, settings)
+    assert second.uncertain == ["eau@example.org"] and second.sent == []
+    assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(EXPECTED, 1)
+
+    third = send_week(store, WEEK, settings, retry_uncertain=True)  # after checking the log
+    assert third.sent == ["eau@example.org"]
+    assert len(recorder.by_recipient()["eau@example.org"]) == 2
+
+
+def test_a_connection_lost_before_data_is_a_failure_retried_next_run(published, tmp_path):
+    """Before the message is written, nothing can have arrived: failed, then retried."""
+    import socket
+    import threading
+
+    store, _ids = published
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def greet_then_hang_up_at_mail_from() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"220 test\r\n")
+                file = conn.makefile("rb")
+                while line := file.readline():
+                    if line.upper().startswith((b"EHLO", b"HELO")):
+                        conn.sendall(b"250 test\r\n")
+                    else:
+                        break  # MAIL FROM: hang up
+
+    thread = threading.Thread(target=greet_then_hang_up_at_mail_from, daemon=True)
+    thread.start()
+    try:
+        report = send_week(store, WEEK, smtp_settings(listener.getsockname()[1], tmp_path))
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert set(report.failed) == set(EXPECTED) and report.uncertain == []
+    assert {r["status"] for r in list_deliveries(store, week=WEEK) if r["email"] in EXPECTED} == {
+        "failed"
+    }

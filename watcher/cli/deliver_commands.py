@@ -25,14 +25,60 @@ def subscribers() -> None:
 @handle_errors
 @pass_app
 def subscribers_add(app: App, email: str, name: str, themes: str, types: str, scope: str) -> None:
-    """Add a subscriber (who gets the next bulletin, not the backlog)."""
+    """Add a subscriber (who gets the next bulletin, not the backlog); an address
+    already there gets these choices instead."""
     from watcher.base.taxonomy import taxonomy_for
-    from watcher.deliver.subscribers import add_subscriber
+    from watcher.deliver.subscribers import save_subscriber
 
-    add_subscriber(
+    saved = save_subscriber(
         app.store, email, name, themes, types, scope, taxonomy=taxonomy_for(app.settings)
     )
-    click.echo(f"Subscriber {email} added.")
+    click.echo(
+        {
+            "added": f"Subscriber {email} added.",
+            "updated": f"Subscriber {email} was there already: themes, types and scope updated.",
+            "unchanged": f"Subscriber {email} was there already with these choices: unchanged.",
+        }[saved.outcome]
+    )
+
+
+@subscribers.command("update")
+@common_options
+@click.argument("email")
+@click.option("--name", default=None, help="new display name")
+@click.option("--themes", default=None, help="theme ids separated by commas, or 'all'")
+@click.option("--types", default=None, help="type ids separated by commas, or 'all'")
+@click.option("--scope", default=None, help="scope ids separated by commas, or 'all'")
+@handle_errors
+@pass_app
+def subscribers_update(
+    app: App,
+    email: str,
+    name: str | None,
+    themes: str | None,
+    types: str | None,
+    scope: str | None,
+) -> None:
+    """Change a subscriber's name, themes, types or scope (only the options given)."""
+    from watcher.base.taxonomy import taxonomy_for
+    from watcher.deliver.subscribers import update_subscriber
+
+    if name is None and themes is None and types is None and scope is None:
+        raise click.UsageError("give at least one of --name, --themes, --types, --scope")
+    sub = update_subscriber(
+        app.store,
+        email,
+        name=name,
+        themes=themes,
+        types=types,
+        scopes=scope,
+        taxonomy=taxonomy_for(app.settings),
+    )
+    click.echo(
+        f"Subscriber {sub['email']} ({sub['status']}): themes "
+        f"{','.join(sub['themes']) or 'all'}, types {','.join(sub['types']) or 'all'}, "
+        f"scope {','.join(sub['scopes']) or 'all'}."
+    )
 
 
 @subscribers.command("remove")
@@ -87,10 +133,9 @@ def subscribers_import(app: App, file: Path) -> None:
     report = import_csv(app.store, file, taxonomy=taxonomy_for(app.settings))
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)
-    click.echo(
-        f"{len(report.added)} added, {len(report.existing)} already present, "
-        f"{len(report.errors)} bad row(s)."
-    )
+    for email in report.left:
+        click.echo(f"Not re-subscribed: {email} unsubscribed earlier", err=True)
+    click.echo(report.summary())
     if report.errors:
         sys.exit(1)
 
@@ -132,8 +177,9 @@ def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncerta
         click.echo(f"failed: {email}: {error}", err=True)
     for email in report.uncertain:
         click.echo(
-            f"uncertain: {email}: an interrupted run may have sent it; check the SMTP log, "
-            "then use --retry-uncertain to resend",
+            f"uncertain: {email}: the message may have arrived (the connection broke after "
+            "it was handed over, or a run was interrupted); check the SMTP log, then use "
+            "--retry-uncertain to resend",
             err=True,
         )
     if report.failed and not report.sent:

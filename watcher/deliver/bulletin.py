@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from watcher.base.taxonomy import taxonomy_for
-from watcher.deliver.send import Rendered
+from watcher.deliver.send import LINK_SLOTS, Rendered
+from watcher.deliver.tokens import public_base
 from watcher.exceptions import DeliveryError
-from watcher.publish.bulletin import filter_bulletin, render_email
+from watcher.publish.bulletin import filter_bulletin, mail_context, render_email
 from watcher.publish.model import Bulletin
 from watcher.publish.render import render
 from watcher.settings import Settings
@@ -54,6 +55,12 @@ class PublishedWeek:
         self.bulletin.edition = self.edition
         self.bulletin.status = "published"
         self._cache: dict[tuple, Rendered] = {}
+        # With a public web app, each message gets its own links in the slots.
+        slots = LINK_SLOTS if public_base(settings) else None
+        self._links = {
+            "manage_url": slots.manage if slots else "",
+            "unsubscribe_url": slots.unsubscribe if slots else "",
+        }
 
     def render_for(self, subscriber: dict[str, Any]) -> Rendered:
         # Subscribers share few distinct choices: render each cut once.
@@ -70,7 +77,7 @@ class PublishedWeek:
                 types=key[1] or None,
                 scope=key[2] or None,
             )
-            html, text = render_email(cut, self.settings)
+            html, text = render_email(cut, self.settings, **self._links)
             self._cache[key] = Rendered(html, text, item_count(cut), open_calls(cut))
         return self._cache[key]
 
@@ -80,6 +87,8 @@ class PublishedWeek:
             "bulletin": self.bulletin,
             "themes": [names.get(t, t) for t in subscriber.get("themes") or []],
             "web_url": _web_url(self.settings, self.week),
+            **mail_context(self.bulletin, self.settings, **self._links),
+            "preheader": f"{self.bulletin.period} : rien de retenu pour vos thèmes",
         }
         html = render("desk/mail/empty_note.html", self.settings, **context)
         text = render("desk/mail/empty_note.txt", self.settings, **context)

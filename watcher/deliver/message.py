@@ -4,6 +4,13 @@ Everything that comes from the web (item titles, summaries) stays in the body;
 the subject is built from our own strings and numbers only. Names and
 addresses go through ``email.headerregistry.Address``, which quotes a display
 name, so a name such as ``"x" <a@b>, c@d`` stays one mailbox.
+
+``List-Unsubscribe`` (RFC 2369) must reach mail clients as ``<https://…>,
+<mailto:…>``: the email package would turn a line longer than 78 characters
+into RFC 2047 encoded-words, which no client reads as a URI. So that header is
+written already folded (one URI a line) and the message's policy leaves such
+raw headers as they are (``refold_source="none"``); the URIs are ASCII and
+checked, so nothing in them needs encoding.
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
 from watcher.base.weeks import parse_week
+from watcher.deliver.tokens import is_loopback_http
 from watcher.exceptions import ConfigError, DeliveryError
 
 SUBJECT_PREFIX = "Veille EIT Grand Est"
+MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 # Deliberately narrower than RFC 5322: what real subscribers' addresses look like.
 _EMAIL_RE = re.compile(
@@ -93,6 +103,23 @@ def body_parts(html: str, text: str) -> tuple[MIMEPart, MIMEPart]:
     return text_part, html_part
 
 
+def list_unsubscribe(unsubscribe_url: str = "", unsubscribe_mailto: str = "") -> str:
+    """The field body, folded between URIs (CRLF + space), never encoded; "" if none."""
+    links = []
+    if unsubscribe_url:
+        if not (unsubscribe_url.startswith("https://") or is_loopback_http(unsubscribe_url)) or (
+            len(unsubscribe_url) > 900
+            or not unsubscribe_url.isascii()
+            or any(ch in unsubscribe_url for ch in '\r\n\t <>,"')
+        ):
+            raise DeliveryError(f"unsubscribe link {unsubscribe_url!r}: expected an https URL")
+        links.append(f"<{unsubscribe_url}>")
+    if unsubscribe_mailto:
+        mailto = validate_email(unsubscribe_mailto)
+        links.append(f"<mailto:{mailto}?subject=desinscription>")
+    return ",\r\n ".join(links)
+
+
 def build_message(
     *,
     sender: Address,
@@ -108,7 +135,8 @@ def build_message(
     parts: tuple[MIMEPart, MIMEPart] | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (plain text first, then HTML)."""
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=MESSAGE_POLICY)
+    msg["MIME-Version"] = "1.0"
     msg["From"] = sender
     msg["To"] = to
     if reply_to is not None:
@@ -117,20 +145,14 @@ def build_message(
     msg["Subject"] = " ".join(subject.split())
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = make_msgid(idstring=week.replace("-", "") or None, domain=sender.domain)
-    links = []
-    if unsubscribe_mailto:
-        mailto = validate_email(unsubscribe_mailto)
-        links.append(f"<mailto:{mailto}?subject=desinscription>")
-    if unsubscribe_url:
-        if not unsubscribe_url.startswith("https://") or any(
-            ch in unsubscribe_url for ch in "\r\n <>"
-        ):
-            raise DeliveryError(f"unsubscribe link {unsubscribe_url!r}: expected an https URL")
-        links.append(f"<{unsubscribe_url}>")
-        # RFC 8058 one-click: only meaningful with an https link.
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # RFC 2919: clients group and filter the bulletins by it.
+    msg["List-Id"] = f"{SUBJECT_PREFIX} <veille.{sender.domain}>"
+    links = list_unsubscribe(unsubscribe_url, unsubscribe_mailto)
     if links:
-        msg["List-Unsubscribe"] = ", ".join(links)
+        msg.set_raw("List-Unsubscribe", links)
+    if unsubscribe_url:
+        # RFC 8058 one-click: a POST to the https link unsubscribes, no page, no login.
+        msg["List-Unsubscribe-Post"] = ONE_CLICK
     msg["Auto-Submitted"] = "auto-generated"
     text_part, html_part = parts or body_parts(html, text)
     msg.make_alternative()

@@ -2,13 +2,20 @@
 
 Delivery guarantee: **at most once**. For each message the log row is
 committed ``pending`` (attempts + 1) *before* the SMTP transaction and set to
-``sent`` right after the server accepted it. A row left ``pending`` means the
-process died inside that window: the server may or may not have the message.
-We then prefer a rare missed bulletin over a duplicate, so such rows are
-reported as *uncertain* and skipped; ``retry_uncertain=True`` (``watcher send
+``sent`` right after the server accepted it. Once the message has been written
+after DATA, the server may have it even if its reply never comes: a connection
+that drops then, or a reply later than ``smtp_timeout_s``, marks the row
+``uncertain``, and a row left ``pending`` means the process died inside that
+window. We prefer a rare missed bulletin over a duplicate, so both are reported
+as *uncertain* and skipped; ``retry_uncertain=True`` (``watcher send
 --retry-uncertain``) resends them once someone has checked the server's log.
-A refused recipient or a broken connection marks the row ``failed``; the next
-run retries it until ``max_attempts``, and the run goes on with the others.
+A refused recipient, or a connection that broke before the message was written,
+marks the row ``failed``; the next run retries it until ``max_attempts``, and
+the run goes on with the others.
+
+Bodies are rendered once per cut of the bulletin (subscribers share few
+distinct choices) with placeholders for each subscriber's own links, which
+are filled in per message.
 """
 
 from __future__ import annotations
@@ -30,23 +37,35 @@ from watcher.deliver.message import (
     mailbox,
     parse_sender,
 )
-from watcher.deliver.smtp import SmtpTransport, TokenBucket, TransientError
-from watcher.deliver.tokens import unsubscribe_url
+from watcher.deliver.smtp import SmtpTransport, TokenBucket, TransientError, UncertainError
+from watcher.deliver.tokens import SubscriberLinks, subscriber_links
 from watcher.exceptions import DeliveryError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import delivery as log
 
+# What the templates get instead of a subscriber's links; `Rendered.personal` swaps them.
+LINK_SLOTS = SubscriberLinks(manage="@@lien-gerer@@", unsubscribe="@@lien-desabonner@@")
+
 
 @dataclass
 class Rendered:
-    """One subscriber's bulletin, rendered."""
+    """One cut of the bulletin, rendered (with LINK_SLOTS for the personal links)."""
 
     html: str
     text: str
     items: int
     open_calls: int
-    parts: Any = None  # the encoded MIME parts, built on first use and then shared
+
+    def personal(self, links: SubscriberLinks) -> tuple[str, str]:
+        """(html, text) with this subscriber's links in place of the slots."""
+        html, text = self.html, self.text
+        for slot, link in (
+            (LINK_SLOTS.manage, links.manage),
+            (LINK_SLOTS.unsubscribe, links.unsubscribe),
+        ):
+            html, text = html.replace(slot, link), text.replace(slot, link)
+        return html, text
 
 
 class WeekMail(Protocol):
@@ -76,7 +95,8 @@ class DeliveryReport:
     failed: dict[str, str] = field(default_factory=dict)  # address -> error
     skipped_empty: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)  # pending from a crashed run
+    # broke after DATA in this run, or left pending/uncertain by an earlier one
+    uncertain: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)  # max_attempts reached
     not_yet_subscribed: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)  # dry run: the .eml files
@@ -95,7 +115,7 @@ class DeliveryReport:
             f"{len(self.skipped_empty)} with nothing this week",
         ]
         if self.uncertain:
-            parts.append(f"{len(self.uncertain)} uncertain (interrupted run)")
+            parts.append(f"{len(self.uncertain)} uncertain (may have arrived; not resent)")
         if self.gave_up:
             parts.append(f"{len(self.gave_up)} given up after max attempts")
         return f"{self.week} edition {self.edition}: " + ", ".join(parts)
@@ -115,23 +135,20 @@ def compose(
     now: datetime | None = None,
 ) -> EmailMessage:
     d = settings.delivery
-    sender = parse_sender(d.sender)
-    reply_to = parse_sender(d.reply_to) if d.reply_to else None
-    base = d.unsubscribe_base_url or settings.publish.public_url
-    if rendered.parts is None:
-        rendered.parts = body_parts(rendered.html, rendered.text)
+    links = subscriber_links(settings, secret, subscriber)
+    html, text = rendered.personal(links)
     return build_message(
-        sender=sender,
+        sender=parse_sender(d.sender),
         to=mailbox(subscriber["email"], subscriber.get("name") or ""),
         subject=build_subject(week_mail.week, rendered.open_calls),
-        html=rendered.html,
-        text=rendered.text,
+        html=html,
+        text=text,
         date=now or utcnow(),
         unsubscribe_mailto=d.unsubscribe_mailto,
-        unsubscribe_url=unsubscribe_url(base, secret, subscriber) if base else "",
-        reply_to=reply_to,
+        unsubscribe_url=links.unsubscribe,
+        reply_to=parse_sender(d.reply_to) if d.reply_to else None,
         week=week_mail.week,
-        parts=rendered.parts,
+        parts=body_parts(html, text),
     )
 
 
@@ -149,103 +166,157 @@ def deliver(
     progress: Callable[[str, str], None] | None = None,
 ) -> DeliveryReport:
     """The loop behind `send_week`, with the bulletin and the transport given."""
-    d = settings.delivery
-    report = DeliveryReport(week_mail.week, week_mail.edition, dry_run=dry_run)
-    mail_dir = Path(out_dir or settings.publish.output_dir) / "mail" / week_mail.week
     own_transport = transport is None and not dry_run
     if own_transport:
-        transport = SmtpTransport(d)
+        transport = SmtpTransport(settings.delivery)
     if bucket is None and not dry_run:
-        bucket = TokenBucket(d.rate_per_minute)
+        bucket = TokenBucket(settings.delivery.rate_per_minute)
+    run = _Run(
+        store,
+        week_mail,
+        settings,
+        secret,
+        DeliveryReport(week_mail.week, week_mail.edition, dry_run=dry_run),
+        mail_dir=Path(out_dir or settings.publish.output_dir) / "mail" / week_mail.week,
+        transport=transport,
+        bucket=bucket,
+        retry_uncertain=retry_uncertain,
+        progress=progress,
+    )
     try:
-        for sub in log.list_subscribers(store, status="active"):
-            email = sub["email"]
-            if sub["created_at"] > week_mail.published_at:
-                report.not_yet_subscribed.append(email)  # no backlog for newcomers
-                continue
-            previous = None
-            if not dry_run:
-                previous = log.get_delivery(store, week_mail.week, week_mail.edition, sub["id"])
-                if previous is not None:
-                    status = previous["status"]
-                    if status in ("sent", "skipped"):
-                        report.already_sent.append(email)
-                        continue
-                    if status == "pending" and not retry_uncertain:
-                        report.uncertain.append(email)
-                        continue
-                    if status == "failed" and previous["attempts"] >= d.max_attempts:
-                        report.gave_up.append(email)
-                        continue
-            rendered = week_mail.render_for(sub)
-            if rendered.items == 0:
-                if not d.send_empty_note:
-                    report.skipped_empty.append(email)
-                    if not dry_run:
-                        log.record_outcome(
-                            store,
-                            week=week_mail.week,
-                            edition=week_mail.edition,
-                            subscriber_id=sub["id"],
-                            email=email,
-                            status="skipped",
-                        )
-                    continue
-                rendered = week_mail.empty_note(sub)
-            try:
-                msg = compose(week_mail, sub, rendered, settings, secret)
-            except AddressError as exc:
-                report.failed[email] = str(exc)
-                continue
-            if dry_run:
-                mail_dir.mkdir(parents=True, exist_ok=True)
-                path = mail_dir / f"{_safe_filename(email)}.eml"
-                path.write_bytes(msg.as_bytes())
-                report.written.append(path)
-                continue
-            assert transport is not None and bucket is not None
-            bucket.acquire()
-            row = log.begin_attempt(
-                store,
-                week=week_mail.week,
-                edition=week_mail.edition,
-                subscriber_id=sub["id"],
-                email=email,
-                items=rendered.items,
-            )
-            message_id = str(msg["Message-ID"])
-            try:
-                transport.send(msg)
-            except smtplib.SMTPRecipientsRefused as exc:
-                error = "; ".join(f"{code} {text!r}" for code, text in exc.recipients.values())
-                _fail(store, row, report, email, f"refused: {error}", message_id)
-            except smtplib.SMTPResponseException as exc:
-                _fail(store, row, report, email, f"{exc.smtp_code} {exc.smtp_error!r}", message_id)
-            except TransientError as exc:
-                _fail(store, row, report, email, str(exc), message_id)
-            except DeliveryError as exc:  # e.g. login refused: the whole run stops
-                _fail(store, row, report, email, exc.message, message_id)
-                raise
-            else:
-                log.finish_attempt(store, row["id"], status="sent", message_id=message_id)
-                report.sent.append(email)
-                if progress:
-                    progress("sent", email)
+        for subscriber in log.list_subscribers(store, status="active"):
+            run.deliver_to(subscriber)
     finally:
         if own_transport and transport is not None:
             transport.close()
     if bucket is not None:
-        report.rate_wait_s = bucket.waited
-    return report
+        run.report.rate_wait_s = bucket.waited
+    return run.report
 
 
-def _fail(
-    store: Store,
-    row: dict[str, Any],
-    report: DeliveryReport,
-    email: str,
-    error: str,
-    message_id: str,
-) -> None:
-    log.finish_attempt(store, row["id"], status="failed", error=error[:1000], message_id=message_id)
-    report.failed[email] = error
+@dataclass
+class _Run:
+    """One run of `deliver`: what to do for each subscriber, and the report."""
+
+    store: Store
+    week_mail: WeekMail
+    settings: Settings
+    secret: str
+    report: DeliveryReport
+    mail_dir: Path
+    transport: Transport | None
+    bucket: TokenBucket | None
+    retry_uncertain: bool
+    progress: Callable[[str, str], None] | None
+
+    def deliver_to(self, subscriber: dict[str, Any]) -> None:
+        email = subscriber["email"]
+        skipped = self.skip_reason(subscriber)
+        if skipped:
+            getattr(self.report, skipped).append(email)
+            return
+        rendered = self.content_for(subscriber)
+        if rendered is None:
+            return
+        try:
+            msg = compose(self.week_mail, subscriber, rendered, self.settings, self.secret)
+        except AddressError as exc:
+            self.report.failed[email] = str(exc)
+            return
+        if self.report.dry_run:
+            self.write_eml(email, msg)
+        else:
+            self.send(subscriber, msg, rendered.items)
+
+    def skip_reason(self, subscriber: dict[str, Any]) -> str | None:
+        """The report's list this subscriber goes to without a message, if any."""
+        if subscriber["created_at"] > self.week_mail.published_at:
+            return "not_yet_subscribed"  # no backlog for newcomers
+        if self.report.dry_run:
+            return None
+        week = self.week_mail
+        previous = log.get_delivery(self.store, week.week, week.edition, subscriber["id"])
+        status = previous["status"] if previous else None
+        if status in ("sent", "skipped"):
+            return "already_sent"
+        if status in ("pending", "uncertain") and not self.retry_uncertain:
+            return "uncertain"
+        if status == "failed" and previous["attempts"] >= self.settings.delivery.max_attempts:
+            return "gave_up"
+        return None
+
+    def content_for(self, subscriber: dict[str, Any]) -> Rendered | None:
+        """Their cut of the bulletin; when it is empty, the short note (if configured)
+        or None after logging them as skipped."""
+        rendered = self.week_mail.render_for(subscriber)
+        if rendered.items:
+            return rendered
+        if self.settings.delivery.send_empty_note:
+            return self.week_mail.empty_note(subscriber)
+        self.report.skipped_empty.append(subscriber["email"])
+        if not self.report.dry_run:
+            log.record_outcome(
+                self.store,
+                week=self.week_mail.week,
+                edition=self.week_mail.edition,
+                subscriber_id=subscriber["id"],
+                email=subscriber["email"],
+                status="skipped",
+            )
+        return None
+
+    def write_eml(self, email: str, msg: EmailMessage) -> None:
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        path = self.mail_dir / f"{_safe_filename(email)}.eml"
+        path.write_bytes(msg.as_bytes())
+        self.report.written.append(path)
+
+    def send(self, subscriber: dict[str, Any], msg: EmailMessage, items: int) -> None:
+        """One SMTP transaction, logged pending before and sent/failed/uncertain after."""
+        assert self.transport is not None and self.bucket is not None
+        email = subscriber["email"]
+        self.bucket.acquire()
+        row = log.begin_attempt(
+            self.store,
+            week=self.week_mail.week,
+            edition=self.week_mail.edition,
+            subscriber_id=subscriber["id"],
+            email=email,
+            items=items,
+        )
+        message_id = str(msg["Message-ID"])
+        try:
+            self.transport.send(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            error = "; ".join(f"{code} {text!r}" for code, text in exc.recipients.values())
+            self.finish(row, email, "failed", f"refused: {error}", message_id)
+        except smtplib.SMTPResponseException as exc:
+            self.finish(row, email, "failed", f"{exc.smtp_code} {exc.smtp_error!r}", message_id)
+        except UncertainError as exc:
+            self.finish(row, email, "uncertain", f"after DATA: {exc}", message_id)
+        except TransientError as exc:
+            self.finish(row, email, "failed", str(exc), message_id)
+        except DeliveryError as exc:  # e.g. login refused: the whole run stops
+            self.finish(row, email, "failed", exc.message, message_id)
+            raise
+        else:
+            self.finish(row, email, "sent", None, message_id)
+
+    def finish(
+        self, row: dict[str, Any], email: str, status: str, error: str | None, message_id: str
+    ) -> None:
+        log.finish_attempt(
+            self.store,
+            row["id"],
+            status=status,
+            error=error[:1000] if error else None,
+            message_id=message_id,
+        )
+        if status == "sent":
+            self.report.sent.append(email)
+        elif status == "uncertain":
+            self.report.uncertain.append(email)
+        else:
+            self.report.failed[email] = error or status
+        if self.progress:
+            self.progress(status, email)

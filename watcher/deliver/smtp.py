@@ -3,6 +3,11 @@
 The transport connects lazily, logs in with credentials read from the
 environment variables named in the settings, and reconnects after a broken
 connection, so one failing message never stops the others.
+
+Once the message itself has been written after DATA, only the server's final
+reply says whether it took it. A connection that drops, or a reply later than
+``smtp_timeout_s``, from then on means the message may well be delivered:
+that is ``UncertainError``, never a plain failure to retry.
 """
 
 from __future__ import annotations
@@ -66,6 +71,42 @@ class TransientError(Exception):
     """The connection broke or timed out: this message failed, the next gets a new one."""
 
 
+class UncertainError(TransientError):
+    """The connection broke or timed out after the message was handed over (after
+    DATA): the server may have accepted it, so it must not be sent again blindly."""
+
+
+class _DataTracking:
+    """Notes when the message body has been written after DATA (smtplib's ``data``
+    writes the DATA command, then the body, then waits for the final reply)."""
+
+    data_written = False
+    _writes_in_data: int | None = None
+
+    def data(self, msg):  # noqa: ANN001, ANN201 - smtplib's signature
+        self.data_written = False
+        self._writes_in_data = 0
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._writes_in_data = None
+
+    def send(self, s):  # noqa: ANN001, ANN201
+        super().send(s)  # type: ignore[misc]
+        if self._writes_in_data is not None:
+            self._writes_in_data += 1
+            if self._writes_in_data >= 2:  # the DATA command, then the message itself
+                self.data_written = True
+
+
+class _SMTP(_DataTracking, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpTransport:
     """One SMTP session reused across messages."""
 
@@ -85,11 +126,11 @@ class SmtpTransport:
         s = self.settings
         context = _tls_context()
         if s.smtp_security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp: smtplib.SMTP = _SMTPSSL(
                 s.smtp_host, s.smtp_port, timeout=self.timeout, context=context
             )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+            smtp = _SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
             if s.smtp_security == "starttls":
                 smtp.starttls(context=context)
         if self.user:
@@ -116,7 +157,8 @@ class SmtpTransport:
 
     def send(self, msg: EmailMessage) -> None:
         """Hand the message over; raise SMTPRecipientsRefused / SMTPResponseException
-        for a refusal, TransientError when the connection failed."""
+        for a refusal, TransientError when the connection failed before the message
+        was written, UncertainError when it failed after."""
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
@@ -125,8 +167,10 @@ class SmtpTransport:
             # The session is still usable after a refusal (RSET is sent by smtplib).
             raise
         except (smtplib.SMTPException, OSError) as exc:
+            written = getattr(self._smtp, "data_written", False)
             self.close()
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            error = UncertainError if written else TransientError
+            raise error(f"{type(exc).__name__}: {exc}") from exc
         if refused:
             raise smtplib.SMTPRecipientsRefused(refused)
 

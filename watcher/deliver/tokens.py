@@ -1,23 +1,32 @@
-"""Signed unsubscribe tokens: the link in each e-mail, checked by the desk.
+"""Signed links of the e-mails and of the public subscription pages.
 
-The token carries the subscriber's id and address, signed with a secret kept
-in the store (or the desk's secret from the environment), so a link cannot be
-forged to unsubscribe someone else; no expiry, as an old bulletin's link must
-still work.
+A subscriber's links (manage, unsubscribe) sign the subscriber's opaque random
+``key`` (never the address, nor the database id) with the desk's secret: a
+link cannot be forged for someone else, shows nothing about its owner, and
+never expires, as an old bulletin's link must still work. A confirmation link
+(double opt-in) signs a pending request's key with a timestamp and expires
+after ``delivery.confirm_link_hours``.
+
+The links point at the public part of the web app (``watcher serve``), under
+``desk.public_url`` + ``abonnement/``; without that setting e-mails carry the
+mailto unsubscribe only.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store.desk import get_or_create_secret
 
-_SALT = "watcher.unsubscribe"
+_SUBSCRIBER_SALT = "watcher.subscriber-link"
+_CONFIRM_SALT = "watcher.subscribe-confirm"
 
 
 def delivery_secret(store: Store, settings: Settings) -> str:
@@ -25,22 +34,66 @@ def delivery_secret(store: Store, settings: Settings) -> str:
     return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
 
 
-def make_token(secret: str, subscriber: dict[str, Any]) -> str:
-    return URLSafeSerializer(secret, salt=_SALT).dumps(
-        {"id": subscriber["id"], "email": subscriber["email"]}
-    )
+def subscriber_token(secret: str, subscriber: dict[str, Any]) -> str:
+    return Signer(secret, salt=_SUBSCRIBER_SALT).sign(subscriber["key"]).decode("ascii")
 
 
-def read_token(secret: str, token: str) -> dict[str, Any] | None:
-    """The payload, or None when the token was not signed by us."""
+def read_subscriber_token(secret: str, token: str) -> str | None:
+    """The subscriber's key, or None when the token was not signed by us."""
     try:
-        data = URLSafeSerializer(secret, salt=_SALT).loads(token)
-    except BadSignature:
+        return Signer(secret, salt=_SUBSCRIBER_SALT).unsign(token).decode("ascii")
+    except (BadSignature, UnicodeError):
         return None
-    if not isinstance(data, dict) or "email" not in data or "id" not in data:
-        return None
-    return data
 
 
-def unsubscribe_url(base: str, secret: str, subscriber: dict[str, Any]) -> str:
-    return f"{base.rstrip('/')}/desabonnement/{make_token(secret, subscriber)}"
+def confirm_token(secret: str, request_key: str) -> str:
+    return TimestampSigner(secret, salt=_CONFIRM_SALT).sign(request_key).decode("ascii")
+
+
+class LinkExpired(Exception):
+    """A genuine confirmation link, but too old."""
+
+
+def read_confirm_token(secret: str, token: str, max_age_s: float) -> str | None:
+    """The request's key; None when forged; LinkExpired when older than ``max_age_s``."""
+    try:
+        return (
+            TimestampSigner(secret, salt=_CONFIRM_SALT)
+            .unsign(token, max_age=max_age_s)
+            .decode("ascii")
+        )
+    except SignatureExpired:
+        raise LinkExpired from None
+    except (BadSignature, UnicodeError):
+        return None
+
+
+def is_loopback_http(url: str) -> bool:
+    """http on this machine (tests, the demo): the only place plain http is linked."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def public_base(settings: Settings) -> str:
+    """``<desk.public_url>/abonnement/``, or "" when the web app has no public address."""
+    return settings.desk.subscription_url()
+
+
+@dataclass(frozen=True)
+class SubscriberLinks:
+    manage: str = ""
+    unsubscribe: str = ""
+
+
+def subscriber_links(
+    settings: Settings, secret: str, subscriber: dict[str, Any]
+) -> SubscriberLinks:
+    base = public_base(settings)
+    if not base:
+        return SubscriberLinks()
+    token = subscriber_token(secret, subscriber)
+    return SubscriberLinks(manage=f"{base}gerer/{token}", unsubscribe=f"{base}desabonner/{token}")
+
+
+def confirm_url(settings: Settings, secret: str, request_key: str) -> str:
+    return f"{public_base(settings)}confirmer/{confirm_token(secret, request_key)}"

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from watcher.config import SourcesFile
+from watcher.desk import public
 from watcher.desk import views_admin as admin
 from watcher.desk import views_model as model
 from watcher.desk import views_week as week
@@ -27,7 +28,7 @@ from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import LoginThrottle, check_bind
 from watcher.desk.web import STATIC_DIR, desk_templates, french_error, html
 from watcher.exceptions import WatcherError
-from watcher.settings import Settings
+from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import Store
 from watcher.store.desk import count_users, get_or_create_secret, get_user
 
@@ -63,8 +64,7 @@ def routes() -> list[Any]:
         Route("/modele", model.model_page),
         Route("/modele/apercu", model.model_preview, methods=["POST"]),
         Route("/modele/adopter", model.model_adopt, methods=["POST"]),
-        Route("/desabonnement/{token}", admin.unsubscribe_page, methods=["GET"]),
-        Route("/desabonnement/{token}", admin.unsubscribe_submit, methods=["POST"]),
+        Mount(f"/{PUBLIC_PREFIX}", routes=public.routes()),  # the readers' pages, no login
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 
@@ -107,6 +107,7 @@ def create_app(store: Store, settings: Settings, sources: SourcesFile | None = N
     app.state.model_preview = PreviewRunner()
     app.state.login_throttle = LoginThrottle()
     app.state.user_exists = lambda name: get_user(store, name) is not None
+    public.attach(app, settings)
     return app
 
 

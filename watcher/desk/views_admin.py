@@ -1,4 +1,4 @@
-"""Sign-in, subscribers, sources, and the unsubscribe link of the e-mails."""
+"""Sign-in, subscribers and sources (the readers' own pages are in ``public``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from starlette.responses import Response
 from watcher.base.taxonomy import taxonomy_for
 from watcher.config import SourcesFile
 from watcher.deliver import subscribers as subs
-from watcher.deliver.tokens import read_token
 from watcher.desk.accounts import authenticate
 from watcher.desk.security import csrf_protected, login_required, post_form
 from watcher.desk.web import back, flash, render
@@ -81,7 +80,7 @@ async def subscribers_page(request: Request) -> Response:
 async def subscriber_add(request: Request) -> Response:
     form = await request.form()
     try:
-        subs.add_subscriber(
+        saved = subs.save_subscriber(
             request.app.state.store,
             str(form.get("email", "")),
             str(form.get("name", "")),
@@ -90,7 +89,8 @@ async def subscriber_add(request: Request) -> Response:
             [str(v) for v in form.getlist("scopes")],
             taxonomy=taxonomy_for(request.app.state.settings),
         )
-        flash(request, f"Abonné·e {form.get('email')} ajouté·e.")
+        done = {"added": "ajouté·e", "updated": "mis·e à jour", "unchanged": "déjà abonné·e"}
+        flash(request, f"Abonné·e {form.get('email')} {done[saved.outcome]}.")
     except WatcherError as exc:
         flash(request, exc.message, "error")
     return back("/abonnes")
@@ -130,8 +130,9 @@ async def subscriber_import(request: Request) -> Response:
             return back("/abonnes")
     flash(
         request,
-        f"Import : {len(report.added)} ajouté·e(s), {len(report.existing)} déjà présent·e(s), "
-        f"{len(report.errors)} ligne(s) en erreur.",
+        f"Import : {len(report.added)} ajouté·e(s), {len(report.updated)} mis·e(s) à jour, "
+        f"{len(report.existing)} déjà présent·e(s), {len(report.left)} désabonné·e(s) "
+        f"non réinscrit·e(s), {len(report.errors)} ligne(s) en erreur.",
     )
     for error in report.errors[:20]:
         flash(request, error.replace(str(path), name), "error")
@@ -188,31 +189,3 @@ def source_rows(store: Store, sources: SourcesFile | None) -> list[dict[str, Any
     for row in rows:
         row["warnings_fr"] = []
     return rows
-
-
-def _unsubscribe_target(request: Request) -> dict[str, Any] | None:
-    data = read_token(request.app.state.secret, request.path_params["token"])
-    if data is None:
-        return None
-    sub = log.get_subscriber(request.app.state.store, subscriber_id=int(data["id"]))
-    if sub is None or sub["email"] != data["email"]:
-        return None
-    return sub
-
-
-async def unsubscribe_page(request: Request) -> Response:
-    sub = _unsubscribe_target(request)
-    if sub is None:
-        return render(request, "unsubscribe.html", sub=None, done=False, status_code=404)
-    return render(request, "unsubscribe.html", sub=sub, done=sub["status"] != "active")
-
-
-async def unsubscribe_submit(request: Request) -> Response:
-    """The confirmation button, or a mail client's RFC 8058 one-click POST: the
-    signed token is the proof, so no session or CSRF token is asked for."""
-    sub = _unsubscribe_target(request)
-    if sub is None:
-        return render(request, "unsubscribe.html", sub=None, done=False, status_code=404)
-    if sub["status"] == "active":
-        log.set_subscriber_status(request.app.state.store, sub["email"], "unsubscribed")
-    return render(request, "unsubscribe.html", sub=sub, done=True)

@@ -156,9 +156,35 @@ def _context(bulletin: Bulletin, settings: Settings, **extra: Any) -> dict[str, 
     }
 
 
-def render_email(bulletin: Bulletin, settings: Settings) -> tuple[str, str]:
-    """(HTML with inline CSS for mail clients, plain-text alternative)."""
-    context = _context(bulletin, settings)
+def preheader(bulletin: Bulletin) -> str:
+    """The line mail clients show after the subject: what the week holds, per section."""
+    counts = [f"{s.title} : {len(s.entries)}" for s in bulletin.sections if s.entries]
+    if not counts:
+        return f"{bulletin.period} : rien de retenu cette semaine"
+    return f"{bulletin.period} · " + " · ".join(counts)
+
+
+def mail_context(
+    bulletin: Bulletin, settings: Settings, *, manage_url: str = "", unsubscribe_url: str = ""
+) -> dict[str, Any]:
+    """What the e-mail templates (bulletin and empty note) get besides the bulletin:
+    the preheader and the footer's links (a subscriber's own, when given)."""
+    mailto = settings.delivery.unsubscribe_mailto
+    return {
+        "preheader": preheader(bulletin),
+        "manage_url": manage_url,
+        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_mailto_url": f"mailto:{mailto}?subject=desinscription" if mailto else "",
+    }
+
+
+def render_email(
+    bulletin: Bulletin, settings: Settings, *, manage_url: str = "", unsubscribe_url: str = ""
+) -> tuple[str, str]:
+    """(HTML with inline CSS for mail clients, plain-text alternative). The footer's
+    links go to ``manage_url`` and ``unsubscribe_url`` (else the unsubscribe mailto)."""
+    links = mail_context(bulletin, settings, manage_url=manage_url, unsubscribe_url=unsubscribe_url)
+    context = _context(bulletin, settings, **links)
     html = render("bulletin/email.html", settings, **context)
     inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
     html = inliner.inline(html)

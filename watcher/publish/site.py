@@ -234,7 +234,11 @@ class Pages:
             standing=site.standing_calls(),
         )
         self.page("recherche/index.html", "site/search.html", partitions=site.partitions)
-        self.page("abonnements/index.html", "site/subscribe.html")
+        self.page(
+            "abonnements/index.html",
+            "site/subscribe.html",
+            subscribe_url=self.settings.desk.subscription_url(),
+        )
         self.indicators()
         self.feeds_and_calendars()
 

@@ -157,7 +157,7 @@ def draft(rt: Runtime) -> JobResult:
     s = rt.settings.schedule
     to = s.curators_email or s.team_email
     desk = (
-        getattr(rt.settings.delivery, "unsubscribe_base_url", "")  # where the desk is public
+        rt.settings.desk.public_url  # where the desk is public
         or f"http://{rt.settings.desk.host}:{rt.settings.desk.port}/"
     )
     from watcher.base.weeks import week_label

@@ -1,12 +1,20 @@
-"""Delivery tables: subscribers and the delivery log.
+"""Delivery tables: subscribers, subscription requests and the delivery log.
+
+Addresses are compared case-insensitively (``lower(email)``, unique): the
+address is kept as first written, but ``OK1@Example.ORG`` and
+``ok1@example.org`` are one subscriber. Each subscriber has an opaque random
+``key``: the links in the e-mails sign it, never the address.
 
 The log holds one row per week × edition × subscriber. The sender inserts it
 ``pending`` (committed) before talking to the SMTP server and marks it
-``sent`` right after, so a re-run can tell what was already handed over.
+``sent`` right after, or ``uncertain`` when the connection broke after the
+message was handed over, so a re-run can tell what may have been delivered.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     insert,
     select,
     update,
@@ -39,9 +48,28 @@ subscribers = Table(
     Column("themes", JSON, nullable=False, default=list),  # [] means every theme
     Column("types", JSON, nullable=False, default=list),  # [] means every type
     Column("scopes", JSON, nullable=False, default=list),  # [] means every scope
-    Column("status", String(20), nullable=False, default="active"),  # active | unsubscribed
+    # active | paused (keeps the links, gets nothing) | unsubscribed
+    Column("status", String(20), nullable=False, default="active"),
     Column("created_at", UtcDateTime, nullable=False, default=utcnow),
     Column("unsubscribed_at", UtcDateTime),
+    Column("key", String(40), nullable=False, unique=True),  # what the e-mails' links sign
+)
+Index("ux_subscribers_email_ci", func.lower(subscribers.c.email), unique=True)
+
+# The public form's pending subscriptions: nothing is sent to the address but the
+# confirmation link, which signs ``key``; confirming creates or updates the subscriber.
+subscription_requests = Table(
+    "subscription_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(40), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("themes", JSON, nullable=False, default=list),
+    Column("types", JSON, nullable=False, default=list),
+    Column("scopes", JSON, nullable=False, default=list),
+    Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+    Column("confirmed_at", UtcDateTime),
+    Index("ix_subscription_requests_email", "email", "created_at"),
 )
 
 deliveries = Table(
@@ -52,7 +80,8 @@ deliveries = Table(
     Column("edition", Integer, nullable=False),
     Column("subscriber_id", Integer, nullable=False),
     Column("email", String(320), nullable=False),
-    # pending | sent | failed | skipped (nothing for their themes) | dry_run
+    # pending (in flight, or the process died) | sent | failed (refused, or broke before
+    # the message was handed over) | uncertain (broke after DATA) | skipped (nothing for them)
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
@@ -65,7 +94,8 @@ deliveries = Table(
     Index("ix_deliveries_status", "week", "status"),
 )
 
-SUBSCRIBER_STATUSES = ("active", "unsubscribed")
+SUBSCRIBER_STATUSES = ("active", "paused", "unsubscribed")
+CHOICE_FIELDS = ("name", "themes", "types", "scopes")
 
 
 class SubscriberError(WatcherError):
@@ -75,9 +105,34 @@ class SubscriberError(WatcherError):
 # --- subscribers -----------------------------------------------------------
 
 
+def new_key() -> str:
+    """An opaque random id (128 bits): what a link signs instead of the address."""
+    return secrets.token_urlsafe(16)
+
+
+def _same_address(email: str) -> Any:
+    return func.lower(subscribers.c.email) == email.strip().lower()
+
+
 def insert_subscriber(
     store: Store,
     *,
+    email: str,
+    name: str = "",
+    themes: list[str] | None = None,
+    types: list[str] | None = None,
+    scopes: list[str] | None = None,
+    created_at: datetime | None = None,
+) -> int:
+    try:
+        with store.begin() as conn:
+            return _insert(conn, email, name, themes, types, scopes, created_at)
+    except IntegrityError:
+        raise SubscriberError(f"subscriber <{email}> exists already") from None
+
+
+def _insert(
+    conn: Any,
     email: str,
     name: str = "",
     themes: list[str] | None = None,
@@ -93,21 +148,24 @@ def insert_subscriber(
         "scopes": list(scopes or []),
         "status": "active",
         "created_at": created_at or utcnow(),
+        "key": new_key(),
     }
-    try:
-        with store.begin() as conn:
-            result = conn.execute(insert(subscribers).values(**values))
-            return int(result.inserted_primary_key[0])
-    except IntegrityError:
-        raise SubscriberError(f"subscriber <{email}> exists already") from None
+    return int(conn.execute(insert(subscribers).values(**values)).inserted_primary_key[0])
 
 
 def get_subscriber(
-    store: Store, *, email: str | None = None, subscriber_id: int | None = None
+    store: Store,
+    *,
+    email: str | None = None,
+    subscriber_id: int | None = None,
+    key: str | None = None,
 ) -> dict[str, Any] | None:
+    """By address (case-insensitive), id or key."""
     query = select(subscribers)
     if email is not None:
-        query = query.where(subscribers.c.email == email)
+        query = query.where(_same_address(email))
+    elif key is not None:
+        query = query.where(subscribers.c.key == key)
     else:
         query = query.where(subscribers.c.id == subscriber_id)
     with store.connect() as conn:
@@ -123,24 +181,166 @@ def list_subscribers(store: Store, *, status: str | None = None) -> list[dict[st
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def set_subscriber_status(store: Store, email: str, status: str) -> bool:
-    """Returns False when no subscriber has this address."""
+def _status_values(status: str, previous: str | None) -> dict[str, Any]:
+    if status not in SUBSCRIBER_STATUSES:
+        raise ValueError(f"subscriber status {status!r}: expected one of {SUBSCRIBER_STATUSES}")
     values: dict[str, Any] = {"status": status}
     values["unsubscribed_at"] = utcnow() if status == "unsubscribed" else None
-    if status == "active":
+    if status == "active" and previous == "unsubscribed":
         # Re-subscribing starts afresh: no backlog, as for a new subscriber.
         values["created_at"] = utcnow()
+    return values
+
+
+def set_subscriber_status(store: Store, email: str, status: str) -> bool:
+    """Returns False when no subscriber has this address."""
     with store.begin() as conn:
-        result = conn.execute(
-            update(subscribers).where(subscribers.c.email == email).values(**values)
+        row = conn.execute(select(subscribers).where(_same_address(email))).first()
+        if row is None:
+            return False
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == row.id)
+            .values(**_status_values(status, row.status))
         )
-    return result.rowcount > 0
+    return True
+
+
+def update_subscriber(store: Store, subscriber_id: int, **changes: Any) -> dict[str, Any] | None:
+    """Change ``name``, ``themes``, ``types``, ``scopes`` and/or ``status`` of one
+    subscriber; returns the row after the change (None when there is none)."""
+    unknown = set(changes) - {*CHOICE_FIELDS, "status"}
+    if unknown:
+        raise ValueError(f"update_subscriber: unknown field(s) {sorted(unknown)}")
+    with store.begin() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+        if row is None:
+            return None
+        values = {k: v for k, v in changes.items() if k != "status"}
+        if "status" in changes and changes["status"] != row.status:
+            values.update(_status_values(changes["status"], row.status))
+        if values:
+            conn.execute(
+                update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
+            )
+    return get_subscriber(store, subscriber_id=subscriber_id)
+
+
+def save_subscribers(store: Store, rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Add or update many subscribers in one transaction (all or nothing).
+
+    Each row has ``email`` and the CHOICE_FIELDS; an active or paused address gets
+    the row's choices, an unsubscribed one is left as it is (only they can come
+    back, through the form). Returns {email: added|updated|unchanged|unsubscribed}.
+    """
+    outcome: dict[str, str] = {}
+    with store.begin() as conn:
+        for row in rows:
+            email = row["email"]
+            found = conn.execute(select(subscribers).where(_same_address(email))).first()
+            choices = {k: row.get(k) or ([] if k != "name" else "") for k in CHOICE_FIELDS}
+            if found is not None and not choices["name"]:
+                choices["name"] = found.name  # no name given: keep the one we have
+            if found is None:
+                _insert(conn, email, created_at=row.get("created_at"), **choices)
+                outcome[email] = "added"
+            elif found.status == "unsubscribed":
+                outcome[email] = "unsubscribed"
+            elif all(getattr(found, k) == v for k, v in choices.items()):
+                outcome[email] = "unchanged"
+            else:
+                conn.execute(
+                    update(subscribers).where(subscribers.c.id == found.id).values(**choices)
+                )
+                outcome[email] = "updated"
+    return outcome
 
 
 def delete_subscriber(store: Store, email: str) -> bool:
     with store.begin() as conn:
-        result = conn.execute(subscribers.delete().where(subscribers.c.email == email))
+        result = conn.execute(subscribers.delete().where(_same_address(email)))
     return result.rowcount > 0
+
+
+# --- subscription requests (double opt-in) -------------------------------------
+
+
+def insert_request(
+    store: Store, *, email: str, themes: list[str], types: list[str], scopes: list[str]
+) -> dict[str, Any]:
+    values = {
+        "key": new_key(),
+        "email": email,
+        "themes": themes,
+        "types": types,
+        "scopes": scopes,
+        "created_at": utcnow(),
+    }
+    with store.begin() as conn:
+        values["id"] = conn.execute(
+            insert(subscription_requests).values(**values)
+        ).inserted_primary_key[0]
+    return values
+
+
+def count_requests(store: Store, email: str, since: datetime) -> int:
+    """Requests for this address (any case) since ``since``: the per-address limit."""
+    with store.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(subscription_requests)
+                .where(
+                    func.lower(subscription_requests.c.email) == email.strip().lower(),
+                    subscription_requests.c.created_at >= since,
+                )
+            ).scalar_one()
+        )
+
+
+def get_request(store: Store, key: str) -> dict[str, Any] | None:
+    with store.connect() as conn:
+        row = conn.execute(
+            select(subscription_requests).where(subscription_requests.c.key == key)
+        ).first()
+    return dict(row._mapping) if row else None
+
+
+def confirm_request(store: Store, key: str, *, created_at: datetime | None = None) -> int | None:
+    """Create the subscriber of a pending request, or give an existing one (left,
+    paused or active) the request's choices, active; one transaction. Returns the
+    subscriber's id, None when the request is unknown or was confirmed already."""
+    now = utcnow()
+    with store.begin() as conn:
+        request = conn.execute(
+            select(subscription_requests).where(
+                subscription_requests.c.key == key,
+                subscription_requests.c.confirmed_at.is_(None),
+            )
+        ).first()
+        if request is None:
+            return None
+        conn.execute(
+            update(subscription_requests)
+            .where(subscription_requests.c.id == request.id)
+            .values(confirmed_at=now)
+        )
+        choices = {"themes": request.themes, "types": request.types, "scopes": request.scopes}
+        found = conn.execute(select(subscribers).where(_same_address(request.email))).first()
+        if found is None:
+            return _insert(conn, request.email, "", created_at=created_at or now, **choices)
+        values = {**choices, **_status_values("active", found.status)}
+        conn.execute(update(subscribers).where(subscribers.c.id == found.id).values(**values))
+        return int(found.id)
+
+
+def purge_requests(store: Store, before: datetime) -> int:
+    """Forget requests made before ``before`` (confirmed or not)."""
+    with store.begin() as conn:
+        result = conn.execute(
+            subscription_requests.delete().where(subscription_requests.c.created_at < before)
+        )
+    return result.rowcount
 
 
 # --- deliveries ------------------------------------------------------------

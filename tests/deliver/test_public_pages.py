@@ -1,0 +1,243 @@
+"""The readers' pages without a browser: double opt-in, no way to learn whether an
+address is subscribed, rate limits, manage and one-click unsubscribe by signed link."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+import pytest
+from itsdangerous import TimestampSigner
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from tests.desk.builder import WEEK
+from watcher.deliver import send_week
+from watcher.deliver.subscribers import save_subscriber
+from watcher.deliver.tokens import subscriber_token
+from watcher.desk.app import create_app
+from watcher.store.delivery import get_subscriber, list_subscribers, set_subscriber_status
+
+from .conftest import APP_URL, smtp_settings
+
+FORM = "/abonnement/"
+
+
+@pytest.fixture
+def public(store, smtp, tmp_path):
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    app = create_app(store, settings)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.store, client.recorder, client.settings = store, recorder, settings
+    return client
+
+
+def _path(url: str) -> str:
+    """A link of a mail (APP_URL + abonnement/…) as a path of the test client."""
+    assert url.startswith(APP_URL), url
+    return "/" + url.removeprefix(APP_URL)
+
+
+def _confirm_link(message) -> str:  # noqa: ANN001
+    text = message.get_body(("plain",)).get_content()
+    return _path(re.search(r"(https://\S+/abonnement/confirmer/\S+)", text).group(1))
+
+
+def _subscribe(client, email: str, **choices):  # noqa: ANN001, ANN202
+    return client.post(FORM, data={"email": email, **choices})
+
+
+def test_double_opt_in_sends_only_the_confirmation_then_subscribes(public):
+    page = public.get(FORM)
+    assert page.status_code == 200 and 'name="themes" value="eau"' in page.text
+    answer = _subscribe(public, "Anim@Example.org", themes=["eau", "energie"], scopes="grand_est")
+    assert answer.status_code == 200 and "Vérifiez votre messagerie" in answer.text
+    assert "set-cookie" not in answer.headers  # the public pages use no session
+    assert list_subscribers(public.store) == []  # nothing until confirmed
+    (message,) = public.recorder.messages
+    assert message["To"] == "Anim@Example.org"
+    assert message["Subject"] == "Confirmez votre abonnement à la veille EIT Grand Est"
+    assert message["List-Unsubscribe"] is None  # not a list message
+    link = _confirm_link(message)
+    assert "Anim" not in link and "example" not in link.lower()
+
+    shown = public.get(link)  # what a link scanner does: it must not subscribe anyone
+    assert shown.status_code == 200 and "Confirmer mon abonnement" in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert shown.headers["referrer-policy"] == "no-referrer"
+    assert list_subscribers(public.store) == []
+
+    done = public.post(link, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("../gerer/")  # relative: any proxy prefix
+    sub = get_subscriber(public.store, email="anim@example.org")
+    assert sub["status"] == "active" and sub["themes"] == ["eau", "energie"]
+    assert sub["scopes"] == ["grand_est"] and sub["types"] == []
+    manage = public.post(link)  # followed: the manage page says it is confirmed
+    assert "Votre abonnement est confirmé" in manage.text
+    assert public.post(link).status_code == 200  # a second click changes nothing
+    assert len(list_subscribers(public.store)) == 1
+
+
+def test_the_answer_is_the_same_whether_the_address_is_subscribed_or_not(public):
+    save_subscriber(public.store, "connu@example.org", themes=["eau"])
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+        statements.append(statement)
+
+    event.listen(public.store.engine, "before_cursor_execute", record)
+    try:
+        known = _subscribe(public, "connu@example.org", themes="eau")
+        during_known = list(statements)
+        statements.clear()
+        unknown = _subscribe(public, "inconnu@example.org", themes="eau")
+        during_unknown = list(statements)
+    finally:
+        event.remove(public.store.engine, "before_cursor_execute", record)
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+    assert dict(known.headers) == dict(unknown.headers)
+
+    # The same queries, and none reads the subscribers (the mail goes after the answer).
+    def shape(sql: list[str]) -> list[str]:
+        return [s.split()[0] + " " + s.split()[2] for s in sql]
+
+    assert shape(during_known) == shape(during_unknown)
+    assert not any(re.search(r"\bsubscribers\b", s) for s in during_known + during_unknown)
+    assert [m["To"] for m in public.recorder.messages] == [
+        "connu@example.org",
+        "inconnu@example.org",
+    ]
+
+
+def test_an_expired_or_forged_confirmation_link_subscribes_no_one(public, monkeypatch):
+    _subscribe(public, "tard@example.org")
+    link = _confirm_link(public.recorder.messages[0])
+    token = link.rsplit("/", 1)[1]
+    key = token.split(".")[0]
+    past = int(time.time()) - 49 * 3600  # the link lives 48 hours
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: past)
+    old = TimestampSigner(public.app.state.secret, salt="watcher.subscribe-confirm").sign(key)
+    monkeypatch.undo()
+    expired = public.post(f"/abonnement/confirmer/{old.decode()}")
+    assert expired.status_code == 410 and "a expiré" in expired.text
+    forged = public.post(f"/abonnement/confirmer/{key}.AAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBB")
+    assert forged.status_code == 404
+    assert list_subscribers(public.store) == []
+
+
+def test_one_address_gets_at_most_three_confirmations_a_day(public):
+    answers = [_subscribe(public, f"{case}@example.org").text for case in ("cible", "CIBLE") * 3]
+    assert len(set(answers)) == 1  # the same page every time
+    assert len(public.recorder.messages) == 3
+
+
+def test_the_form_is_rate_limited_per_client_and_robots_get_nothing(public):
+    trap = public.post(FORM, data={"email": "robot@example.org", "site_web": "http://spam"})
+    assert trap.status_code == 200 and "Vérifiez votre messagerie" in trap.text
+    assert public.recorder.messages == []
+    for n in range(9):
+        assert _subscribe(public, f"n{n}@example.org").status_code == 200
+    limited = _subscribe(public, "encore@example.org")
+    assert limited.status_code == 429 and "Trop de demandes" in limited.text
+    assert len(public.recorder.messages) == 9
+
+
+def test_a_bad_address_is_said_so_with_the_choices_kept(public):
+    answer = _subscribe(public, "pas une adresse", themes="eau")
+    assert answer.status_code == 400 and "ne sont pas valides" in answer.text
+    assert 'value="eau" checked' in answer.text and public.recorder.messages == []
+    assert _subscribe(public, "a@example.org", themes="chaleur").status_code == 400
+
+
+def _manage_links(client, email: str) -> tuple[str, str]:  # noqa: ANN001
+    sub = get_subscriber(client.store, email=email)
+    token = subscriber_token(client.app.state.secret, sub)
+    return f"/abonnement/gerer/{token}", f"/abonnement/desabonner/{token}"
+
+
+def test_manage_themes_pause_resume_and_unsubscribe(public):
+    save_subscriber(public.store, "lecteur@example.org", themes=["eau"])
+    manage, _ = _manage_links(public, "lecteur@example.org")
+    page = public.get(manage)
+    assert page.status_code == 200 and 'value="eau" checked' in page.text
+    saved = public.post(
+        manage, data={"action": "enregistrer", "themes": ["energie", "dechets_ressources"]}
+    )
+    assert "Vos choix sont enregistrés" in saved.text
+    assert get_subscriber(public.store, email="lecteur@example.org")["themes"] == [
+        "dechets_ressources",
+        "energie",
+    ]
+    assert public.post(manage, data={"action": "enregistrer", "themes": "zzz"}).status_code == 400
+    public.post(manage, data={"action": "suspendre"})
+    assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "paused"
+    public.post(manage, data={"action": "reprendre"})
+    assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "active"
+    gone = public.post(manage, data={"action": "desabonner"})
+    assert "ne recevra plus" in gone.text
+    assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "unsubscribed"
+    left = public.get(manage)
+    assert "abonnez-vous" in left.text and "Enregistrer mes choix" not in left.text
+    assert public.post(manage, data={"action": "reprendre"}).status_code == 409
+    assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "unsubscribed"
+
+
+def test_one_click_unsubscribe_needs_no_session_and_get_changes_nothing(public):
+    save_subscriber(public.store, "clic@example.org", themes=["eau"])
+    _, unsubscribe = _manage_links(public, "clic@example.org")
+    anonymous = TestClient(public.app, base_url="http://127.0.0.1", cookies=None)
+    page = anonymous.get(unsubscribe)
+    assert page.status_code == 200 and "Confirmer le désabonnement" in page.text
+    assert get_subscriber(public.store, email="clic@example.org")["status"] == "active"
+    done = anonymous.post(
+        unsubscribe,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200 and "ne recevra plus" in done.text
+    assert get_subscriber(public.store, email="clic@example.org")["status"] == "unsubscribed"
+    sub = get_subscriber(public.store, email="clic@example.org")
+    forged = subscriber_token("another secret", sub)
+    assert anonymous.post(f"/abonnement/desabonner/{forged}").status_code == 404
+    assert anonymous.get(f"/abonnement/gerer/{sub['key']}").status_code == 404  # unsigned
+
+
+def test_someone_who_left_comes_back_through_the_opt_in(public, store):
+    save_subscriber(
+        store, "retour@example.org", themes=["eau"], created_at=datetime(2026, 1, 5, tzinfo=UTC)
+    )
+    set_subscriber_status(store, "retour@example.org", "unsubscribed")
+    _subscribe(public, "retour@example.org", themes="energie")
+    assert get_subscriber(store, email="retour@example.org")["status"] == "unsubscribed"
+    public.post(_confirm_link(public.recorder.messages[-1]))
+    back = get_subscriber(store, email="retour@example.org")
+    assert back["status"] == "active" and back["themes"] == ["energie"]
+    assert back["created_at"].year > 2026 or back["created_at"] > datetime(2026, 1, 6, tzinfo=UTC)
+
+
+def test_public_pages_carry_the_csp_and_no_inline_script(public):
+    save_subscriber(public.store, "csp@example.org")
+    manage, unsubscribe = _manage_links(public, "csp@example.org")
+    for path in (FORM, manage, unsubscribe, "/abonnement/confirmer/x.y.z"):
+        response = public.get(path)
+        assert "default-src 'self'" in response.headers["content-security-policy"], path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "<script" not in response.text and " on" + "click=" not in response.text
+        assert 'href="' in response.text and "static/public.css" in response.text
+    css = public.get("/abonnement/static/public.css")
+    assert css.status_code == 200 and "max-width" in css.text
+
+
+def test_an_unconfirmed_request_never_gets_a_bulletin(published, smtp, tmp_path):
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    client = TestClient(create_app(store, settings), base_url="http://127.0.0.1")
+    client.post(FORM, data={"email": "jamais@example.org"})
+    recorder.messages.clear(), recorder.envelopes.clear(), recorder.raw.clear()
+    send_week(store, WEEK, settings)
+    assert "jamais@example.org" not in recorder.by_recipient()

@@ -1,0 +1,312 @@
+"""The readers' own pages, without a curator's login: subscribe (double opt-in),
+manage one's subscription, unsubscribe in one click.
+
+``create_app`` mounts them under ``/abonnement`` (``watcher.deliver.tokens.PUBLIC_PREFIX``);
+a reverse proxy may publish just that prefix. The links in the e-mails point
+here (``desk.public_url`` + ``abonnement/…``).
+
+- ``/abonnement/``: the form. A POST always gets the same page, whether the
+  address is known, new, or already had its confirmation mails today, and does
+  the same work (one request row, the mail is sent after the answer); only a
+  malformed address or too many posts from one client (429) get another answer.
+- ``/abonnement/confirmer/<signed request key>``: GET shows, POST confirms (a
+  mail scanner that follows links subscribes no one).
+- ``/abonnement/gerer/<signed subscriber key>``: themes, types, scope; pause,
+  resume, unsubscribe.
+- ``/abonnement/desabonner/<signed subscriber key>``: GET asks, POST
+  unsubscribes: the RFC 8058 one-click POST of mail clients, with neither
+  session nor CSRF token (the signed key is the proof).
+
+No page here uses the session; none has inline scripts or handlers (the desk's
+CSP applies); token pages are never cached and send no Referer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from watcher.base.resources import BUNDLED_TEMPLATES
+from watcher.base.taxonomy import taxonomy_for
+from watcher.deliver import optin
+from watcher.deliver.subscribers import update_subscriber
+from watcher.deliver.tokens import LinkExpired, read_subscriber_token, subscriber_token
+from watcher.desk.security import security_headers
+from watcher.exceptions import WatcherError
+from watcher.publish.render import environment
+from watcher.settings import Settings
+from watcher.store import delivery as log
+
+STATIC_DIR = BUNDLED_TEMPLATES / "public" / "static"
+FORM_POSTS_PER_CLIENT = 10  # per FORM_WINDOW_S, per client address
+FORM_POSTS_IN_ALL = 300  # per FORM_WINDOW_S, all clients together (bounds the mail sent)
+FORM_WINDOW_S = 3600.0
+MANAGE_STATES = {
+    "confirme": "Votre abonnement est confirmé : vous recevrez le prochain bulletin.",
+    "enregistre": "Vos choix sont enregistrés.",
+    "suspendu": "Votre abonnement est suspendu : plus aucun envoi jusqu’à ce que vous le repreniez.",
+    "repris": "Votre abonnement a repris.",
+}
+
+
+class FormThrottle:
+    """Sliding windows in memory (one web process): per client and for everyone."""
+
+    def __init__(self, per_client: int, in_all: int, window_s: float) -> None:
+        self.per_client, self.in_all, self.window_s = per_client, in_all, window_s
+        self._times: dict[str, deque[float]] = {}
+
+    def _window(self, key: str, now: float) -> deque[float]:
+        times = self._times.setdefault(key, deque())
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        if not times and key != "*":
+            del self._times[key]  # forget idle clients
+            return self._times.setdefault(key, deque())
+        return times
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        mine, everyone = self._window(client, now), self._window("*", now)
+        if len(mine) >= self.per_client or len(everyone) >= self.in_all:
+            return False
+        mine.append(now)
+        everyone.append(now)
+        return True
+
+
+@dataclass
+class PublicPages:
+    templates: Jinja2Templates
+    throttle: FormThrottle = field(
+        default_factory=lambda: FormThrottle(
+            FORM_POSTS_PER_CLIENT, FORM_POSTS_IN_ALL, FORM_WINDOW_S
+        )
+    )
+    transport: Any = None  # tests hand a transport; else SMTP per confirmation
+
+
+def attach(app: Any, settings: Settings) -> None:
+    """Give ``app`` what these pages need (``create_app`` calls it)."""
+    app.state.public = PublicPages(
+        Jinja2Templates(env=environment(settings, "public", strict=False))
+    )
+
+
+def routes() -> list[Any]:
+    return [
+        Route("/", subscribe_page, methods=["GET"]),
+        Route("/", subscribe_submit, methods=["POST"]),
+        Route("/confirmer/{token}", confirm_page, methods=["GET"]),
+        Route("/confirmer/{token}", confirm_submit, methods=["POST"]),
+        Route("/gerer/{token}", manage_page, methods=["GET"]),
+        Route("/gerer/{token}", manage_submit, methods=["POST"]),
+        Route("/desabonner/{token}", unsubscribe_page, methods=["GET"]),
+        Route("/desabonner/{token}", unsubscribe_submit, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="public-static"),
+    ]
+
+
+# --- rendering ---------------------------------------------------------------
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    settings: Settings = request.app.state.settings
+    token_page = "token" in request.path_params
+    response = request.app.state.public.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "root": "../" if token_page else "",  # relative: works behind any proxy prefix
+            "site_url": settings.publish.public_url,
+            "names": taxonomy_for(settings).names,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if token_page:
+        # The link is the key to someone's subscription: keep it out of caches and Referers.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return security_headers(response)
+
+
+def _notice(request: Request, title: str, text: str, status_code: int) -> Response:
+    return _page(request, "notice.html", status_code, title=title, text=text)
+
+
+def _invalid_link(request: Request) -> Response:
+    return _notice(
+        request,
+        "Lien non valide",
+        "Ce lien n’est pas (ou plus) valide. Vérifiez qu’il est complet, ou refaites la demande.",
+        404,
+    )
+
+
+def _choices(form: Any) -> dict[str, list[str]]:
+    return {
+        "themes": [str(v) for v in form.getlist("themes")],
+        "types": [str(v) for v in form.getlist("types")],
+        "scopes": [str(v) for v in form.getlist("scopes")],
+    }
+
+
+# --- subscribe ---------------------------------------------------------------
+
+
+async def subscribe_page(request: Request) -> Response:
+    return _page(request, "subscribe.html", chosen={}, email="")
+
+
+async def subscribe_submit(request: Request) -> Response:
+    state: PublicPages = request.app.state.public
+    client = request.client.host if request.client else ""
+    if not state.throttle.allow(client):
+        return _notice(
+            request,
+            "Trop de demandes",
+            "Trop de demandes d’abonnement depuis votre connexion : réessayez dans une heure.",
+            429,
+        )
+    form = await request.form()
+    email = str(form.get("email", ""))[:320]
+    chosen = _choices(form)
+    if form.get("site_web"):  # the field people never see: a robot filled it in
+        return _page(request, "sent.html")
+    store, settings = request.app.state.store, request.app.state.settings
+    try:
+        pending = optin.request_subscription(
+            store, email, taxonomy=taxonomy_for(settings), **chosen
+        )
+    except WatcherError:
+        return _page(
+            request,
+            "subscribe.html",
+            400,
+            chosen=chosen,
+            email=email,
+            error="Cette adresse e-mail ou ces choix ne sont pas valides : vérifiez-les.",
+        )
+    background = None
+    if pending is not None:
+        background = BackgroundTask(
+            optin.send_confirmation, settings, request.app.state.secret, pending, state.transport
+        )
+    response = _page(request, "sent.html")
+    response.background = background
+    return response
+
+
+# --- confirm -----------------------------------------------------------------
+
+
+def _expired(request: Request) -> Response:
+    return _notice(
+        request,
+        "Lien expiré",
+        "Ce lien de confirmation a expiré. Refaites la demande : un nouveau lien vous sera envoyé.",
+        410,
+    )
+
+
+async def confirm_page(request: Request) -> Response:
+    app = request.app.state
+    try:
+        pending = optin.pending_request(
+            app.store, app.settings, app.secret, request.path_params["token"]
+        )
+    except LinkExpired:
+        return _expired(request)
+    except optin.InvalidLink:
+        return _invalid_link(request)
+    return _page(request, "confirm.html", pending=pending)
+
+
+async def confirm_submit(request: Request) -> Response:
+    app = request.app.state
+    try:
+        subscriber = optin.confirm(
+            app.store, app.settings, app.secret, request.path_params["token"]
+        )
+    except LinkExpired:
+        return _expired(request)
+    except optin.InvalidLink:
+        return _invalid_link(request)
+    token = subscriber_token(app.secret, subscriber)
+    return RedirectResponse(f"../gerer/{token}?etat=confirme", status_code=303)
+
+
+# --- manage and unsubscribe ----------------------------------------------------
+
+
+def _subscriber(request: Request) -> dict[str, Any] | None:
+    key = read_subscriber_token(request.app.state.secret, request.path_params["token"])
+    return log.get_subscriber(request.app.state.store, key=key) if key else None
+
+
+async def manage_page(request: Request) -> Response:
+    sub = _subscriber(request)
+    if sub is None:
+        return _invalid_link(request)
+    state = MANAGE_STATES.get(request.query_params.get("etat", ""), "")
+    return _page(request, "manage.html", sub=sub, done=state)
+
+
+async def manage_submit(request: Request) -> Response:
+    sub = _subscriber(request)
+    if sub is None:
+        return _invalid_link(request)
+    if sub["status"] == "unsubscribed":  # coming back goes through the form (opt-in)
+        return _page(request, "manage.html", 409, sub=sub, done="")
+    form = await request.form()
+    action = str(form.get("action", ""))
+    store, settings = request.app.state.store, request.app.state.settings
+    token = request.path_params["token"]
+    if action == "desabonner":
+        log.update_subscriber(store, sub["id"], status="unsubscribed")
+        return _page(request, "unsubscribe.html", sub=sub, done=True)
+    if action in ("suspendre", "reprendre"):
+        status = "paused" if action == "suspendre" else "active"
+        log.update_subscriber(store, sub["id"], status=status)
+        state = "suspendu" if action == "suspendre" else "repris"
+    elif action == "enregistrer":
+        chosen = _choices(form)
+        try:
+            update_subscriber(store, sub["email"], taxonomy=taxonomy_for(settings), **chosen)
+        except WatcherError:
+            error = "Ces choix ne sont pas valides."
+            return _page(request, "manage.html", 400, sub=sub, done="", error=error)
+        state = "enregistre"
+    else:
+        return _page(request, "manage.html", 400, sub=sub, done="", error="Action inconnue.")
+    return RedirectResponse(f"{token}?etat={state}", status_code=303)
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    sub = _subscriber(request)
+    if sub is None:
+        return _invalid_link(request)
+    return _page(request, "unsubscribe.html", sub=sub, done=sub["status"] == "unsubscribed")
+
+
+async def unsubscribe_submit(request: Request) -> Response:
+    """The page's button, or a mail client's RFC 8058 one-click POST
+    (``List-Unsubscribe=One-Click``): no session, no CSRF token, the signed key is
+    the proof; the answer is 200 either way."""
+    sub = _subscriber(request)
+    if sub is None:
+        return _invalid_link(request)
+    if sub["status"] != "unsubscribed":
+        log.update_subscriber(request.app.state.store, sub["id"], status="unsubscribed")
+    return _page(request, "unsubscribe.html", sub=sub, done=True)
