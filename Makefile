@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/watcher demo
 
-# Browser tests need Debian's chromium; the HTML checker needs a Java runtime.
+# Browser tests need Debian's chromium; the HTML checker needs a Java runtime; the
+# e-mails are checked against SpamAssassin's rules (local tests only, no network).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v java >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v java >/dev/null 2>&1 \
+	  && command -v spamassassin >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  $$SUDO apt-get install -y -qq chromium default-jre-headless >/dev/null; }
+	  $$SUDO apt-get install -y -qq chromium default-jre-headless spamassassin >/dev/null; }
 
 # One full suite at a time per machine: the browser tests and local servers of two
 # checkouts running side by side starve each other into timeouts.
