@@ -136,3 +136,18 @@ def test_spamassassin_finds_nothing_to_hold_against_them(received):
         score, rules = _spamassassin(raws[email])
         assert score < 1.0, (email, score, rules)
         assert not [r for r in rules if STRUCTURE_RULES.fullmatch(r)], (email, rules)
+
+
+def test_the_confirmation_mail_is_plain_and_clean(store, tmp_path):
+    from watcher.deliver.optin import confirmation_message, request_subscription
+
+    settings = smtp_settings(1, tmp_path)
+    pending = request_subscription(store, "nouvelle@example.org", themes=["eau"])
+    raw = confirmation_message(settings, "secret", pending).as_bytes()
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["MIME-Version"] == "1.0" and msg["List-Unsubscribe"] is None
+    text = msg.get_body(("plain",)).get_content()
+    assert "Thèmes : Eau" in text and "valable 48 heures" in text
+    assert f"{APP_URL}abonnement/confirmer/" in text
+    score, rules = _spamassassin(raw)
+    assert score < 1.0 and not [r for r in rules if STRUCTURE_RULES.fullmatch(r)], rules

@@ -241,3 +241,35 @@ def test_an_unconfirmed_request_never_gets_a_bulletin(published, smtp, tmp_path)
     recorder.messages.clear(), recorder.envelopes.clear(), recorder.raw.clear()
     send_week(store, WEEK, settings)
     assert "jamais@example.org" not in recorder.by_recipient()
+
+
+def test_the_sites_subscribe_page_links_to_the_form_only_when_there_is_one():
+    from tests.shared import make_settings
+    from watcher.publish.render import render
+
+    def page(settings) -> str:  # noqa: ANN001
+        return render(
+            "site/subscribe.html",
+            settings,
+            root="../",
+            page="abonnements/index.html",
+            site_title="Veille EIT Grand Est",
+            themes={"eau": "Eau"},
+            types={},
+            item_paths={},
+            subscribe_url=settings.desk.subscription_url(),
+        )
+
+    with_app = page(make_settings(desk={"public_url": "https://veille.example.org/app"}))
+    assert '<a href="https://veille.example.org/app/abonnement/">' in with_app
+    without = page(make_settings())
+    assert "/abonnement/" not in without and "S'abonner sans e-mail" in without
+
+
+def test_without_a_public_address_the_form_says_it_is_closed(store, tmp_path):
+    from tests.shared import make_settings
+
+    client = TestClient(create_app(store, make_settings(tmp_path)), base_url="http://127.0.0.1")
+    for response in (client.get(FORM), client.post(FORM, data={"email": "a@example.org"})):
+        assert response.status_code == 503 and "pas encore ouvert" in response.text
+    assert list_subscribers(store) == []

@@ -377,3 +377,18 @@ def test_a_connection_lost_before_data_is_a_failure_retried_next_run(published, 
     assert {r["status"] for r in list_deliveries(store, week=WEEK) if r["email"] in EXPECTED} == {
         "failed"
     }
+
+
+@pytest.mark.parametrize("url", ["http://veille.example.org/", "javascript:alert(1)//"])
+def test_a_public_url_the_links_cannot_use_is_refused_before_any_message(
+    url, published, smtp, tmp_path
+):
+    from watcher.exceptions import ConfigError
+
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    settings.desk.public_url = url
+    with pytest.raises(ConfigError, match="desk.public_url"):
+        send_week(store, WEEK, settings)
+    assert recorder.messages == [] and list_deliveries(store, week=WEEK) == []

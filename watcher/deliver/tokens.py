@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
+from watcher.exceptions import ConfigError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store.desk import get_or_create_secret
@@ -75,8 +76,17 @@ def is_loopback_http(url: str) -> bool:
 
 
 def public_base(settings: Settings) -> str:
-    """``<desk.public_url>/abonnement/``, or "" when the web app has no public address."""
-    return settings.desk.subscription_url()
+    """``<desk.public_url>/abonnement/``, or "" when the web app has no public address;
+    ConfigError unless it is https (or http on this machine, for tests and the demo)."""
+    base = settings.desk.subscription_url()
+    if base and not (base.startswith("https://") or is_loopback_http(base)):
+        raise ConfigError(
+            f"desk.public_url: {settings.desk.public_url!r} must be an https:// address "
+            "(http only for 127.0.0.1 or localhost): the e-mails' links go there"
+        )
+    if base and (not base.isascii() or any(ch in base for ch in ' <>"\r\n\t,')):
+        raise ConfigError(f"desk.public_url: {settings.desk.public_url!r} is not a plain URL")
+    return base
 
 
 @dataclass(frozen=True)

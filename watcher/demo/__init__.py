@@ -195,8 +195,13 @@ def demo_settings(output_dir: Path, settings: Settings | None = None) -> Setting
     if "crawl_log" in collect_update:
         collect_update["crawl_log"] = output_dir / "logs" / "crawl.log"
     collect = settings.collect.model_copy(update=collect_update)
+    # The e-mails' links (unsubscribe, manage, List-Unsubscribe) lead to `watcher serve`
+    # on this machine, so the demo's messages can be followed through.
+    desk = settings.desk
+    if not desk.public_url:
+        desk = desk.model_copy(update={"public_url": f"http://127.0.0.1:{desk.port}/"})
     return settings.model_copy(
-        update={"publish": publish, "classify": classify, "collect": collect}
+        update={"publish": publish, "classify": classify, "collect": collect, "desk": desk}
     )
 
 

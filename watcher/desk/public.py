@@ -39,7 +39,12 @@ from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.deliver import optin
 from watcher.deliver.subscribers import update_subscriber
-from watcher.deliver.tokens import LinkExpired, read_subscriber_token, subscriber_token
+from watcher.deliver.tokens import (
+    LinkExpired,
+    public_base,
+    read_subscriber_token,
+    subscriber_token,
+)
 from watcher.desk.security import security_headers
 from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
@@ -165,11 +170,29 @@ def _choices(form: Any) -> dict[str, list[str]]:
 # --- subscribe ---------------------------------------------------------------
 
 
+def _closed(request: Request) -> Response | None:
+    """A notice (503) when confirmation links cannot be made: no usable desk.public_url."""
+    try:
+        if public_base(request.app.state.settings):
+            return None
+    except WatcherError:
+        pass
+    return _notice(
+        request,
+        "Abonnement en ligne indisponible",
+        "L’abonnement en ligne n’est pas encore ouvert : écrivez à l’équipe de la veille.",
+        503,
+    )
+
+
 async def subscribe_page(request: Request) -> Response:
-    return _page(request, "subscribe.html", chosen={}, email="")
+    return _closed(request) or _page(request, "subscribe.html", chosen={}, email="")
 
 
 async def subscribe_submit(request: Request) -> Response:
+    closed = _closed(request)
+    if closed is not None:
+        return closed
     state: PublicPages = request.app.state.public
     client = request.client.host if request.client else ""
     if not state.throttle.allow(client):
