@@ -90,7 +90,7 @@ def test_store_keeps_event_and_curators_correct_or_clear_it(store: Store) -> Non
 def test_migration_adds_event_column_to_an_older_database(tmp_path) -> None:  # noqa: ANN001
     from alembic import command
 
-    from watcher.store import _alembic_config
+    from watcher.store import _alembic_config, _head_revision
 
     old = Store(tmp_path / "old.db", migrate=False)
     with old.engine.begin() as connection:
@@ -100,7 +100,7 @@ def test_migration_adds_event_column_to_an_older_database(tmp_path) -> None:  # 
     upgraded = Store(tmp_path / "old.db")
     assert "event" in {c["name"] for c in inspect(upgraded.engine).get_columns("item_labels")}
     with upgraded.connect() as conn:
-        assert (
-            conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006_event"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            _head_revision()
         )
     upgraded.close()

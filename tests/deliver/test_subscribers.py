@@ -253,3 +253,63 @@ def test_token_bucket_spaces_messages_to_the_rate():
     assert len(waits) == 3
     bucket.acquire()
     assert round(waits[-1], 6) == 1.0
+
+
+def test_migration_merges_addresses_that_differ_only_in_case(tmp_path):
+    """Before 0007, `OK1@Example.ORG` and `ok1@example.org` were two subscribers who
+    both got the mail; the migration keeps one (the oldest), with both choices."""
+    import pytest
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from watcher.store import Store, _alembic_config
+    from watcher.store.delivery import insert_subscriber, list_deliveries
+
+    old = Store(tmp_path / "old.db", migrate=False)
+    with old.engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0006_event")
+        rows = [
+            (1, "OK1@Example.ORG", '["eau"]', "unsubscribed"),
+            (2, "ok1@example.org", '["energie"]', "active"),
+            (3, "autre@example.org", "[]", "active"),
+        ]
+        for sid, email, themes, status in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (id, email, name, themes, types, scopes, status,"
+                    " created_at) VALUES (:id, :email, '', :themes, '[]', '[]', :status,"
+                    " '2026-01-05 08:00:00.000000')"
+                ),
+                {"id": sid, "email": email, "themes": themes, "status": status},
+            )
+        for sid, week in ((1, "2026-W01"), (2, "2026-W01"), (2, "2026-W02")):
+            connection.execute(
+                text(
+                    "INSERT INTO deliveries (week, edition, subscriber_id, email, status,"
+                    " attempts, items, created_at, updated_at) VALUES (:week, 1, :sid, 'x',"
+                    " 'sent', 1, 1, '2026-01-05 08:00:00.000000', '2026-01-05 08:00:00.000000')"
+                ),
+                {"sid": sid, "week": week},
+            )
+    old.close()
+    store = Store(tmp_path / "old.db")
+    subs = {s["email"]: s for s in list_subscribers(store, status=None)}
+    assert set(subs) == {"OK1@Example.ORG", "autre@example.org"}
+    kept = subs["OK1@Example.ORG"]
+    assert kept["status"] == "active" and kept["themes"] == ["eau", "energie"]
+    assert len({s["key"] for s in subs.values()}) == 2 and all(subs[e]["key"] for e in subs)
+    logged = sorted((d["week"], d["subscriber_id"]) for d in list_deliveries(store))
+    assert logged == [("2026-W01", kept["id"]), ("2026-W02", kept["id"])]
+    # the unique index on lower(email) holds
+    with pytest.raises(IntegrityError), store.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, name, themes, types, scopes, status,"
+                " created_at, key) VALUES ('Autre@EXAMPLE.org', '', '[]', '[]', '[]',"
+                " 'active', '2026-01-05 08:00:00.000000', 'k')"
+            )
+        )
+    with pytest.raises(Exception, match="exists already"):
+        insert_subscriber(store, email="AUTRE@example.org")
+    store.close()
