@@ -117,21 +117,9 @@ def save_subscriber(
     return Saved(saved["id"], outcome[address])
 
 
-def add_subscriber(
-    store: Store,
-    email: str,
-    name: str = "",
-    themes: str | Iterable[str] | None = None,
-    types: str | Iterable[str] | None = None,
-    scopes: str | Iterable[str] | None = None,
-    *,
-    created_at: datetime | None = None,
-    taxonomy: Taxonomy | None = None,
-) -> int:
-    """`save_subscriber`, returning the subscriber's id."""
-    return save_subscriber(
-        store, email, name, themes, types, scopes, created_at=created_at, taxonomy=taxonomy
-    ).id
+def add_subscriber(store: Store, email: str, *args: Any, **kwargs: Any) -> int:
+    """`save_subscriber` (same arguments), returning the subscriber's id."""
+    return save_subscriber(store, email, *args, **kwargs).id
 
 
 def update_subscriber(

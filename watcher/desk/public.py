@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,31 +244,34 @@ def _expired(request: Request) -> Response:
     )
 
 
-async def confirm_page(request: Request) -> Response:
+def _by_confirm_link(
+    request: Request, use: Callable[..., Any], then: Callable[[Any], Response]
+) -> Response:
+    """``then(use(store, settings, secret, token))``, or the page for a bad link."""
     app = request.app.state
     try:
-        pending = optin.pending_request(
-            app.store, app.settings, app.secret, request.path_params["token"]
-        )
+        found = use(app.store, app.settings, app.secret, request.path_params["token"])
     except LinkExpired:
         return _expired(request)
     except optin.InvalidLink:
         return _invalid_link(request)
-    return _page(request, "confirm.html", pending=pending)
+    return then(found)
+
+
+async def confirm_page(request: Request) -> Response:
+    return _by_confirm_link(
+        request,
+        optin.pending_request,
+        lambda pending: _page(request, "confirm.html", pending=pending),
+    )
 
 
 async def confirm_submit(request: Request) -> Response:
-    app = request.app.state
-    try:
-        subscriber = optin.confirm(
-            app.store, app.settings, app.secret, request.path_params["token"]
-        )
-    except LinkExpired:
-        return _expired(request)
-    except optin.InvalidLink:
-        return _invalid_link(request)
-    token = subscriber_token(app.secret, subscriber)
-    return RedirectResponse(f"../gerer/{token}?etat=confirme", status_code=303)
+    def to_manage_page(subscriber: dict[str, Any]) -> Response:
+        token = subscriber_token(request.app.state.secret, subscriber)
+        return RedirectResponse(f"../gerer/{token}?etat=confirme", status_code=303)
+
+    return _by_confirm_link(request, optin.confirm, to_manage_page)
 
 
 # --- manage and unsubscribe ----------------------------------------------------

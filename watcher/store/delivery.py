@@ -114,19 +114,12 @@ def _same_address(email: str) -> Any:
     return func.lower(subscribers.c.email) == email.strip().lower()
 
 
-def insert_subscriber(
-    store: Store,
-    *,
-    email: str,
-    name: str = "",
-    themes: list[str] | None = None,
-    types: list[str] | None = None,
-    scopes: list[str] | None = None,
-    created_at: datetime | None = None,
-) -> int:
+def insert_subscriber(store: Store, *, email: str, **choices: Any) -> int:
+    """A new active subscriber (``name``, ``themes``, ``types``, ``scopes``, ``created_at``);
+    SubscriberError when the address (whatever its case) is there already."""
     try:
         with store.begin() as conn:
-            return _insert(conn, email, name, themes, types, scopes, created_at)
+            return _insert(conn, email, **choices)
     except IntegrityError:
         raise SubscriberError(f"subscriber <{email}> exists already") from None
 
