@@ -273,3 +273,21 @@ def test_without_a_public_address_the_form_says_it_is_closed(store, tmp_path):
     for response in (client.get(FORM), client.post(FORM, data={"email": "a@example.org"})):
         assert response.status_code == 503 and "pas encore ouvert" in response.text
     assert list_subscribers(store) == []
+
+
+def test_the_form_throttle_forgets_old_posts_and_bounds_its_memory():
+    from watcher.desk.public import FormThrottle
+
+    throttle = FormThrottle(per_client=2, in_all=3, window_s=60)
+    assert throttle.allow("a", now=0) and throttle.allow("a", now=1)
+    assert not throttle.allow("a", now=2)  # per client
+    assert throttle.allow("a", now=61)  # the window slid
+    assert all(throttle.allow(f"c{n}", now=62) for n in range(2))
+    assert not throttle.allow("c9", now=63)  # for everyone: 3 in the last minute
+    for n in range(10_000):  # refused clients leave nothing behind
+        throttle.allow(f"x{n}", now=64)
+    assert set(throttle._times) == {"*", "a", "c0", "c1"}
+    for minute in range(2, 30):  # new clients every minute: old ones are swept
+        for n in range(3):
+            assert throttle.allow(f"m{minute}-{n}", now=minute * 60 + 10 + n)
+    assert len(throttle._times) <= 2 * 3 + 4

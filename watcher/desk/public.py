@@ -65,28 +65,33 @@ MANAGE_STATES = {
 
 
 class FormThrottle:
-    """Sliding windows in memory (one web process): per client and for everyone."""
+    """Sliding windows in memory (one web process): per client and for everyone.
+    Only allowed posts are remembered, and stale clients are swept, so a flood of
+    addresses cannot grow it beyond ``in_all`` entries a window."""
 
     def __init__(self, per_client: int, in_all: int, window_s: float) -> None:
         self.per_client, self.in_all, self.window_s = per_client, in_all, window_s
         self._times: dict[str, deque[float]] = {}
 
-    def _window(self, key: str, now: float) -> deque[float]:
-        times = self._times.setdefault(key, deque())
+    def _recent(self, key: str, now: float) -> int:
+        times = self._times.get(key)
+        if times is None:
+            return 0
         while times and now - times[0] >= self.window_s:
             times.popleft()
-        if not times and key != "*":
-            del self._times[key]  # forget idle clients
-            return self._times.setdefault(key, deque())
-        return times
+        if not times:
+            del self._times[key]
+        return len(times)
 
     def allow(self, client: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        mine, everyone = self._window(client, now), self._window("*", now)
-        if len(mine) >= self.per_client or len(everyone) >= self.in_all:
+        if self._recent("*", now) >= self.in_all or self._recent(client, now) >= self.per_client:
             return False
-        mine.append(now)
-        everyone.append(now)
+        if len(self._times) > 2 * self.in_all:
+            for key in list(self._times):
+                self._recent(key, now)
+        for key in (client, "*"):
+            self._times.setdefault(key, deque()).append(now)
         return True
 
 
