@@ -22,10 +22,18 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from watcher.classify.dates import SENTENCE_BREAK, FoundDate, find_dates, resolve_years
+from watcher.classify.dates import (
+    SENTENCE_BREAK,
+    FoundDate,
+    find_dates,
+    resolve_years,
+    sentence_of,
+)
 
 _I = re.I
 STRONG, LABEL, GENERIC = 4.0, 3.5, 2.0
+# "clôturée le", "closes depuis le": a closing date already past, outranked by an open one.
+_PAST = re.compile(r"cl[ôo]tur(?:é|ée|és|ées)\b|cl[ôo]se?s?\b", re.I)
 # Cues that name a closing date whatever the sentence is about.
 _STRONG = re.compile(
     r"date\s+(?:limite|butoir|de\s+(?:cl[ôo]ture|fin\s+de\s+d[ée]p[ôo]t|remise|d[ée]p[ôo]t))|"
@@ -147,6 +155,8 @@ def nearest_cue(before: str) -> tuple[float, str, bool]:
         for m in pattern.finditer(before):
             if best is None or m.start() > best[0] or (m.start() == best[0] and score > best[2]):
                 best = (m.start(), m.end(), score, m.group(0))
+    if best is not None and _PAST.match(best[3]):
+        best = (best[0], best[1], GENERIC + 1, best[3])  # a session already closed
     label = _LABEL.search(before)
     if label and (best is None or label.start() >= best[0] - 2):
         best = (label.start(), label.end(), LABEL, label.group(0).strip(" :–-"))
@@ -186,13 +196,14 @@ def _score(
         if _LIST_LINK.match(link) and previous is not None:
             # "clôtures : 15 mars, 15 juin et 15 septembre 2027": a list shares its cue.
             return Candidate(d, previous.score, previous.cue, previous.extension)
-    score, cue, _blocked = nearest_cue(before)
+    score, cue, blocked = nearest_cue(before)
     after_label = _AFTER_STRONG.match(after)
-    if after_label:
+    if after_label and not blocked:  # "Ouverture le 12 mars, clôture le …" opens
         score, cue = max(score, STRONG), cue or after_label.group(0).strip(" :–|(-,")
     if not score:
         return None
-    if score == GENERIC and _TOPIC.search(head):
+    s, e = sentence_of(text, d.start, d.end)
+    if score == GENERIC and _TOPIC.search(text[s:e]):
         score += 1  # "avant le" in a sentence about applications
     extension = bool(_EXTENSION.search(before))
     if extension:
