@@ -83,7 +83,9 @@ class LabelModel:
         return self.estimator.predict_proba(x)[:, 1]
 
 
-def fit_label(x: sparse.csr_matrix, y: np.ndarray, c: float = 4.0) -> LabelModel:
+# C = 16 (weak regularisation): cross-validated type macro-F1 0.919 against 0.913 at
+# C = 4 and 0.892 at C = 1, the same on shared/corpus/dev.jsonl (docs/classify.md).
+def fit_label(x: sparse.csr_matrix, y: np.ndarray, c: float = 16.0) -> LabelModel:
     positives = int(y.sum())
     if positives == 0 or positives == len(y):
         return LabelModel(None, float(positives > 0))
