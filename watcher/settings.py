@@ -12,13 +12,30 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
 
 from watcher.exceptions import ConfigError
+from watcher.files import read_config_text
 
 DEFAULT_SETTINGS_PATH = Path("watcher.toml")
 PUBLIC_PREFIX = "abonnement"  # where the web app serves the readers' subscription pages
+
+# Ranges: a value that makes no sense (a negative rate, port 99999999, a time
+# limit of -1 s) is refused at load, with the file and the key named.
+Port = Annotated[int, Field(ge=1, le=65535)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class _Section(BaseModel):
@@ -33,38 +50,46 @@ class CollectSettings(_Section):
     )
     contact_url: str = "https://github.com/eit-grand-est/watcher"
     obey_robots_txt: bool = True
-    download_timeout_s: float = 30.0
-    max_response_bytes: int = 20 * 1024 * 1024
-    max_pdf_bytes: int = 15 * 1024 * 1024
-    concurrent_requests: int = 32
-    concurrent_per_host: int = 2
-    download_delay_s: float = 0.25  # minimum delay between two requests to one host
+    download_timeout_s: PositiveFloat = 30.0
+    max_response_bytes: PositiveInt = 20 * 1024 * 1024
+    max_pdf_bytes: PositiveInt = 15 * 1024 * 1024
+    concurrent_requests: PositiveInt = 32
+    concurrent_per_host: PositiveInt = 2
+    download_delay_s: NonNegativeFloat = 0.25  # minimum delay between two requests to one host
     autothrottle: bool = True
-    autothrottle_start_delay_s: float = 1.0
-    autothrottle_max_delay_s: float = 30.0
-    autothrottle_target_concurrency: float = 1.0  # parallel requests AutoThrottle aims at per host
-    retry_times: int = 2
-    retry_backoff_s: float = 2.0  # wait before a retry, doubled at each new attempt
-    host_backoff_hours: float = 6.0  # a host that answered 429/403 is left alone this long
-    crawl_time_limit_s: int = 3600
-    near_duplicate_threshold: float = 0.85  # MinHash Jaccard estimate over word 5-shingles
-    max_items_per_source: int = 200  # new entries taken from one source in one run
-    article_max_attempts: int = 3  # failed article fetches before keeping the summary only
+    autothrottle_start_delay_s: NonNegativeFloat = 1.0
+    autothrottle_max_delay_s: NonNegativeFloat = 30.0
+    autothrottle_target_concurrency: PositiveFloat = (
+        1.0  # parallel requests AutoThrottle aims at per host
+    )
+    retry_times: NonNegativeInt = 2
+    retry_backoff_s: NonNegativeFloat = 2.0  # wait before a retry, doubled at each new attempt
+    host_backoff_hours: NonNegativeFloat = (
+        6.0  # a host that answered 429/403 is left alone this long
+    )
+    crawl_time_limit_s: PositiveInt = 3600
+    near_duplicate_threshold: Fraction = 0.85  # MinHash Jaccard estimate over word 5-shingles
+    max_items_per_source: PositiveInt = 200  # new entries taken from one source in one run
+    article_max_attempts: PositiveInt = 3  # failed article fetches before keeping the summary only
     keep_raw_bodies: bool = True  # fetched bytes, pruned after raw_body_retention_days
-    token_lifetime_h: float = 23.0  # API bearer tokens reused this long (Aides-territoires: 24 h)
+    token_lifetime_h: PositiveFloat = (
+        23.0  # API bearer tokens reused this long (Aides-territoires: 24 h)
+    )
     crawl_log: Path | None = None  # the crawl's own log; None: kept only when the crawl crashes
 
 
 class ClassifySettings(_Section):
     model_dir: Path = Path("output/model")
-    relevance_threshold: float = 0.5  # used until cross-validation tunes it
+    relevance_threshold: Fraction = 0.5  # used until cross-validation tunes it
     classifiers_dir: Path | None = None  # taxonomy, lexicons, gazetteer; default: the bundled one
     training_dir: Path | None = None  # default: <classifiers_dir>/training
     auto_train: bool = True  # Classifier.load retrains a missing or stale model (else fails)
-    model_weight: float = 0.6  # share of the trained model in a label's score (rest: lexicons)
-    max_words: int = 300  # words of the text read after the title (speed; leads carry the cues)
-    batch_size: int = 256
-    cv_folds: int = 5
+    model_weight: Fraction = 0.6  # share of the trained model in a label's score (rest: lexicons)
+    max_words: PositiveInt = (
+        300  # words of the text read after the title (speed; leads carry the cues)
+    )
+    batch_size: PositiveInt = 256
+    cv_folds: Annotated[int, Field(ge=2)] = 5
 
 
 class PublishSettings(_Section):
@@ -75,32 +100,34 @@ class PublishSettings(_Section):
     # Automatic selection: minimum relevance score, on top of the classifier's own
     # decision. The classifier tunes its relevance threshold between 0.3 and 0.65,
     # so 0.3 keeps every item it calls relevant; raise it for a shorter bulletin.
-    score_threshold: float = 0.3
-    cap_per_section: int = 12
+    score_threshold: Fraction = 0.3
+    cap_per_section: PositiveInt = 12
 
 
 class DeliverySettings(_Section):
     smtp_host: str = "localhost"
-    smtp_port: int = 587
+    smtp_port: Port = 587
     smtp_security: str = "starttls"  # starttls | tls | none
     smtp_user_env: str = "WATCHER_SMTP_USER"
     smtp_password_env: str = "WATCHER_SMTP_PASSWORD"
     sender: str = "Veille EIT Grand Est <veille@example.org>"
     reply_to: str = ""
     unsubscribe_mailto: str = "veille+desinscription@example.org"
-    rate_per_minute: int = 120
+    rate_per_minute: PositiveInt = 120
     send_empty_note: bool = False
-    max_attempts: int = 5
-    smtp_timeout_s: float = 30.0  # also the wait for the server's 250 after DATA ("uncertain")
-    confirm_link_hours: int = 48  # a subscription's confirmation link expires after this
+    max_attempts: PositiveInt = 5
+    smtp_timeout_s: PositiveFloat = (
+        30.0  # also the wait for the server's 250 after DATA ("uncertain")
+    )
+    confirm_link_hours: PositiveInt = 48  # a subscription's confirmation link expires after this
 
 
 class DeskSettings(_Section):
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: Port = 8765
     secret_key_env: str = "WATCHER_SECRET_KEY"  # unset: a secret generated once, kept in the store
-    session_max_age_h: int = 12
-    preview_weeks: int = 4  # weeks compared when previewing a retrained model
+    session_max_age_h: PositiveInt = 12
+    preview_weeks: PositiveInt = 4  # weeks compared when previewing a retrained model
     # The https address at which readers reach `watcher serve` (through the proxy), e.g.
     # https://veille.example.org/app/ : its abonnement/ pages (subscribe, manage, one-click
     # unsubscribe) are linked from every e-mail and from the site. Empty: mailto only.
@@ -114,9 +141,11 @@ class DeskSettings(_Section):
 
 class ScheduleSettings(_Section):
     timezone: str = "Europe/Paris"
-    collect_default_interval_h: float = 6.0  # sources.yaml's check_every wins when given
-    collect_check_every_min: int = 15  # how often the scheduler looks for sources that are due
-    crawl_kill_grace_s: int = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
+    collect_default_interval_h: PositiveFloat = 6.0  # sources.yaml's check_every wins when given
+    collect_check_every_min: PositiveInt = (
+        15  # how often the scheduler looks for sources that are due
+    )
+    crawl_kill_grace_s: PositiveInt = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
     draft_day: str = "thu"
     draft_time: str = "14:00"
     send_day: str = "mon"
@@ -124,19 +153,23 @@ class ScheduleSettings(_Section):
     uncurated_week: str = "automatic"  # automatic | skip (send nothing and alert)
     health_check_time: str = "03:30"  # nightly sources' health and disk check, then the digest
     retention_time: str = "04:00"  # nightly drop of raw bodies past raw_body_retention_days
-    misfire_grace_s: int = 6 * 3600  # a run missed while the machine was off still runs within
-    send_misfire_grace_s: int = 2 * 86400  # Monday's bulletin still goes out until Wednesday
+    misfire_grace_s: PositiveInt = (
+        6 * 3600
+    )  # a run missed while the machine was off still runs within
+    send_misfire_grace_s: PositiveInt = (
+        2 * 86400
+    )  # Monday's bulletin still goes out until Wednesday
     team_email: str = "equipe-veille@example.org"
     curators_email: str = ""  # Thursday's reminder; empty: team_email
-    failing_runs_alert: int = 3
-    silent_after_intervals: float = 4.0  # no successful fetch for this many check_every
-    disk_free_alert_percent: float = 5.0
+    failing_runs_alert: PositiveInt = 3
+    silent_after_intervals: PositiveFloat = 4.0  # no successful fetch for this many check_every
+    disk_free_alert_percent: Percent = 5.0
     log_file: Path = Path("output/logs/watcher.log")
     log_json: bool = False
-    log_max_bytes: int = 10 * 1024 * 1024
-    log_backups: int = 10
+    log_max_bytes: NonNegativeInt = 10 * 1024 * 1024
+    log_backups: NonNegativeInt = 10
     backup_dir: Path = Path("output/backups")
-    raw_body_retention_days: int = 90
+    raw_body_retention_days: PositiveInt = 90
 
 
 class Settings(_Section):
@@ -152,22 +185,23 @@ def load_settings(path: Path | str | None = None) -> Settings:
     """Defaults, overridden by the TOML file when there is one."""
     explicit = path or os.environ.get("WATCHER_SETTINGS")
     path = Path(explicit or DEFAULT_SETTINGS_PATH)
-    if not path.exists():
-        if explicit:
-            raise ConfigError(f"{path}: no such settings file")
+    if not explicit and not path.exists():
         return Settings()
+    text = read_config_text(path, "settings")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{path}: {field}: {msg}")
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{path}: {field}: unknown setting")
+            else:
+                lines.append(f"{path}: {field} = {err['input']!r}: {err['msg']}")
         raise ConfigError("\n".join(lines)) from None
 
 
