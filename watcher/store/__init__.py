@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError
 
-from watcher.exceptions import StoreError
+from watcher.exceptions import ConfigError, StoreError
 
 DEFAULT_DB_PATH = Path("output/watcher.db")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -34,9 +34,35 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 def database_url(db: Path | str | None) -> str:
     """A path (SQLite) or a full SQLAlchemy URL (e.g. postgresql+psycopg://…)."""
     value = str(db or os.environ.get("WATCHER_DB") or DEFAULT_DB_PATH)
+    if ":memory:" in value or value.rstrip("/") == "sqlite:":
+        raise ConfigError(
+            f"{value}: an in-memory database disappears when the command ends",
+            hint="give a file path (SQLite) or a postgresql://… URL with --db / WATCHER_DB",
+        )
     if "://" in value:
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"{_shown(value)}: unknown database URL scheme '{scheme}'",
+                hint="give a file path (SQLite) or a postgresql://… URL with --db / WATCHER_DB",
+            )
         return value
     return f"sqlite:///{Path(value).resolve()}"
+
+
+def _shown(url: str) -> str:
+    """The URL as messages show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL has no password to hide
+        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver's error, without SQLAlchemy's SQL echo and link."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines() or [type(original).__name__]
+    return lines[0]
 
 
 def _head_revision() -> str:
@@ -66,6 +92,18 @@ def _current_revision(connection: Connection) -> str | None:
         return None
 
 
+def _refuse_foreign_schema(connection: Connection, shown: str) -> None:
+    """A database with tables but no watcher schema belongs to someone else:
+    never add thirty tables to it."""
+    tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
+    if tables:
+        listed = ", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")
+        raise StoreError(
+            f"{shown}: holds tables ({listed}) but no watcher schema; not touching it",
+            hint="check --db / WATCHER_DB: it should point at watcher's own database",
+        )
+
+
 def _alembic_config(connection: Connection):  # noqa: ANN202 - alembic.config.Config
     from alembic.config import Config
 
@@ -78,24 +116,52 @@ def _alembic_config(connection: Connection):  # noqa: ANN202 - alembic.config.Co
 class Store:
     """An open database, migrated to the current schema."""
 
-    def __init__(self, db: Path | str | None = None, *, migrate: bool = True) -> None:
+    def __init__(
+        self, db: Path | str | None = None, *, migrate: bool = True, create: bool = True
+    ) -> None:
+        """Open (and migrate) the database; `create=False` refuses a SQLite file
+        that does not exist yet instead of creating it and its folders."""
         self.url = database_url(db)
+        self.created = False  # True when this call made a new SQLite file
+        self.path: Path | None = None
         if self.url.startswith("sqlite:///"):
-            path = Path(self.url.removeprefix("sqlite:///"))
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"{path.parent}: cannot create the database folder: {exc}"
-                ) from exc
-            self.path: Path | None = path
-        else:
-            self.path = None
-        self.engine: Engine = create_engine(self.url, future=True)
+            self.path = Path(self.url.removeprefix("sqlite:///"))
+            self._prepare_sqlite_file(create)
+        self.shown = str(self.path) if self.path else _shown(self.url)  # for messages
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except ImportError as exc:
+            raise StoreError(
+                f"{self.shown}: the database driver is not installed ({exc})",
+                hint="install that driver in watcher's environment, or use a SQLite path",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's URL and plugin errors
+            raise StoreError(f"{self.shown}: not a usable database URL ({_reason(exc)})") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
             self.migrate()
+
+    def _prepare_sqlite_file(self, create: bool) -> None:
+        path = self.path
+        assert path is not None
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a database file")
+        if path.exists():
+            return
+        if not create:
+            raise StoreError(
+                f"{path}: no database here",
+                hint="check --db / WATCHER_DB; `watcher collect`, `watcher users add` and "
+                "`watcher subscribers add` create a new database",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{path.parent}: cannot create the database folder ({exc.strerror})"
+            ) from None
+        self.created = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,15 +170,20 @@ class Store:
     def migrate(self) -> None:
         try:
             with self.engine.connect() as connection:
-                if _current_revision(connection) == _head_revision():
+                current = _current_revision(connection)
+                if current == _head_revision():
                     return
+                if current is None:
+                    _refuse_foreign_schema(connection, self.shown)
             from alembic import command
 
             with self.engine.begin() as connection:
                 command.upgrade(_alembic_config(connection), "head")
+        except StoreError:
+            raise
         except Exception as exc:
             raise StoreError(
-                f"{self.url}: cannot open or migrate the database: {exc}",
+                f"{self.shown}: cannot open or migrate the database: {_reason(exc)}",
                 hint="check the path given with --db / WATCHER_DB, and that no other "
                 "version of watcher wrote it",
             ) from exc

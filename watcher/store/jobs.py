@@ -341,7 +341,7 @@ def backup_database(store: Store, target: Path) -> int:
         from watcher.exceptions import StoreError
 
         raise StoreError(
-            f"{store.url}: only an SQLite database can be backed up by watcher",
+            f"{store.shown}: only an SQLite database can be backed up by watcher",
             hint="back up a PostgreSQL database with pg_dump",
         )
     target.parent.mkdir(parents=True, exist_ok=True)

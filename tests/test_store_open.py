@@ -1,0 +1,91 @@
+"""Opening the store: what --db may name, and what the store refuses to touch."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from watcher.cli import main
+from watcher.exceptions import ConfigError, StoreError
+from watcher.store import Store
+
+
+def _tables(path) -> list[str]:  # noqa: ANN001
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("db", [":memory:", "sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_refused(db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="in-memory database disappears"):
+        Store(db)
+    assert not list(tmp_path.iterdir())  # no file named ':memory:' either
+
+
+def test_an_unknown_url_scheme_is_refused():
+    with pytest.raises(ConfigError, match="bogus://x: unknown database URL scheme 'bogus'"):
+        Store("bogus://x")
+
+
+def test_an_unreachable_postgresql_hides_its_password():
+    with pytest.raises(StoreError) as info:
+        Store("postgresql://watcher:s3cret@127.0.0.1:1/watcher")
+    message = str(info.value)
+    assert "s3cret" not in message and "127.0.0.1:1" in message
+    assert "\n" not in message.split("\nHint: ")[0]
+
+
+def test_an_unrelated_sqlite_database_is_left_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    with pytest.raises(StoreError, match=r"holds tables \(notes\) but no watcher schema"):
+        Store(path)
+    assert _tables(path) == ["notes"]
+
+
+def test_a_text_file_or_a_folder_is_not_a_database(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 100, encoding="utf-8")
+    with pytest.raises(
+        StoreError, match="notes.txt: cannot open or migrate the database: file is not a database"
+    ):
+        Store(text)
+    with pytest.raises(StoreError, match="is a folder, not a database file"):
+        Store(tmp_path)
+
+
+def test_a_missing_database_is_created_only_when_asked(tmp_path):
+    path = tmp_path / "typo" / "deeper" / "watcher.db"
+    with pytest.raises(StoreError, match="no database here"):
+        Store(path, create=False)
+    assert not (tmp_path / "typo").exists()
+    store = Store(path)
+    assert store.created and path.exists()
+    store.close()
+    again = Store(path, create=False)
+    assert not again.created
+    again.close()
+
+
+def test_read_only_commands_do_not_create_a_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "typo" / "watcher.db")
+    status = CliRunner().invoke(main, ["status", "--db", db])
+    assert status.exit_code == 1
+    assert status.stderr.startswith(f"Error: {db}: no database here\n")
+    assert not (tmp_path / "typo").exists()
+
+    added = CliRunner().invoke(main, ["subscribers", "add", "lea@example.org", "--db", db])
+    assert added.exit_code == 0, added.output
+    assert f"Note: created a new database at {db}" in added.stderr
+    listed = CliRunner().invoke(main, ["subscribers", "list", "--db", db])
+    assert listed.exit_code == 0 and "lea@example.org" in listed.stdout
