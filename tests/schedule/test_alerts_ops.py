@@ -181,7 +181,8 @@ def test_cli_list_run_status_backup(tmp_path, smtp):
     runner = CliRunner()
     listed = runner.invoke(main, ["schedule", "--list"], env=env)
     assert listed.exit_code == 0, listed.output
-    lines = listed.output.splitlines()
+    assert f"created a new database at {tmp_path / 'w.db'}" in listed.stderr
+    lines = listed.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [
         "collect",
         "draft",

@@ -4,15 +4,22 @@ Each command is a few lines that call the library and turn its errors into
 clean messages and exit codes: 0 success (a run where some sources failed and
 were reported included), 1 the job could not be done, 2 bad usage or invalid
 configuration. Commands live in one module per stage and register on `main`.
+
+Every failure ends as one ``Error:`` line on stderr (and a ``Hint:`` when one
+helps): a ``WatcherError`` with its own message, an ``OSError`` on a file with
+the file and the system's reason. Anything else is a bug: the safety net in
+``WatcherGroup`` still prints one line and exits 1, and ``--debug`` (or
+``WATCHER_DEBUG=1``) shows its traceback instead.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -27,6 +34,9 @@ class App:
         self.sources_path: Path | None = None
         self.db_path: Path | str | None = None
         self.settings_path: Path | None = None
+        self.debug = False
+        # Set by @creates_database: only these commands may make a new database file.
+        self.creates_database = False
         self._sources = None
         self._settings = None
         self._store = None
@@ -38,6 +48,16 @@ class App:
 
             self._sources = load_sources(self.sources_path)
         return self._sources
+
+    def optional_sources(self):  # noqa: ANN201 - watcher.config.SourcesFile | None
+        """The sources, or None when there is no sources file (commands that work
+        without it: the desk, classify); a file that exists must be valid."""
+        from watcher.config import DEFAULT_SOURCES_PATH
+
+        path = Path(self.sources_path or os.environ.get("WATCHER_SOURCES") or DEFAULT_SOURCES_PATH)
+        if not path.exists():
+            return None
+        return self.sources
 
     @property
     def settings(self):  # noqa: ANN201 - watcher.settings.Settings
@@ -52,7 +72,9 @@ class App:
         if self._store is None:
             from watcher.store import Store
 
-            self._store = Store(self.db_path)
+            self._store = Store(self.db_path, create=self.creates_database)
+            if self._store.created:
+                click.echo(f"Note: created a new database at {self._store.path}", err=True)
         return self._store
 
     def close(self) -> None:
@@ -70,7 +92,7 @@ def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], Any
 
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--sources, --db and --settings, accepted by the group and by every command."""
+    """--sources, --db, --settings and --debug, accepted by the group and by every command."""
     options = [
         click.option(
             "--sources",
@@ -96,10 +118,69 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             callback=_remember("settings_path"),
             help="settings file [default: ./watcher.toml if present; env WATCHER_SETTINGS]",
         ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_remember("debug"),
+            help="show the traceback of an unexpected error [env WATCHER_DEBUG=1]",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def creates_database(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a command that may create a new database (collect, users add…); every
+    other command refuses a --db path where no database exists."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().ensure_object(App).creates_database = True
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _debugging() -> bool:
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(App) if ctx else None
+    env = os.environ.get("WATCHER_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+    return env or bool(app and app.debug)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileExistsError) and Path(exc.filename).is_file():
+        return "is a file, where a folder is needed"
+    if isinstance(exc, NotADirectoryError):
+        return "not a folder (a part of this path is a file)"
+    return exc.strerror or str(exc)
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """One line on stderr and the contract's exit status, for any exception."""
+    if isinstance(exc, WatcherError):
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # A folder that cannot be created, a full disk, a file in the way:
+        # the operator's environment, not a bug; the path says where.
+        click.echo(f"Error: {exc.filename}: {_os_reason(exc)}", err=True)
+        sys.exit(1)
+    if _debugging():
+        raise exc
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    click.echo(
+        f"Error: unexpected {type(exc).__name__}: {first_line} "
+        "(this is a bug; `watcher --debug …` or WATCHER_DEBUG=1 shows the traceback)",
+        err=True,
+    )
+    sys.exit(1)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,14 +190,27 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except WatcherError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure ends as one line
+            fail(exc)
+        except KeyboardInterrupt as exc:
+            fail(exc)
 
     return wrapper
+
+
+class WatcherGroup(click.Group):
+    """The top group: the safety net for what happens outside a command's body
+    (option callbacks, closing the store) or in a command without @handle_errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            fail(exc)
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)
@@ -142,7 +236,7 @@ class IsoWeekType(click.ParamType):
 ISO_WEEK = IsoWeekType()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="watcher")
 @common_options
 @click.pass_context
@@ -173,6 +267,8 @@ __all__ = [
     "App",
     "ConfigError",
     "common_options",
+    "creates_database",
+    "fail",
     "handle_errors",
     "main",
     "pass_app",

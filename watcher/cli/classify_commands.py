@@ -11,7 +11,6 @@ import click
 
 from watcher.classify.corpus import read_jsonl
 from watcher.cli import App, common_options, handle_errors, main, pass_app
-from watcher.exceptions import ConfigError
 
 _BATCH = 256
 
@@ -77,11 +76,9 @@ def classify_command(app: App, retrain: bool, scan_all: bool) -> None:
         classifier, _report = Classifier.train(settings, override_examples(store))
     else:
         classifier = Classifier.load(settings, store)
-    try:
-        sources = app.sources
-    except ConfigError as exc:
-        click.echo(f"Warning: source hints not used ({exc.message})", err=True)
-        sources = None
+    sources = app.optional_sources()
+    if sources is None:
+        click.echo("Warning: no sources file, so the sources' label hints are not used", err=True)
     count = classify_pending(
         store, settings, sources=sources, classifier=classifier, scan_all=scan_all
     )

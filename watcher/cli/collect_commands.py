@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from watcher.cli import App, common_options, handle_errors, main, pass_app
+from watcher.cli import App, common_options, creates_database, handle_errors, main, pass_app
 from watcher.exceptions import WatcherError
 
 
@@ -18,6 +18,7 @@ from watcher.exceptions import WatcherError
 @common_options
 @pass_app
 @handle_errors
+@creates_database
 def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
     """Collect the enabled sources (or --only some) in one crawl; exit 0 even if some failed."""
     from watcher.collect import run_collect

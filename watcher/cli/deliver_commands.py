@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from watcher.cli import ISO_WEEK, App, common_options, handle_errors, main, pass_app
+from watcher.cli import (
+    ISO_WEEK,
+    App,
+    common_options,
+    creates_database,
+    handle_errors,
+    main,
+    pass_app,
+)
 
 
 @main.group()
@@ -23,6 +31,7 @@ def subscribers() -> None:
 @click.option("--types", default="", help="type ids separated by commas [default: all]")
 @click.option("--scope", default="", help="scope ids separated by commas [default: all]")
 @handle_errors
+@creates_database
 @pass_app
 def subscribers_add(app: App, email: str, name: str, themes: str, types: str, scope: str) -> None:
     """Add a subscriber (who gets the next bulletin, not the backlog); an address
@@ -124,6 +133,7 @@ def subscribers_list(app: App, show_all: bool) -> None:
 @common_options
 @click.argument("file", type=click.Path(path_type=Path))
 @handle_errors
+@creates_database
 @pass_app
 def subscribers_import(app: App, file: Path) -> None:
     """Import subscribers from a CSV file (email, name, themes, types, scope)."""

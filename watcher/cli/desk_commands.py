@@ -6,25 +6,23 @@ import sys
 
 import click
 
-from watcher.cli import App, common_options, handle_errors, main, pass_app
-from watcher.exceptions import ConfigError
+from watcher.cli import App, common_options, creates_database, handle_errors, main, pass_app
 
 
 @main.command()
 @common_options
 @click.option("--host", default=None, help="address to listen on [default: desk.host, 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="port [default: desk.port, 8765]")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="port [default: desk.port, 8765]"
+)
 @handle_errors
 @pass_app
 def serve(app: App, host: str | None, port: int | None) -> None:
     """Start the curators' web desk (refuses a non-loopback address without an account)."""
     from watcher.desk.app import serve as run
 
-    try:
-        sources = app.sources
-    except ConfigError:
-        sources = None  # the desk works without sources.yaml; the health page says less
-    run(app.store, app.settings, host=host, port=port, sources=sources)
+    # The desk works without sources.yaml (the health page then says less).
+    run(app.store, app.settings, host=host, port=port, sources=app.optional_sources())
 
 
 @main.group()
@@ -37,6 +35,7 @@ def users() -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
 @handle_errors
+@creates_database
 @pass_app
 def users_add(app: App, username: str, password_stdin: bool) -> None:
     """Create a curator account (password prompted, or read from stdin)."""

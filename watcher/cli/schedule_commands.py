@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from watcher.cli import App, common_options, handle_errors, main, pass_app
+from watcher.cli import App, common_options, creates_database, handle_errors, main, pass_app
 from watcher.exceptions import WatcherError
 
 
@@ -38,6 +38,7 @@ def _logging(app: App, log_json: bool | None, console: bool = True) -> None:
 @common_options
 @pass_app
 @handle_errors
+@creates_database
 def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
     """Run the watch unattended (until SIGTERM), or list the jobs with --list."""
     from watcher.schedule import list_jobs, run_forever
@@ -59,6 +60,7 @@ def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
 @common_options
 @pass_app
 @handle_errors
+@creates_database
 def run_command(app: App, job: str, log_json: bool | None) -> None:
     """Run one job now (collect, classify, draft, send, site, health, digest, retention)."""
     from watcher.schedule.runtime import install, run_job

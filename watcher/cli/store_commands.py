@@ -9,6 +9,7 @@ import sys
 import click
 
 from watcher.cli import App, common_options, handle_errors, main, pass_app
+from watcher.files import csv_row
 
 EXPORT_FIELDS = (
     "id",
@@ -39,10 +40,11 @@ def export(app: App, fmt: str) -> None:
         for row in export_rows(app.store):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    # RFC 4180's CRLF: the csv module then quotes a field holding a lone CR too.
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for row in export_rows(app.store):
         row = dict(row)
         row["sources"] = " ".join(row["sources"])
         row["labels"] = json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else ""
-        writer.writerow(row)
+        writer.writerow(csv_row(row))  # titles from the web must not run as formulas

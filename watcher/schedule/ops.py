@@ -9,6 +9,7 @@ scheduler writes), a copy of the classifier's model folder, and a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher import __version__
+from watcher.exceptions import WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
@@ -59,17 +61,39 @@ class BackupReport:
 
 
 def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupReport:
+    """Write the backup into a hidden folder beside its target, renamed into place
+    at the end: a failed backup (disk full, folder not writable) leaves nothing
+    that looks like a backup."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(to) if to else settings.schedule.backup_dir / stamp
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise WatcherError(
+            f"{folder}: already exists and is not an empty folder",
+            hint="a backup goes into a new folder; choose another --to",
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        report = _write_backup(store, settings, partial)
+        if folder.exists():
+            folder.rmdir()
+        os.replace(partial, folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    report.folder = folder
+    return report
+
+
+def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupReport:
     db_name = store.path.name if store.path else "watcher.db"
     size = store_jobs.backup_database(store, folder / db_name)
     report = BackupReport(folder=folder, database_bytes=size)
     model_dir = settings.classify.model_dir
     if model_dir.is_dir():
         target = folder / "model"
-        if target.exists():
-            shutil.rmtree(target)
         shutil.copytree(model_dir, target)
         report.model_files = sum(1 for p in target.rglob("*") if p.is_file())
     else:

