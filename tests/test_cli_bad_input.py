@@ -18,6 +18,7 @@ opened (``App``'s lazy properties).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -36,9 +37,9 @@ from tests.desk.builder import OLD, WEEK, build_store
 from watcher.cli import App, main
 from watcher.deliver import add_subscriber
 from watcher.desk.accounts import create_user
+from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
 from watcher.store import Store
-from watcher.store.bulletins import publish
 
 
 def _closed_port() -> int:
@@ -124,7 +125,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     put("sources.yaml", BASE_SOURCES)
     put(
         "corpus.jsonl",
-        '{"id": "1", "title": "Appel", "text": "Un appel à projets.", "labels": {}}\n',
+        json.dumps(
+            {
+                "id": "1",
+                "title": "Appel à projets chaleur fatale",
+                "text": "La Région ouvre un appel à projets.",
+                "labels": {
+                    "relevant": True,
+                    "type": "appel_a_projets",
+                    "themes": ["energie"],
+                    "axes": ["veille"],
+                    "scope": "grand_est",
+                    "deadline": None,
+                },
+            }
+        )
+        + "\n",
     )
     put("subscribers.csv", "email,name\nlea@example.org,Léa\n")
     training = (Path(__file__).parent.parent / "classifiers/training/d1_appels.jsonl").read_text(
@@ -158,7 +174,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     settings = Settings.model_validate(_settings_dict(root))
     with Store(root / "template.db") as store:
         build_store(store)
-        publish(store, WEEK, "lea", settings)
+        publish_bulletin(store, WEEK, "lea", settings)
         add_subscriber(store, "lea@example.org", "Léa", themes=["energie"], created_at=OLD)
         create_user(store, "lea", PASSWORD.strip())
     from watcher.classify import Classifier

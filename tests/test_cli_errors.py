@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from watcher.cli import main
 from watcher.exceptions import WatcherError
-from watcher.base.files import csv_cell, csv_row
+from watcher.files import csv_cell, csv_row
 from watcher.models import CollectedItem
 from watcher.store.items import save_item
 

@@ -8,7 +8,7 @@ import pytest
 
 from watcher.config import load_sources, parse_sources
 from watcher.exceptions import ConfigError
-from watcher.base.files import MAX_CONFIG_BYTES
+from watcher.files import MAX_CONFIG_BYTES
 from watcher.settings import load_settings
 
 from .test_config import GOOD

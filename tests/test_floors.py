@@ -4,7 +4,7 @@
     stages                         collect, extract, classify, publish, deliver
     store                          only SQL; imports the base only
     base                           watcher.base and the shared modules (settings,
-                                   config, models, exceptions, urls); no stage
+                                   config, models, exceptions, urls, files); no stage
 
 Imports inside functions count as much as those at the top of a module: a lazy
 import from the store to a stage is still a crossed floor.
@@ -28,6 +28,7 @@ BASE = {
     "watcher.config",
     "watcher.models",
     "watcher.urls",
+    "watcher.files",
 }
 STORE = {"watcher.store"}
 STAGES = {

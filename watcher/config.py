@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher.base.vocabulary import ItemType, Scope, SourceKind
 from watcher.exceptions import ConfigError
-from watcher.base.files import read_config_text
+from watcher.files import read_config_text
 
 DEFAULT_SOURCES_PATH = Path("sources.yaml")
 

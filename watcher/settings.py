@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from watcher.exceptions import ConfigError
-from watcher.base.files import read_config_text
+from watcher.files import read_config_text
 
 DEFAULT_SETTINGS_PATH = Path("watcher.toml")
 PUBLIC_PREFIX = "abonnement"  # where the web app serves the readers' subscription pages

@@ -9,7 +9,7 @@ import sys
 import click
 
 from watcher.cli import App, common_options, handle_errors, main, pass_app
-from watcher.base.files import csv_row
+from watcher.files import csv_row
 
 EXPORT_FIELDS = (
     "id",
