@@ -34,6 +34,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.desk.builder import OLD, WEEK, build_store
+from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.cli import App, main
 from watcher.deliver import add_subscriber
 from watcher.desk.accounts import create_user
@@ -143,9 +144,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         + "\n",
     )
     put("subscribers.csv", "email,name\nlea@example.org,Léa\n")
-    training = (Path(__file__).parent.parent / "classifiers/training/d1_appels.jsonl").read_text(
-        encoding="utf-8"
-    )
+    training = (BUNDLED_CLASSIFIERS / "training" / "d1_appels.jsonl").read_text(encoding="utf-8")
     put("training/few.jsonl", training.splitlines()[0] + "\n")  # too few: the lexicons decide
     put("web/index.html", PAGE)
     put("web/feed.xml", FEED)
