@@ -13,9 +13,13 @@ from watcher.cli import App, common_options, creates_database, handle_errors, ma
 @common_options
 @click.option("--host", default=None, help="address to listen on [default: desk.host, 127.0.0.1]")
 @click.option(
-    "--port", type=click.IntRange(1, 65535), default=None, help="port [default: desk.port, 8765]"
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="port, 0 for any free one [default: desk.port, 8765]",
 )
 @handle_errors
+@creates_database
 @pass_app
 def serve(app: App, host: str | None, port: int | None) -> None:
     """Start the curators' web desk (refuses a non-loopback address without an account)."""

@@ -152,8 +152,8 @@ class Store:
         if not create:
             raise StoreError(
                 f"{path}: no database here",
-                hint="check --db / WATCHER_DB; `watcher collect`, `watcher users add` and "
-                "`watcher subscribers add` create a new database",
+                hint="check --db / WATCHER_DB; `watcher collect`, `watcher users add` or "
+                "`watcher serve` create a new database",
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
