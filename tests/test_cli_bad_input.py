@@ -309,14 +309,21 @@ def _option_cases(path: tuple[str, ...], w: World) -> list[Case]:
     return cases
 
 
+# Options a command needs to have something to do, on top of its required ones.
+GOOD_OPTIONS = {
+    ("send",): ["--dry-run"],  # SMTP failures are tests/deliver's
+    ("subscribers", "update"): ["--name", "Léa B."],
+}
+
+
 def _required(path: tuple[str, ...], param: click.Parameter, w: World, web: str) -> str:
     """A good value for a required parameter; an unknown one gets "x"."""
-    removing = path[-1] == "remove"
+    existing = path[-1] in ("remove", "update")  # acts on the template's user or subscriber
     return {
         "corpus": w["corpus.jsonl"],
         "url": web,
-        "username": "lea" if removing else "nouvelle",
-        "email": "lea@example.org" if removing else "nouveau@example.org",
+        "username": "lea" if existing else "nouvelle",
+        "email": "lea@example.org" if existing else "nouveau@example.org",
         "file": w["subscribers.csv"],
         "week": WEEK,
         "job": "retention",
@@ -394,8 +401,7 @@ def run(
             args += [param.opts[0], _required(path, param, w, web)]
     if case and not case.positional:
         args += case.args
-    if path == ("send",):
-        args.append("--dry-run")  # SMTP failures are tests/deliver's
+    args += GOOD_OPTIONS.get(path, [])
     stdin = PASSWORD * 2 if path == ("users", "add") else ""
     result = CliRunner().invoke(main, [*path, *args], input=stdin)
     where = f"$ watcher {' '.join([*path, *args])}\n{result.output}"
