@@ -97,11 +97,24 @@ def test_debug_shows_the_traceback(store, monkeypatch, args, env):
 def test_a_file_error_names_the_file(tmp_path, store):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        main, ["backup", "--db", str(store.path), "--to", str(blocker / "b")]
-    )
-    assert result.exit_code == 1
-    assert result.stderr == f"Error: {blocker}: is a file, where a folder is needed\n"
+    settings = tmp_path / "watcher.toml"
+    settings.write_text(f'[publish]\nsite_dir = "{blocker}/site"\n', encoding="utf-8")
+    args = ["--db", str(store.path), "--settings", str(settings)]
+    site = CliRunner().invoke(main, ["site", "build", *args])
+    assert site.exit_code == 1
+    assert site.stderr == f"Error: {blocker}: is a file, where a folder is needed\n"
+    saved = CliRunner().invoke(main, ["backup", *args, "--to", str(blocker / "b")])
+    assert saved.exit_code == 1
+    assert saved.stderr == f"Error: {blocker / 'b'}: cannot write a backup there (File exists)\n"
+
+
+def test_a_closed_pipe_ends_quietly(store, monkeypatch):
+    def closed(*_args, **_kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("watcher.store.items.export_rows", closed)
+    result = CliRunner().invoke(main, ["export", "--db", str(store.path)])
+    assert result.exit_code == 1 and result.stderr == ""
 
 
 def test_a_failed_backup_leaves_nothing_that_looks_like_a_backup(tmp_path, store):

@@ -14,6 +14,7 @@ the file and the system's reason. Anything else is a bug: the safety net in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -167,6 +168,12 @@ def fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, KeyboardInterrupt):
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    if isinstance(exc, BrokenPipeError):
+        # `watcher export | head`: the reader has what it wanted; say nothing, and
+        # keep Python from complaining again while it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError):  # not a real file (tests)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     if isinstance(exc, OSError) and exc.filename is not None:
         # A folder that cannot be created, a full disk, a file in the way:
         # the operator's environment, not a bug; the path says where.

@@ -71,10 +71,13 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
             f"{folder}: already exists and is not an empty folder",
             hint="a backup goes into a new folder; choose another --to",
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
     partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+    except OSError as exc:
+        raise WatcherError(f"{folder}: cannot write a backup there ({exc.strerror})") from None
     try:
         report = _write_backup(store, settings, partial)
         if folder.exists():
