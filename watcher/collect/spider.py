@@ -74,6 +74,8 @@ class SourceRun:
     done: bool = False
     token: str | None = None  # an API's bearer token (token exchange)
     token_retried: bool = False
+    refused: int = 0  # links the guard refused (watcher.collect.guard)
+    first_refusal: str = ""
 
     def fail(self, kind: str, message: str, http_status: int | None = None) -> None:
         if self.status != "failed":
@@ -88,10 +90,18 @@ class SourceRun:
             self.error_kind, self.error_message = kind, message
 
     def refuse(self, kind: str, message: str) -> None:
-        """A link the guard refused: reported rather than a lesser warning, never over a
-        failure; the source still counts as ok."""
-        if self.status != "failed" and self.error_kind not in REFUSED_KINDS:
-            self.error_kind, self.error_message = kind, message
+        """A link the guard refused: reported (with how many) rather than a lesser
+        warning, never over a failure; the source still counts as ok."""
+        self.refused += 1
+        if self.status == "failed":
+            return
+        if self.error_kind not in REFUSED_KINDS:
+            self.error_kind, self.first_refusal = kind, message
+        self.error_message = (
+            self.first_refusal
+            if self.refused == 1
+            else f"{self.refused} links refused, the first: {self.first_refusal}"
+        )
 
     def report(self) -> SourceReport:
         return SourceReport(
