@@ -48,3 +48,38 @@ def test_the_crawl_uses_it_and_skips_unused_components() -> None:
         "watcher.collect.robots.CachedRobotsTxtMiddleware"
         in (settings["DOWNLOADER_MIDDLEWARES_BASE"])
     )
+
+
+def test_the_per_host_limit_holds_without_any_delay(web, store) -> None:  # noqa: ANN001
+    """Scrapy 2.19 let a host's whole queue through at once when its delay was 0."""
+    import threading
+    import time
+
+    from tests.collect.conftest import Reply, article, fast_settings, rss, sources_from
+    from watcher.collect import run_collect
+
+    lock, busy, most = threading.Lock(), [0], [0]
+
+    def slow(i: int):  # noqa: ANN202
+        def reply(_handler) -> Reply:  # noqa: ANN001
+            with lock:
+                busy[0] += 1
+                most[0] = max(most[0], busy[0])
+            time.sleep(0.3)
+            with lock:
+                busy[0] -= 1
+            return Reply(article(f"Texte {i}", 90 + i))
+
+        return reply
+
+    entries = [(web.url(f"/s/{i}"), f"Texte {i}", "r") for i in range(4)]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml")
+    for i in range(4):
+        web.routes[f"/s/{i}"] = slow(i)
+    sources = sources_from(
+        f"sources:\n  - {{id: s, name: S, kind: rss, url: '{web.url('/feed.xml')}'}}\n"
+    )
+    settings = fast_settings(download_delay_s=0, autothrottle=False, concurrent_per_host=1)
+    report = run_collect(sources, db=store, settings=settings)
+    assert report.sources[0].items_new == 4
+    assert most[0] == 1

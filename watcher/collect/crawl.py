@@ -43,6 +43,9 @@ UNUSED_DOWNLOADER_MIDDLEWARES = {
 }
 
 
+MIN_DELAY_S = 0.001
+
+
 def _without(base: dict[str, int], unused: set[str]) -> dict[str, int]:
     return {path: order for path, order in base.items() if path not in unused}
 
@@ -69,7 +72,10 @@ def scrapy_settings(
         "DOWNLOAD_WARNSIZE": 0,
         "CONCURRENT_REQUESTS": collect.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": collect.concurrent_per_host,
-        "DOWNLOAD_DELAY": collect.download_delay_s,
+        # Scrapy 2.19 hands a host's whole queue to the downloader at once when its delay
+        # is 0 (the per-host limit is checked before any of them counts as transferring):
+        # a millisecond keeps CONCURRENT_REQUESTS_PER_DOMAIN true at no cost.
+        "DOWNLOAD_DELAY": max(collect.download_delay_s, MIN_DELAY_S),
         "AUTOTHROTTLE_ENABLED": collect.autothrottle,
         "AUTOTHROTTLE_START_DELAY": collect.autothrottle_start_delay_s,
         "AUTOTHROTTLE_MAX_DELAY": collect.autothrottle_max_delay_s,
