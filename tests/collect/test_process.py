@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from tests.collect.conftest import Reply, article, rss
+from tests.shared import wait_for
 from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.collect.process import ORPHAN_GRACE_S, run_child
 
@@ -43,15 +44,6 @@ def gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-def wait_for(predicate, timeout: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_a_child_that_ignores_the_clean_stop_is_killed_after_the_grace(tmp_path) -> None:  # noqa: ANN001

@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.shared import wait_for
+
 FEED = (
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Quick</title>'
     "<link>http://127.0.0.1/</link><description>d</description>"
@@ -57,15 +59,6 @@ def web():  # noqa: ANN201
     server.shutdown()
 
 
-def _wait(predicate, timeout: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web):
     port = web.server_port
     (tmp_path / "sources.yaml").write_text(
@@ -95,8 +88,8 @@ def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web)
     try:
         # The fresh install collects at once; wait until the crawl is stuck on the slow source
         # after the quick one's items were saved.
-        assert _wait(web.slow_started.is_set, 60), log.read_text() if log.exists() else "no log"
-        assert _wait(lambda: "/a0" in web.paths and "/a2" in web.paths, 30)
+        assert wait_for(web.slow_started.is_set, 60), log.read_text() if log.exists() else "no log"
+        assert wait_for(lambda: "/a0" in web.paths and "/a2" in web.paths, 30)
         time.sleep(1.0)
         descendants = psutil.Process(proc.pid).children(recursive=True)
         assert descendants, "the crawl runs in child processes"
@@ -108,7 +101,7 @@ def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web)
     text = log.read_text()
     assert "event=signal signal=SIGTERM" in text and "event=scheduler_stopped" in text
     # No crawl process is left behind.
-    assert _wait(
+    assert wait_for(
         lambda: not any(p.is_running() and p.status() != "zombie" for p in descendants), 10
     )
 
