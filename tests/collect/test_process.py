@@ -162,7 +162,7 @@ def test_kill_9_of_collect_takes_the_crawl_along_and_never_two_crawl_at_once(
     def article_gets() -> list[str]:
         return [path for _method, path, _h in web.log if path.startswith("/k/")]
 
-    first = collect()
+    first, second = collect(), None
     try:
         assert wait_for(lambda: len(article_gets()) >= 2, 60), first.communicate(timeout=5)
         (crawl,) = psutil.Process(first.pid).children()
@@ -170,21 +170,22 @@ def test_kill_9_of_collect_takes_the_crawl_along_and_never_two_crawl_at_once(
         first.wait()
         killed_at = time.monotonic()
 
-        # A collect started at once does not crawl beside the orphaned crawl: the lock is
-        # held for as long as the crawl process lives.
-        second = collect()
+        # The lock is held for as long as the orphaned crawl process lives...
+        was_gone = gone(crawl.pid)
         try:
             with crawl_lock(tmp_path / "watcher.db.crawl.lock"):
-                assert gone(crawl.pid)  # only free once the crawl process is gone
+                assert gone(crawl.pid)  # free only once the crawl process is gone
         except CrawlBusy:
-            assert not gone(crawl.pid)
+            assert not was_gone
+        # ...so a collect started at once does not crawl beside it.
+        second = collect()
         # ...and the orphan does not linger.
         assert wait_for(lambda: gone(crawl.pid), ORPHAN_GRACE_S + 5)
         assert time.monotonic() - killed_at < ORPHAN_GRACE_S + 5
         second_out, second_err = second.communicate(timeout=120)
     finally:
         for proc in (first, second):
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.kill()
     assert second.returncode in (0, 1), second_err
     if second.returncode == 1:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 POLL_S = 0.2  # how often the caller looks at its stop event and the clock
 PARENT_POLL_S = 0.5  # how often the child looks at its parent
+STARTUP_S = 30.0  # what the child may take to start crawling, on top of its time limit
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # An orphaned crawl stops cleanly if it can within this time (Scrapy waits for the
 # downloads in flight), then exits anyway: nobody is left to wait for it.
@@ -80,7 +81,8 @@ def run_child(
         raise WatcherError(f"cannot start the crawl process: {exc}") from exc
     if lock is not None:
         lock.add_holder(child.pid)
-    reader = threading.Thread(target=_read_lines, args=(child.stdout, on_line), daemon=True)
+    up: list[float] = []  # when the child printed its first line: the crawl has started
+    reader = threading.Thread(target=_read_lines, args=(child.stdout, on_line, up), daemon=True)
     reader.start()
     outcome = CrawlExit(returncode=None)
     interrupted = False
@@ -102,7 +104,9 @@ def run_child(
             if asked_at is None:
                 if stop is not None and stop.is_set():
                     outcome.stopped, asked_at = True, _ask_to_stop(child)
-                elif now - started > time_limit_s + grace_s:
+                # Counted, like Scrapy's own limit, from the crawl's start: a slow
+                # start-up (a busy machine) is not the crawl's; one that never ends is.
+                elif now - (up[0] if up else started + STARTUP_S) > time_limit_s + grace_s:
                     outcome.timed_out, asked_at = True, _ask_to_stop(child)
             elif now - asked_at > grace_s:
                 outcome.killed = _kill(child)
@@ -132,8 +136,10 @@ def _wait_a_little(child: subprocess.Popen, reader: threading.Thread) -> None:
             child.wait(timeout=POLL_S)
 
 
-def _read_lines(stream: IO[str], on_line: Callable[[str], None] | None) -> None:
+def _read_lines(stream: IO[str], on_line: Callable[[str], None] | None, up: list[float]) -> None:
     for line in stream:
+        if not up:
+            up.append(time.monotonic())
         if on_line is not None:
             with contextlib.suppress(Exception):
                 on_line(line)
