@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from watcher.base.taxonomy import Taxonomy, classifiers_dir, load_taxonomy
+from watcher.base.taxonomy import Taxonomy, classifiers_dir, taxonomy_for
 from watcher.classify.decide import LabelResult, combine, decide, lexicon_matrix
 from watcher.classify.lexicon import Lexicon, load_lexicon
 from watcher.classify.metrics import summarize
@@ -50,7 +50,7 @@ class Resources:
         cs = _classify_settings(settings)
         base = classifiers_dir(cs)
         return cls(
-            taxonomy=load_taxonomy(base / "taxonomy.yaml"),
+            taxonomy=taxonomy_for(cs),
             lexicon=load_lexicon(base / "lexicons.yaml"),
             gazetteer=load_gazetteer(base / "gazetteer.yaml"),
             training_dir=Path(cs.training_dir) if cs.training_dir else base / "training",

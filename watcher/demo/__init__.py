@@ -108,6 +108,7 @@ def _classify(ctx: DemoContext, _result: DemoResult) -> str:
 
 
 def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
+    from watcher.base.taxonomy import taxonomy_for
     from watcher.deliver import add_subscriber
     from watcher.desk.accounts import create_user
 
@@ -115,7 +116,14 @@ def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
     # Subscribed before the demo week began, so the week's bulletin is theirs to receive.
     since = datetime.now().astimezone() - timedelta(days=8)
     for email, name, themes in SUBSCRIBERS:
-        add_subscriber(ctx.store, email, name, themes=themes, created_at=since)
+        add_subscriber(
+            ctx.store,
+            email,
+            name,
+            themes=themes,
+            created_at=since,
+            taxonomy=taxonomy_for(ctx.settings),
+        )
     ctx.notes.append(
         f"Desk account: {CURATOR[0]} / {CURATOR[1]} (`watcher serve --db {ctx.db_path}`)"
     )
