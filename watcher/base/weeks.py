@@ -7,9 +7,9 @@ the desk's URLs, the store and the stages all go through it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from watcher.base.clock import PARIS, paris_date
+from watcher.base.clock import PARIS, as_aware, paris_date
 from watcher.exceptions import WeekError
 
 # ASCII digits only: `\d` would also take full-width or Arabic-Indic digits.
@@ -59,9 +59,10 @@ def week_range(week: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def week_of(moment: datetime | date) -> str:
+def week_of(moment: datetime | date, tz: tzinfo = PARIS) -> str:
+    """The ISO week of a day, or of a moment read in ``tz`` (naive: UTC)."""
     if isinstance(moment, datetime):
-        moment = paris_date(moment)
+        moment = as_aware(moment).astimezone(tz).date()
     year, number, _ = moment.isocalendar()
     return f"{year}-W{number:02d}"
 

@@ -9,9 +9,10 @@ one stage is broken, and that job alone fails and is reported.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from watcher.base.weeks import week_of
 from watcher.exceptions import ConfigError
 from watcher.schedule import alerts
 from watcher.schedule.crawl import due_sources
@@ -22,19 +23,14 @@ from watcher.store import jobs as store_jobs
 SCHEDULE_USER = "watcher-schedule"  # who publishes a week the team did not
 
 
-def iso_week(moment: datetime, tz: Any) -> str:
-    year, week, _ = moment.astimezone(tz).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def draft_week(rt: Runtime) -> str:
     """Thursday's draft is for the week under way."""
-    return iso_week(rt.now(), rt.tz)
+    return week_of(rt.now(), rt.tz)
 
 
 def send_week_of(rt: Runtime) -> str:
     """Monday's bulletin is the one of the week that just ended."""
-    return iso_week(rt.now() - timedelta(days=7), rt.tz)
+    return week_of(rt.now() - timedelta(days=7), rt.tz)
 
 
 def _sources(rt: Runtime) -> list[Any]:
