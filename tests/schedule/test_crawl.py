@@ -131,6 +131,9 @@ def test_failing_sources_raise_one_alert_after_n_runs(crawl_rt, store, feeds):
     assert {a["kind"] for a in alerts} == {"source_failing"}
     assert all("http_5xx" in a["detail"] for a in alerts)
     assert {a["count"] for a in alerts} == {2}
+    # The crawl's own log keeps the last crawl only.
+    log = (crawl_rt.log_dir / "crawl-last.log").read_text(encoding="utf-8")
+    assert log.count("Spider opened") == 1
     # Back to normal: the alert clears.
     feeds.mode = "ok"
     with time_machine.travel(datetime.now(UTC) + timedelta(days=4)):

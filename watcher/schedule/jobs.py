@@ -61,7 +61,11 @@ def collect(rt: Runtime) -> JobResult:
     if not due:
         return JobResult("skipped", "no source due", quiet=True)
     ids = [s.id for s in due]
-    rt.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = rt.settings.collect.crawl_log
+    if log_path is None:
+        rt.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = rt.log_dir / "crawl-last.log"
+        log_path.write_text("", encoding="utf-8")  # the last crawl's log, not all of them
     log_event("crawl_start", sources=len(ids), time_limit_s=rt.settings.collect.crawl_time_limit_s)
     try:
         report = run_collect(
@@ -70,7 +74,7 @@ def collect(rt: Runtime) -> JobResult:
             settings=rt.settings,
             trigger="schedule",
             stop=rt.stopping,
-            log_path=rt.settings.collect.crawl_log or rt.log_dir / "crawl-last.log",
+            log_path=log_path,
         )
     except CrawlBusy as exc:
         return JobResult("skipped", str(exc))
