@@ -13,7 +13,8 @@ caller). ``watcher collect``, the scheduler and the demo all go through
   exits regardless a few seconds later (:func:`die_with_parent`, called by the child). A
   ``kill -9`` of ``watcher collect`` therefore never leaves a crawl running unlocked.
 - **Time limit.** The crawl stops itself at ``collect.crawl_time_limit_s`` (Scrapy's
-  ``CLOSESPIDER_TIMEOUT``). Still running ``grace_s`` later, or when the caller asks it to
+  ``CLOSESPIDER_TIMEOUT``, counted from the crawl's start, which may take up to
+  ``STARTUP_S``). Still running ``grace_s`` later, or when the caller asks it to
   stop (the ``stop`` event: the scheduler stopping; or a Ctrl-C), it gets SIGINT, a clean
   stop: Scrapy closes the spider, every item saved is whole. Still running ``grace_s``
   after that (or at a second Ctrl-C), its process group gets SIGKILL.
