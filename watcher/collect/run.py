@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.base.clock import utcnow
-from watcher.collect.lock import crawl_lock, lock_path
+from watcher.collect.lock import HeldLock, crawl_lock, lock_path
 from watcher.collect.process import run_child
 from watcher.config import Source, SourcesFile
 from watcher.exceptions import ConfigError
@@ -127,59 +127,89 @@ def run_collect(
             if not selected:
                 state.finish_run(store, run_id, "done")
                 return state.run_report(store, run_id)
-            with tempfile.TemporaryDirectory(prefix="watcher-crawl-") as tmp:
-                job_path = Path(tmp) / "job.json"
-                job = {
-                    "db": store.url,
-                    "run_id": run_id,
-                    "sources": [source_job(s) for s in selected],
-                    "settings": collect.model_dump(mode="json"),
-                    "log_level": "INFO",
-                    "parent_pid": os.getpid(),
-                }
-                job_path.write_text(json.dumps(job), encoding="utf-8")
-                log_path = log_path or (
-                    Path(collect.crawl_log) if collect.crawl_log else Path(tmp) / "crawl.log"
-                )
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                command = [sys.executable, "-m", "watcher.collect.crawl", str(job_path)]
-                closed: dict[str, str] = {}
-                with (
-                    open(log_path, "a", encoding="utf-8") as log,
-                    _progress(progress, len(selected), on_event) as callback,
-                ):
-                    try:
-                        outcome = run_child(
-                            command,
-                            lock=lock,
-                            time_limit_s=collect.crawl_time_limit_s,
-                            grace_s=grace_s,
-                            stderr=log,
-                            stop=stop,
-                            on_line=_events(callback, closed),
-                            on_start=lambda pid: state.set_run_pid(store, run_id, pid),
-                        )
-                    except KeyboardInterrupt:
-                        _close_run(store, run_id, selected, "interrupted (Ctrl-C)")
-                        raise
-                # Scrapy's close reason when the crawl stopped itself at the time limit.
-                outcome.timed_out |= closed.get("reason") == "closespider_timeout"
-                if outcome.returncode != 0 and not outcome.killed:
-                    outcome.log_tail = _tail(log_path)
-                _close_run(
-                    store,
-                    run_id,
-                    selected,
-                    _why(outcome, collect.crawl_time_limit_s),
-                    # "killed": cut by the time limit; a stop asked for is an interruption.
-                    status="killed" if outcome.killed and not outcome.stopped else "interrupted",
-                )
+            outcome = _crawl(
+                store,
+                run_id,
+                selected,
+                collect,
+                lock=lock,
+                grace_s=grace_s,
+                stop=stop,
+                log_path=log_path,
+                progress=progress,
+                on_event=on_event,
+            )
             report = state.run_report(store, run_id)
             report.exit = outcome
             return report
     finally:
         if not isinstance(db, Store):
             store.close()
+
+
+def _crawl(
+    store: Store,
+    run_id: int,
+    selected: list[Source],
+    collect: CollectSettings,
+    *,
+    lock: HeldLock,
+    grace_s: float,
+    stop: threading.Event | None,
+    log_path: Path | None,
+    progress: bool,
+    on_event: EventCallback | None,
+) -> CrawlExit:
+    """The crawl process over ``selected`` for run ``run_id``; what it left unfinished
+    is recorded on the run."""
+    with tempfile.TemporaryDirectory(prefix="watcher-crawl-") as tmp:
+        job_path = Path(tmp) / "job.json"
+        job = {
+            "db": store.url,
+            "run_id": run_id,
+            "sources": [source_job(s) for s in selected],
+            "settings": collect.model_dump(mode="json"),
+            "log_level": "INFO",
+            "parent_pid": os.getpid(),
+        }
+        job_path.write_text(json.dumps(job), encoding="utf-8")
+        log_path = log_path or (
+            Path(collect.crawl_log) if collect.crawl_log else Path(tmp) / "crawl.log"
+        )
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "watcher.collect.crawl", str(job_path)]
+        closed: dict[str, str] = {}
+        with (
+            open(log_path, "a", encoding="utf-8") as log,
+            _progress(progress, len(selected), on_event) as callback,
+        ):
+            try:
+                outcome = run_child(
+                    command,
+                    lock=lock,
+                    time_limit_s=collect.crawl_time_limit_s,
+                    grace_s=grace_s,
+                    stderr=log,
+                    stop=stop,
+                    on_line=_events(callback, closed),
+                    on_start=lambda pid: state.set_run_pid(store, run_id, pid),
+                )
+            except KeyboardInterrupt:
+                _close_run(store, run_id, selected, "interrupted (Ctrl-C)")
+                raise
+        # Scrapy's close reason when the crawl stopped itself at the time limit.
+        outcome.timed_out |= closed.get("reason") == "closespider_timeout"
+        if outcome.returncode != 0 and not outcome.killed:
+            outcome.log_tail = _tail(log_path)
+        _close_run(
+            store,
+            run_id,
+            selected,
+            _why(outcome, collect.crawl_time_limit_s),
+            # "killed": cut by the time limit; a stop asked for is an interruption.
+            status="killed" if outcome.killed and not outcome.stopped else "interrupted",
+        )
+    return outcome
 
 
 def _events(callback: EventCallback | None, closed: dict[str, str]) -> Callable[[str], None]:
