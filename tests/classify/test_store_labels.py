@@ -1,5 +1,6 @@
 """Labels in the store: save, overrides, effective labels, pending items."""
 
+import shutil
 from datetime import UTC, date, datetime
 
 from sqlalchemy import update
@@ -60,7 +61,11 @@ def test_classify_pending_labels_then_relabels_changes(store, trained_settings) 
     assert classify_pending(store, trained_settings, classifier=clf) == 2
 
 
-def test_overrides_merge_and_feed_training(store, trained_settings) -> None:  # noqa: ANN001
+def test_overrides_merge_and_feed_training(store, trained_settings, tmp_path) -> None:  # noqa: ANN001
+    # A model folder of its own: the retraining below must not change the session's model.
+    trained_settings = trained_settings.model_copy(deep=True)
+    shutil.copytree(trained_settings.classify.model_dir, tmp_path / "model")
+    trained_settings.classify.model_dir = tmp_path / "model"
     a = _add(store, 1, "Appel à projets recyclage", "Candidatures jusqu'au 15 janvier 2026.")
     clf = Classifier.load(trained_settings, retrain=False)
     classify_pending(store, trained_settings, classifier=clf)

@@ -37,7 +37,7 @@ def test_killed_send_then_rerun_delivers_each_message_once(published, smtp, tmp_
         f'[publish]\noutput_dir = "{settings.publish.output_dir}"\n',
         encoding="utf-8",
     )
-    env = {**os.environ, "WATCHER_DB": str(store.path), "WATCHER_SETTINGS": str(toml)}
+    env = {**os.environ, "WATCHER_DB": store.url, "WATCHER_SETTINGS": str(toml)}
     proc = _run_send(env)
 
     def kill_after_second(count: int) -> None:

@@ -15,7 +15,7 @@ from watcher.store.delivery import get_subscriber, list_subscribers, set_subscri
 
 
 def _cli(store, *args: str, input: str | None = None):  # noqa: ANN001, ANN202
-    return CliRunner().invoke(main, ["--db", str(store.path), *args], input=input)
+    return CliRunner().invoke(main, ["--db", store.url, *args], input=input)
 
 
 def test_cli_add_list_remove(store):

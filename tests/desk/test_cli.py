@@ -16,7 +16,7 @@ from .conftest import BEFORE_WEEK
 
 
 def _cli(store, *args: str, input: str | None = None):  # noqa: ANN001, ANN202
-    return CliRunner().invoke(main, ["--db", str(store.path), *args], input=input)
+    return CliRunner().invoke(main, ["--db", store.url, *args], input=input)
 
 
 def test_users_add_list_remove(store):

@@ -168,13 +168,13 @@ def test_write_bulletin_and_cli(seeded, tmp_path) -> None:  # noqa: ANN001
     toml.write_text(f'[publish]\noutput_dir = "{tmp_path / "cli-out"}"\n')
     result = CliRunner().invoke(
         __import__("watcher.cli", fromlist=["main"]).main,
-        ["bulletin", "build", "--week", WEEK, "--db", str(store.path), "--settings", str(toml)],
+        ["bulletin", "build", "--week", WEEK, "--db", store.url, "--settings", str(toml)],
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli-out" / "bulletins" / WEEK / "index.html").is_file()
     bad = CliRunner().invoke(
         __import__("watcher.cli", fromlist=["main"]).main,
-        ["bulletin", "build", "--week", "2026-W99", "--db", str(store.path)],
+        ["bulletin", "build", "--week", "2026-W99", "--db", store.url],
     )
     assert bad.exit_code == 2 and "has no week 99" in bad.output
 

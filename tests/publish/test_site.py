@@ -221,9 +221,7 @@ def test_site_build_command(seeded, tmp_path) -> None:  # noqa: ANN001
     store, _ids, _settings = seeded
     toml = tmp_path / "watcher.toml"
     toml.write_text(f'[publish]\nsite_dir = "{tmp_path / "cli-site"}"\n')
-    result = CliRunner().invoke(
-        main, ["site", "build", "--db", str(store.path), "--settings", str(toml)]
-    )
+    result = CliRunner().invoke(main, ["site", "build", "--db", store.url, "--settings", str(toml)])
     assert result.exit_code == 0, result.output
     assert "python -m http.server --directory" in result.output
     assert (tmp_path / "cli-site" / "index.html").is_file()

@@ -1,4 +1,4 @@
-"""CLI commands over the store itself: export."""
+"""CLI commands over the store itself: export, migrate-db."""
 
 from __future__ import annotations
 
@@ -48,3 +48,47 @@ def export(app: App, fmt: str) -> None:
         row["sources"] = " ".join(row["sources"])
         row["labels"] = json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else ""
         writer.writerow(csv_row(row))  # titles from the web must not run as formulas
+
+
+
+@main.command("migrate-db")
+@click.option(
+    "--from",
+    "source",
+    metavar="DB",
+    help="database to copy from, path or URL [default: --db / WATCHER_DB]",
+)
+@click.option(
+    "--to",
+    "target",
+    metavar="URL",
+    required=True,
+    help="empty database to copy into, e.g. postgresql://user@host/watcher",
+)
+@common_options
+@pass_app
+@handle_errors
+def migrate_db(app: App, source: str | None, target: str) -> None:
+    """Move the whole installation to another database (SQLite to PostgreSQL).
+
+    Stop the scheduler first: what it writes after the copy started stays behind.
+    The target must exist and be empty; it is migrated to the current schema, then
+    filled in one transaction and every table's row count is checked.
+    """
+    from watcher.store.transfer import copy_database
+
+    def progress(table: str, rows: int) -> None:
+        if rows % 50_000 == 0:
+            click.echo(f"  {table}: {rows:,} rows…")
+
+    report = copy_database(source or app.db_path or "", target, progress=progress)
+    click.echo(f"{report.source} -> {report.target}")
+    for table, rows in report.rows.items():
+        if rows:
+            click.echo(f"  {table:<18} {rows:>10,}")
+    for table in report.skipped_tables:
+        click.echo(f"  {table}: not a watcher table, not copied")
+    if report.nul_removed:
+        click.echo(f"  {report.nul_removed} text value(s) lost NUL characters PostgreSQL refuses")
+    click.echo(report.summary().capitalize() + ".")
+    click.echo(f"Point --db / WATCHER_DB at {report.target} from now on.")

@@ -208,6 +208,9 @@ class _Run:
     bucket: TokenBucket | None
     retry_uncertain: bool
     progress: Callable[[str, str], None] | None
+    # Each subscriber's delivery row as read before deciding to send: the send claims
+    # it only if it is still so (another `watcher send` at the same time may not).
+    seen: dict[int, dict[str, Any] | None] = field(default_factory=dict)
 
     def deliver_to(self, subscriber: dict[str, Any]) -> None:
         email = subscriber["email"]
@@ -236,6 +239,7 @@ class _Run:
             return None
         week = self.week_mail
         previous = log.get_delivery(self.store, week.week, week.edition, subscriber["id"])
+        self.seen[subscriber["id"]] = previous
         status = previous["status"] if previous else None
         if status in ("sent", "skipped"):
             return "already_sent"
@@ -283,7 +287,11 @@ class _Run:
             subscriber_id=subscriber["id"],
             email=email,
             items=items,
+            seen=self.seen.get(subscriber["id"]),
         )
+        if row is None:  # another `watcher send` running at the same time took it
+            self.report.already_sent.append(email)
+            return
         message_id = str(msg["Message-ID"])
         try:
             self.transport.send(msg)

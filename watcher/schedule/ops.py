@@ -34,7 +34,6 @@ def status(store: Store, settings: Settings, next_runs: list[dict[str, Any]]) ->
 
     tz = ZoneInfo(settings.schedule.timezone)
     now = datetime.now(UTC)
-    files = store_jobs.database_files(store)
     raw_rows, raw_bytes = store_jobs.raw_bodies_size(store)
     return {
         "now": now.astimezone(tz),
@@ -42,7 +41,7 @@ def status(store: Store, settings: Settings, next_runs: list[dict[str, Any]]) ->
         "next_runs": next_runs,
         "store": {
             "url": store.url,
-            "bytes": sum(p.stat().st_size for p in files),
+            "bytes": store_jobs.database_bytes(store),
             "raw_bodies": raw_rows,
             "raw_bodies_bytes": raw_bytes,
         },
@@ -91,7 +90,7 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
 
 
 def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupReport:
-    db_name = store.path.name if store.path else "watcher.db"
+    db_name = store.path.name if store.path else "watcher.pgdump"
     size = store_jobs.backup_database(store, folder / db_name)
     report = BackupReport(folder=folder, database_bytes=size)
     model_dir = settings.classify.model_dir
@@ -108,8 +107,13 @@ def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupRepor
         "database_bytes": size,
         "model_dir": str(model_dir),
         "model_files": report.model_files,
-        "restore": "stop watcher; copy the database over the one --db points at "
-        "(delete its -wal and -shm files); copy model/ to classify.model_dir; start",
+        "restore": (
+            "stop watcher; copy the database over the one --db points at "
+            "(delete its -wal and -shm files); copy model/ to classify.model_dir; start"
+            if store.path
+            else "stop watcher; pg_restore --clean --if-exists --dbname <URL of --db> "
+            f"{db_name}; copy model/ to classify.model_dir; start"
+        ),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return report

@@ -32,7 +32,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 
 def database_url(db: Path | str | None) -> str:
-    """A path (SQLite) or a full SQLAlchemy URL (e.g. postgresql+psycopg://…)."""
+    """A path (SQLite) or a full SQLAlchemy URL; ``postgresql://`` (libpq's spelling)
+    is read with psycopg 3, the driver watcher installs."""
     value = str(db or os.environ.get("WATCHER_DB") or DEFAULT_DB_PATH)
     if ":memory:" in value or value.rstrip("/") == "sqlite:":
         raise ConfigError(
@@ -40,10 +41,13 @@ def database_url(db: Path | str | None) -> str:
             hint="give a file path (SQLite) or a postgresql://… URL with --db / WATCHER_DB",
         )
     if "://" in value:
-        scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
-        if scheme not in ("sqlite", "postgresql"):
+        scheme, rest = value.split("://", 1)
+        if scheme.lower() in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
+        base = scheme.split("+", 1)[0].lower()
+        if base not in ("sqlite", "postgresql"):
             raise ConfigError(
-                f"{_shown(value)}: unknown database URL scheme '{scheme}'",
+                f"{_shown(value)}: unknown database URL scheme '{base}'",
                 hint="give a file path (SQLite) or a postgresql://… URL with --db / WATCHER_DB",
             )
         return value
@@ -190,8 +194,15 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
+        """One write transaction: committed on success, rolled back on any exception.
+
+        On SQLite it takes the write lock at once (``BEGIN IMMEDIATE``): its reads
+        and writes see no other writer in between. On PostgreSQL writers run side
+        by side; ``watcher.store.locking`` says how each write stays right.
+        """
         with self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
 
     @contextmanager

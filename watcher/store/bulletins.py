@@ -39,6 +39,7 @@ from sqlalchemy import (
 from watcher.base.weeks import parse_week, week_of
 from watcher.exceptions import PublishError
 from watcher.store import Store
+from watcher.store.locking import lock_key
 from watcher.store.schema import (
     UtcDateTime,
     item_labels,
@@ -284,6 +285,7 @@ def set_entry(store: Store, week: str, item_id: int, *, user: str, **changes: An
             f"bulletin entry: status {changes['status']!r} is not one of {ENTRY_STATUSES}"
         )
     with store.begin() as conn:
+        lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
         if latest and latest["status"] == "published":
             raise PublishError(
@@ -329,6 +331,7 @@ def freeze(
     publish stage's frozen bulletin) in one transaction; returns the edition."""
     now = utcnow()
     with store.begin() as conn:
+        lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
         if latest and latest["status"] == "published":
             raise PublishError(
@@ -359,6 +362,7 @@ def freeze(
 def new_edition(store: Store, week: str, user: str) -> int:
     """Open the next draft edition of a published week (a correction); returns its number."""
     with store.begin() as conn:
+        lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
         if latest is None or latest["status"] != "published":
             raise PublishError(

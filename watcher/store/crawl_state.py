@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 
 from watcher.models import RunReport, SourceReport
 from watcher.store import Store
+from watcher.store.locking import insert_or_ignore, upsert
 from watcher.store.schema import (
     api_tokens,
     crawl_runs,
@@ -54,26 +55,21 @@ def record_source_run(
 ) -> None:
     """One row per source per run; recording it twice keeps the first."""
     with store.begin() as connection:
-        exists = connection.execute(
-            select(source_runs.c.id).where(
-                source_runs.c.run_id == run_id, source_runs.c.source_id == report.source_id
-            )
-        ).first()
-        if exists is not None:
-            return
-        connection.execute(
-            insert(source_runs).values(
-                run_id=run_id,
-                source_id=report.source_id,
-                started_at=started_at,
-                status=report.status,
-                http_status=report.http_status,
-                error_kind=report.error_kind,
-                error_message=(report.error_message or None) and report.error_message[:2000],
-                duration_s=round(report.duration_s, 3),
-                items_found=report.items_found,
-                items_new=report.items_new,
-            )
+        insert_or_ignore(
+            connection,
+            source_runs,
+            {
+                "run_id": run_id,
+                "source_id": report.source_id,
+                "started_at": started_at,
+                "status": report.status,
+                "http_status": report.http_status,
+                "error_kind": report.error_kind,
+                "error_message": (report.error_message or None) and report.error_message[:2000],
+                "duration_s": round(report.duration_s, 3),
+                "items_found": report.items_found,
+                "items_new": report.items_new,
+            },
         )
 
 
@@ -116,20 +112,19 @@ def upsert_sources(store: Store, source_list: Iterable[Any]) -> None:
     now = utcnow()
     with store.begin() as connection:
         for source in source_list:
-            values = {
-                "name": source.name,
-                "organisation": source.organisation,
-                "kind": source.kind,
-                "url": source.url,
-                "enabled": source.enabled,
-                "updated_at": now,
-            }
-            if connection.execute(select(sources.c.id).where(sources.c.id == source.id)).first():
-                connection.execute(
-                    update(sources).where(sources.c.id == source.id).values(**values)
-                )
-            else:
-                connection.execute(insert(sources).values(id=source.id, **values))
+            upsert(
+                connection,
+                sources,
+                {
+                    "id": source.id,
+                    "name": source.name,
+                    "organisation": source.organisation,
+                    "kind": source.kind,
+                    "url": source.url,
+                    "enabled": source.enabled,
+                    "updated_at": now,
+                },
+            )
 
 
 # --- HTTP validators ----------------------------------------------------------------------
@@ -161,17 +156,20 @@ def save_validators(
     store: Store, url: str, *, etag: str | None, last_modified: str | None, status: int
 ) -> None:
     with store.begin() as connection:
-        connection.execute(delete(http_cache).where(http_cache.c.url == url))
-        if etag or last_modified:
-            connection.execute(
-                insert(http_cache).values(
-                    url=url,
-                    etag=etag,
-                    last_modified=last_modified,
-                    status=status,
-                    fetched_at=utcnow(),
-                )
-            )
+        if not (etag or last_modified):
+            connection.execute(delete(http_cache).where(http_cache.c.url == url))
+            return
+        upsert(
+            connection,
+            http_cache,
+            {
+                "url": url,
+                "etag": etag,
+                "last_modified": last_modified,
+                "status": status,
+                "fetched_at": utcnow(),
+            },
+        )
 
 
 # --- host back-off ------------------------------------------------------------------------
@@ -187,8 +185,7 @@ def backed_off_hosts(store: Store, now: datetime | None = None) -> dict[str, dat
 def back_off_host(store: Store, host: str, hours: float, reason: str) -> datetime:
     until = utcnow() + timedelta(hours=hours)
     with store.begin() as connection:
-        connection.execute(delete(host_backoff).where(host_backoff.c.host == host))
-        connection.execute(insert(host_backoff).values(host=host, until=until, reason=reason[:500]))
+        upsert(connection, host_backoff, {"host": host, "until": until, "reason": reason[:500]})
     return until
 
 
@@ -213,11 +210,15 @@ def save_robots(
     store: Store, origin: str, status: int, body: bytes, fetched_at: datetime | None = None
 ) -> None:
     with store.begin() as connection:
-        connection.execute(delete(robots_txt).where(robots_txt.c.origin == origin))
-        connection.execute(
-            insert(robots_txt).values(
-                origin=origin, status=status, body=body, fetched_at=fetched_at or utcnow()
-            )
+        upsert(
+            connection,
+            robots_txt,
+            {
+                "origin": origin,
+                "status": status,
+                "body": body,
+                "fetched_at": fetched_at or utcnow(),
+            },
         )
 
 
@@ -236,11 +237,10 @@ def get_token(store: Store, source_id: str) -> str | None:
 
 def save_token(store: Store, source_id: str, token: str, lifetime: timedelta) -> None:
     with store.begin() as connection:
-        connection.execute(delete(api_tokens).where(api_tokens.c.source_id == source_id))
-        connection.execute(
-            insert(api_tokens).values(
-                source_id=source_id, token=token, expires_at=utcnow() + lifetime
-            )
+        upsert(
+            connection,
+            api_tokens,
+            {"source_id": source_id, "token": token, "expires_at": utcnow() + lifetime},
         )
 
 
@@ -271,9 +271,7 @@ def marks(store: Store, source_id: str) -> set[str]:
 
 
 def add_mark(store: Store, source_id: str, mark: str) -> None:
-    if has_mark(store, source_id, mark):
-        return
     with store.begin() as connection:
-        connection.execute(
-            insert(seen_marks).values(source_id=source_id, mark=mark, seen_at=utcnow())
+        insert_or_ignore(
+            connection, seen_marks, {"source_id": source_id, "mark": mark, "seen_at": utcnow()}
         )

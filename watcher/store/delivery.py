@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from watcher.base.clock import utcnow
 from watcher.exceptions import WatcherError
 from watcher.store import Store
+from watcher.store.locking import insert_or_ignore
 from watcher.store.schema import UtcDateTime, metadata
 
 subscribers = Table(
@@ -366,36 +367,53 @@ def list_deliveries(
 
 
 def begin_attempt(
-    store: Store, *, week: str, edition: int, subscriber_id: int, email: str, items: int
-) -> dict[str, Any]:
+    store: Store,
+    *,
+    week: str,
+    edition: int,
+    subscriber_id: int,
+    email: str,
+    items: int,
+    seen: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """Mark the message ``pending`` and count the attempt, committed before any send.
 
+    ``seen`` is the row as the sender read it before deciding to send (None: no row).
+    The row is claimed only if it is still as seen: when another sender got there
+    first (two `watcher send` at once), None is returned and nothing is sent twice.
     Returns the row as it is now (attempts already incremented).
     """
     now = utcnow()
+    key = (
+        deliveries.c.week == week,
+        deliveries.c.edition == edition,
+        deliveries.c.subscriber_id == subscriber_id,
+    )
     with store.begin() as conn:
-        row = conn.execute(
-            select(deliveries).where(
-                deliveries.c.week == week,
-                deliveries.c.edition == edition,
-                deliveries.c.subscriber_id == subscriber_id,
-            )
-        ).first()
+        row = conn.execute(select(deliveries).where(*key).with_for_update()).first()
         if row is None:
-            conn.execute(
-                insert(deliveries).values(
-                    week=week,
-                    edition=edition,
-                    subscriber_id=subscriber_id,
-                    email=email,
-                    status="pending",
-                    attempts=1,
-                    items=items,
-                    created_at=now,
-                    updated_at=now,
-                )
+            if seen is not None:
+                return None
+            claimed = insert_or_ignore(
+                conn,
+                deliveries,
+                {
+                    "week": week,
+                    "edition": edition,
+                    "subscriber_id": subscriber_id,
+                    "email": email,
+                    "status": "pending",
+                    "attempts": 1,
+                    "items": items,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
+            if not claimed:
+                return None
         else:
+            if seen is None or (row.status, row.attempts) != (seen["status"], seen["attempts"]):
+                return None
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == row.id)
@@ -407,9 +425,8 @@ def begin_attempt(
                     updated_at=now,
                 )
             )
-    found = get_delivery(store, week, edition, subscriber_id)
-    assert found is not None
-    return found
+        found = conn.execute(select(deliveries).where(*key)).first()
+    return dict(found._mapping)
 
 
 def finish_attempt(
@@ -443,21 +460,20 @@ def record_outcome(
 ) -> None:
     """A final row in one step (``skipped``: nothing for their themes), kept if present."""
     now = utcnow()
-    try:
-        with store.begin() as conn:
-            conn.execute(
-                insert(deliveries).values(
-                    week=week,
-                    edition=edition,
-                    subscriber_id=subscriber_id,
-                    email=email,
-                    status=status,
-                    attempts=0,
-                    items=items,
-                    message_id=message_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    except IntegrityError:
-        pass
+    with store.begin() as conn:
+        insert_or_ignore(
+            conn,
+            deliveries,
+            {
+                "week": week,
+                "edition": edition,
+                "subscriber_id": subscriber_id,
+                "email": email,
+                "status": status,
+                "attempts": 0,
+                "items": items,
+                "message_id": message_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from watcher.base.clock import utcnow
 from watcher.exceptions import WatcherError
 from watcher.store import Store
+from watcher.store.locking import insert_or_ignore
 from watcher.store.schema import UtcDateTime, metadata
 
 desk_users = Table(
@@ -137,15 +138,12 @@ def get_or_create_secret(store: Store, name: str = "session", nbytes: int = 32) 
         ).scalar_one_or_none()
     if value:
         return value
-    try:
-        with store.begin() as conn:
-            conn.execute(
-                insert(desk_secrets).values(
-                    name=name, value=secrets.token_urlsafe(nbytes), created_at=utcnow()
-                )
-            )
-    except IntegrityError:
-        pass  # another process created it first: use theirs
+    with store.begin() as conn:  # another process may create it first: then use theirs
+        insert_or_ignore(
+            conn,
+            desk_secrets,
+            {"name": name, "value": secrets.token_urlsafe(nbytes), "created_at": utcnow()},
+        )
     with store.connect() as conn:
         return conn.execute(
             select(desk_secrets.c.value).where(desk_secrets.c.name == name)
@@ -181,9 +179,15 @@ def record_decision(
             )
         )
         if undo_of is not None:
-            conn.execute(
-                update(decisions).where(decisions.c.id == undo_of).values(undone_at=utcnow())
+            # Claimed in the same transaction: of two undos of one decision at once, one
+            # is recorded and the other refused.
+            claimed = conn.execute(
+                update(decisions)
+                .where(decisions.c.id == undo_of, decisions.c.undone_at.is_(None))
+                .values(undone_at=utcnow())
             )
+            if claimed.rowcount != 1:
+                raise WatcherError(f"decision {undo_of} was already undone")
         return int(result.inserted_primary_key[0])
 
 
@@ -212,11 +216,17 @@ def list_decisions(
 
 # --- full-text search ------------------------------------------------------
 
+_MAX_WORDS = 12
+
+
+def _words(query: str) -> list[str]:
+    return re.findall(r"\w+", query or "")[:_MAX_WORDS]
+
 
 def fts_query(query: str) -> str:
     """User words as an FTS5 query: each word quoted (no operator injection), the
     last one as a prefix, all required."""
-    words = re.findall(r"\w+", query or "")[:12]
+    words = _words(query)
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
@@ -224,32 +234,49 @@ def fts_query(query: str) -> str:
     return " ".join(quoted)
 
 
+def tsquery(query: str) -> str:
+    """The same words as a PostgreSQL ``to_tsquery`` text: each word quoted, all
+    required (``&``), the last one a prefix (``:*``)."""
+    words = _words(query)
+    if not words:
+        return ""
+    quoted = [f"'{w}'" for w in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
+# FTS5 ranks with bm25 (title 5, text 1) and quotes 16 tokens of the text around
+# the match; PostgreSQL ranks with ts_rank (weights D, C, B, A: text B, title A),
+# length-normalised as bm25 is, and ts_headline quotes the text the same way.
+_SQLITE_SEARCH = (
+    "SELECT items.id, items.title, items.url, items.published, items.first_seen, "
+    "snippet(items_fts, 1, '[', ']', ' … ', 16) AS snippet "
+    "FROM items_fts JOIN items ON items.id = items_fts.rowid "
+    "WHERE items_fts MATCH :q ORDER BY bm25(items_fts, 5.0, 1.0) LIMIT :n"
+)
+_POSTGRESQL_SEARCH = (
+    "WITH query AS (SELECT to_tsquery('watcher_french', :q) AS q), "
+    "hits AS (SELECT items.id, items.title, items.url, items.published, items.first_seen, "
+    "items.text, ts_rank('{0.1, 0.2, 0.2, 1.0}', items.search, query.q, 1) AS rank "
+    "FROM items, query WHERE items.search @@ query.q "
+    "ORDER BY rank DESC, items.id LIMIT :n) "
+    "SELECT hits.id, hits.title, hits.url, hits.published, hits.first_seen, "
+    "ts_headline('watcher_french', left(hits.text, 20000), query.q, "
+    "'StartSel=[, StopSel=], MaxWords=16, MinWords=8, MaxFragments=1, "
+    'FragmentDelimiter=" … "\') AS snippet '
+    "FROM hits, query ORDER BY hits.rank DESC, hits.id"
+)
+
+
 def search_items(store: Store, query: str, *, limit: int = 30) -> list[dict[str, Any]]:
-    """Items of the whole store matching the words, best match first (SQLite FTS5),
-    or a LIKE scan on other databases."""
-    match = fts_query(query)
+    """Items of the whole store matching every word (the last one as a prefix), best
+    match first: FTS5 on SQLite, a French tsvector on PostgreSQL."""
+    match = fts_query(query) if store.is_sqlite else tsquery(query)
     if not match:
         return []
+    statement = _SQLITE_SEARCH if store.is_sqlite else _POSTGRESQL_SEARCH
     with store.connect() as conn:
-        if store.is_sqlite:
-            rows = conn.execute(
-                text(
-                    "SELECT items.id, items.title, items.url, items.published, items.first_seen, "
-                    "snippet(items_fts, 1, '[', ']', ' … ', 16) AS snippet "
-                    "FROM items_fts JOIN items ON items.id = items_fts.rowid "
-                    "WHERE items_fts MATCH :q ORDER BY bm25(items_fts, 5.0, 1.0) LIMIT :n"
-                ),
-                {"q": match, "n": limit},
-            )
-        else:  # pragma: no cover - PostgreSQL deployments
-            like = f"%{query.strip()}%"
-            rows = conn.execute(
-                text(
-                    "SELECT id, title, url, published, first_seen, '' AS snippet FROM items "
-                    "WHERE title ILIKE :q OR text ILIKE :q ORDER BY first_seen DESC LIMIT :n"
-                ),
-                {"q": like, "n": limit},
-            )
+        rows = conn.execute(text(statement), {"q": match, "n": limit})
         out = []
         for row in rows:
             data = dict(row._mapping)

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from watcher.base.clock import utcnow
 from watcher.models import CollectedItem, StoredItem
 from watcher.store import Store
+from watcher.store.locking import _insert, insert_or_ignore
 from watcher.store.schema import item_labels, item_sources, items, raw_bodies
 from watcher.urls import canonical_url
 
@@ -172,41 +173,28 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _find(connection: Connection, canon: str) -> Any:
-    row = connection.execute(select(items).where(items.c.url == canon)).first()
+    """The item of a canonical URL, locked until the transaction ends (a second writer
+    saving the same item waits, then sees this one's changes)."""
+    row = connection.execute(select(items).where(items.c.url == canon).with_for_update()).first()
     if row is None:
         row = connection.execute(
             select(items)
             .join(item_sources, item_sources.c.item_id == items.c.id)
             .where(item_sources.c.url_seen == canon)
             .limit(1)
+            .with_for_update(of=items)
         ).first()
     return row
 
 
 def _attach(
-    connection: Connection,
-    item_id: int,
-    source_id: str,
-    canon: str,
-    now: datetime,
-    *,
-    new: bool = False,
+    connection: Connection, item_id: int, source_id: str, canon: str, now: datetime
 ) -> None:
-    exists = (
-        None
-        if new
-        else connection.execute(
-            select(item_sources.c.item_id).where(
-                item_sources.c.item_id == item_id, item_sources.c.source_id == source_id
-            )
-        ).first()
+    insert_or_ignore(
+        connection,
+        item_sources,
+        {"item_id": item_id, "source_id": source_id, "url_seen": canon, "first_seen": now},
     )
-    if exists is None:
-        connection.execute(
-            insert(item_sources).values(
-                item_id=item_id, source_id=source_id, url_seen=canon, first_seen=now
-            )
-        )
 
 
 def _body_text(item: CollectedItem) -> str:
@@ -238,24 +226,11 @@ def save_item(
                     update(items).where(items.c.id == duplicate).values(last_seen=now)
                 )
                 return duplicate, False
-        item_id = connection.execute(
-            insert(items).values(
-                uid=hashlib.sha256(canon.encode("utf-8")).hexdigest()[:20],
-                url=canon,
-                title=item.title or "",
-                summary=item.summary or "",
-                text=item.text or "",
-                language=item.language,
-                published=_aware(item.published),
-                first_seen=now,
-                last_seen=now,
-                content_hash=content_hash(item.title, text),
-                minhash=values.tobytes() if values is not None else None,
-                extra=dict(item.extra),
-                complete=item.complete,
-            )
-        ).inserted_primary_key[0]
-        _attach(connection, item_id, item.source_id, canon, now, new=True)
+        item_id = _insert_new(connection, item, canon, text, values, now)
+        if item_id is None:  # another writer saved this URL since _find: update theirs
+            row = _find(connection, canon)
+            return _update(store, connection, row, item, canon, values, threshold, now), False
+        _attach(connection, item_id, item.source_id, canon, now)
         if item.raw_body is not None:
             connection.execute(
                 insert(raw_bodies).values(
@@ -268,6 +243,37 @@ def save_item(
     if values is not None and store in _INDEXES:
         _INDEXES[store].add(item_id, values)
     return item_id, True
+
+
+def _insert_new(
+    connection: Connection,
+    item: CollectedItem,
+    canon: str,
+    text: str,
+    values: np.ndarray | None,
+    now: datetime,
+) -> int | None:
+    """The new item's id, or None when another writer inserted the same URL first."""
+    return connection.execute(
+        _insert(connection, items)
+        .values(
+            uid=hashlib.sha256(canon.encode("utf-8")).hexdigest()[:20],
+            url=canon,
+            title=item.title or "",
+            summary=item.summary or "",
+            text=item.text or "",
+            language=item.language,
+            published=_aware(item.published),
+            first_seen=now,
+            last_seen=now,
+            content_hash=content_hash(item.title, text),
+            minhash=values.tobytes() if values is not None else None,
+            extra=dict(item.extra),
+            complete=item.complete,
+        )
+        .on_conflict_do_nothing()
+        .returning(items.c.id)
+    ).scalar()
 
 
 def _update(
@@ -338,17 +344,16 @@ def _merge(connection: Connection, loser: int, winner: int, now: datetime) -> No
             item_sources.c.item_id == loser
         )
     ).all():
-        exists = connection.execute(
-            select(item_sources.c.item_id).where(
-                item_sources.c.item_id == winner, item_sources.c.source_id == source_id
-            )
-        ).first()
-        if exists is None:
-            connection.execute(
-                insert(item_sources).values(
-                    item_id=winner, source_id=source_id, url_seen=url_seen, first_seen=first_seen
-                )
-            )
+        insert_or_ignore(
+            connection,
+            item_sources,
+            {
+                "item_id": winner,
+                "source_id": source_id,
+                "url_seen": url_seen,
+                "first_seen": first_seen,
+            },
+        )
     connection.execute(delete(item_sources).where(item_sources.c.item_id == loser))
     connection.execute(delete(raw_bodies).where(raw_bodies.c.item_id == loser))
     connection.execute(delete(item_labels).where(item_labels.c.item_id == loser))
@@ -361,7 +366,7 @@ def mark_fetch_failed(store: Store, item_id: int, error: str, *, max_attempts: i
     the listing gave (its summary). Returns True when the item was given up on."""
     with store.begin() as connection:
         row = connection.execute(
-            select(items.c.extra, items.c.complete).where(items.c.id == item_id)
+            select(items.c.extra, items.c.complete).where(items.c.id == item_id).with_for_update()
         ).first()
         if row is None or row.complete:
             return False

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from watcher.store import Store
 from watcher.store.bulletins import bulletins
+from watcher.store.locking import lock_key
 from watcher.store.schema import (
     UtcDateTime,
     crawl_runs,
@@ -218,6 +219,7 @@ def raise_alert(
     now = now or utcnow()
     where = and_(alerts.c.kind == kind, alerts.c.subject == subject, alerts.c.resolved_at.is_(None))
     with store.begin() as conn:
+        lock_key(conn, "alert", kind, subject)  # one open alert per kind and subject
         row = conn.execute(select(alerts.c.id).where(where)).first()
         if row:
             conn.execute(
@@ -328,22 +330,25 @@ def database_files(store: Store) -> list[Path]:
     return [p for p in candidates if p.exists()]
 
 
+def database_bytes(store: Store) -> int:
+    """The database's size on disk: its files (SQLite) or what the server reports."""
+    if store.is_sqlite:
+        return sum(p.stat().st_size for p in database_files(store))
+    with store.connect() as conn:
+        return int(conn.execute(select(func.pg_database_size(func.current_database()))).scalar())
+
+
 # --- backup -----------------------------------------------------------------------------
 
 
 def backup_database(store: Store, target: Path) -> int:
-    """A consistent copy of the SQLite database through its online backup API.
+    """A consistent copy of the database: SQLite's online backup API, or pg_dump.
 
     Safe while the scheduler or a crawl writes: SQLite copies a snapshot page by
     page and restarts the copy if the source changes under it.
     """
     if store.path is None:
-        from watcher.exceptions import StoreError
-
-        raise StoreError(
-            f"{store.shown}: only an SQLite database can be backed up by watcher",
-            hint="back up a PostgreSQL database with pg_dump",
-        )
+        return _dump_postgresql(store, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -363,6 +368,43 @@ def backup_database(store: Store, target: Path) -> int:
         from watcher.exceptions import StoreError
 
         raise StoreError(f"{target}: the copy failed its integrity check: {ok}")
+    partial.replace(target)
+    return target.stat().st_size
+
+
+def _dump_postgresql(store: Store, target: Path) -> int:
+    """``pg_dump --format=custom`` of the database (restore with ``pg_restore``)."""
+    import shutil
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    from watcher.exceptions import StoreError
+
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        from watcher.store.pg_cluster import find_bindir
+
+        bindir = find_bindir()
+        pg_dump = str(bindir / "pg_dump") if bindir else None
+    if pg_dump is None:
+        raise StoreError(
+            f"{store.url}: pg_dump is needed to back up a PostgreSQL database",
+            hint="install the Debian package postgresql-client",
+        )
+    # libpq's spelling of the URL, without SQLAlchemy's driver name.
+    libpq_url = make_url(store.url).set(drivername="postgresql").render_as_string(False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    result = subprocess.run(
+        [pg_dump, "--format=custom", "--file", str(partial), "--dbname", libpq_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"{target}: pg_dump failed: {result.stderr.strip()[-1000:]}")
     partial.replace(target)
     return target.stat().st_size
 

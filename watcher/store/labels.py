@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, delete,
 from watcher.base.clock import utcnow
 from watcher.models import EventInfo, Labels
 from watcher.store import Store
+from watcher.store.locking import upsert
 from watcher.store.schema import UtcDateTime, item_labels, item_sources, items, metadata
 
 LABEL_FIELDS = ("relevant", "type", "themes", "axes", "scope", "deadline")
@@ -64,10 +65,7 @@ def save_labels(
     if not rows:
         return 0
     with store.begin() as conn:
-        conn.execute(
-            delete(item_labels).where(item_labels.c.item_id.in_([r["item_id"] for r in rows]))
-        )
-        conn.execute(item_labels.insert(), rows)
+        upsert(conn, item_labels, rows)
     return len(rows)
 
 
@@ -131,6 +129,8 @@ def set_override(store: Store, item_id: int, labels: dict[str, Any], user: str) 
     """
     labels = _clean_override(labels)
     with store.begin() as conn:
+        # The item's row lock keeps two curators' corrections from losing one another.
+        conn.execute(select(items.c.id).where(items.c.id == item_id).with_for_update())
         row = conn.execute(
             select(label_overrides.c.labels).where(label_overrides.c.item_id == item_id)
         ).first()
