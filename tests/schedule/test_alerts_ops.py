@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
@@ -157,11 +158,21 @@ def test_backup_is_a_consistent_readable_copy_with_the_model(runtime, store, tmp
     report = backup(store, runtime.settings, tmp_path / "bk")
     assert report.model_files == 1
     assert (tmp_path / "bk" / "model" / "model.joblib").read_bytes() == b"weights"
-    copy = sqlite3.connect(tmp_path / "bk" / "watcher.db")
-    assert copy.execute("SELECT title FROM items").fetchall() == [("Item 1",)]
-    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
     assert manifest["database_bytes"] == report.database_bytes > 0
+    if store.is_sqlite:
+        copy = sqlite3.connect(tmp_path / "bk" / "watcher.db")
+        assert copy.execute("SELECT title FROM items").fetchall() == [("Item 1",)]
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    else:  # pg_dump's archive, read back by pg_restore as the SQL that rebuilds it
+        from watcher.store.pg_cluster import find_bindir
+
+        assert manifest["database"] == "watcher.pgdump" and "pg_restore" in manifest["restore"]
+        script = subprocess.run(
+            [str(find_bindir() / "pg_restore"), "-f", "-", str(tmp_path / "bk" / "watcher.pgdump")],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert "CREATE TABLE public.items" in script and "\tItem 1\t" in script
 
 
 def test_cli_list_run_status_backup(tmp_path, smtp):

@@ -23,6 +23,7 @@ import re
 import time
 import weakref
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -201,6 +202,16 @@ def _body_text(item: CollectedItem) -> str:
     return item.text or item.summary
 
 
+def _without_nul(item: CollectedItem) -> CollectedItem:
+    """NUL characters (a PDF's text may hold some) removed: PostgreSQL's text refuses them."""
+    changes = {
+        name: value.replace("\x00", "")
+        for name in ("title", "summary", "text")
+        if isinstance(value := getattr(item, name), str) and "\x00" in value
+    }
+    return replace(item, **changes) if changes else item
+
+
 def save_item(
     store: Store,
     item: CollectedItem,
@@ -211,6 +222,7 @@ def save_item(
     """Store ``item``; return ``(item_id, is_new)``. Saving the same item again changes nothing
     but ``last_seen``; an incomplete item never overwrites a complete one."""
     now = now or utcnow()
+    item = _without_nul(item)
     canon = canonical_url(item.url)
     text = _body_text(item)
     values = signature(text) if item.complete else None

@@ -33,8 +33,15 @@ def _insert(connection: Connection, table: Table) -> Any:
 
 def insert_or_ignore(connection: Connection, table: Table, values: Mapping[str, Any]) -> bool:
     """Insert the row unless one with the same key exists; True when it was inserted."""
-    statement = _insert(connection, table).values(**values).on_conflict_do_nothing()
-    return connection.execute(statement).rowcount == 1
+    statement = (
+        _insert(connection, table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
+    # RETURNING, not rowcount: with an implicit RETURNING of the id, psycopg's rowcount
+    # says nothing about a row skipped on conflict.
+    return connection.execute(statement).first() is not None
 
 
 def upsert(

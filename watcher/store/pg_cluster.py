@@ -40,7 +40,7 @@ def find_bindir() -> Path | None:
         return Path(explicit) if (Path(explicit) / "initdb").exists() else None
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
-        return Path(found).parent
+        return Path(found).resolve().parent  # a link in PATH: the real folder has pg_dump too
     versions = []
     for candidate in Path("/usr/lib/postgresql").glob("*/bin"):
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
