@@ -18,13 +18,16 @@ demo: $(STAMP)
 	$(BIN)/watcher demo
 
 # Browser tests need Debian's chromium; the HTML checker needs a Java runtime; the
-# e-mails are checked against SpamAssassin's rules (local tests only, no network).
+# e-mails are checked against SpamAssassin's rules (local tests only, no network); the
+# store tests also run on a throwaway PostgreSQL cluster (initdb/pg_ctl of the server).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 && command -v java >/dev/null 2>&1 \
-	  && command -v spamassassin >/dev/null 2>&1 || { \
+	  && command -v spamassassin >/dev/null 2>&1 \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  $$SUDO apt-get install -y -qq chromium default-jre-headless spamassassin >/dev/null; }
+	  $$SUDO apt-get install -y -qq chromium default-jre-headless spamassassin postgresql \
+	    >/dev/null; }
 
 # One full suite at a time per machine: the browser tests and local servers of two
 # checkouts running side by side starve each other into timeouts.
