@@ -91,6 +91,15 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
+def _lean(values: np.ndarray) -> Any:
+    """A LeanMinHash of stored hash values. Built directly, not from a MinHash: a MinHash
+    draws its 128 permutations again each time (35 times slower), and loading the index
+    of a large archive at the start of every crawl would pay that for each item."""
+    from datasketch import LeanMinHash
+
+    return LeanMinHash(seed=1, hashvalues=values, scheme=SCHEME)
+
+
 class _NearIndex:
     """An LSH index over the stored signatures, loaded once per Store and kept fresh."""
 
@@ -124,14 +133,10 @@ class _NearIndex:
         )
 
     def add(self, item_id: int, values: np.ndarray) -> None:
-        from datasketch import LeanMinHash, MinHash
-
         if item_id in self.values:
             self.lsh.remove(item_id)
         self.values[item_id] = values
-        self.lsh.insert(
-            item_id, LeanMinHash(MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME))
-        )
+        self.lsh.insert(item_id, _lean(values))
 
     def remove(self, item_id: int) -> None:
         if item_id in self.values:
@@ -139,9 +144,7 @@ class _NearIndex:
             del self.values[item_id]
 
     def best_match(self, values: np.ndarray, exclude: int | None = None) -> int | None:
-        from datasketch import LeanMinHash, MinHash
-
-        query = LeanMinHash(MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME))
+        query = _lean(values)
         best, best_score = None, 0.0
         for candidate in self.lsh.query(query):
             if candidate == exclude:
