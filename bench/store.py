@@ -257,9 +257,9 @@ def database_mb(store: Store, folder: Path) -> float:
 
 
 def run(engines: list[str], args: argparse.Namespace, folder: Path) -> dict:
-    from watcher.store.pg_cluster import TempCluster
-
     import datasketch  # noqa: F401 - imported before the index load is timed
+
+    from watcher.store.pg_cluster import TempCluster
 
     texts = Texts()
     stores: dict[str, Store] = {}

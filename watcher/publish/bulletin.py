@@ -102,9 +102,11 @@ def publish_bulletin(store: Store, week: str, user: str, settings: Settings) -> 
         raise PublishError(
             f"bulletin {week} is already published", hint="open a new edition to correct it"
         )
-    bulletin = build_bulletin(store, week, settings)
 
     def snapshot(edition: int, published_at: datetime) -> dict[str, Any]:
+        # Built while freeze() holds the week: no curator's change slips in between
+        # the bulletin read here and the snapshot written.
+        bulletin = build_bulletin(store, week, settings)
         frozen = replace(bulletin, edition=edition, status="published", published_at=published_at)
         return frozen.to_dict()
 
