@@ -1,4 +1,6 @@
-"""One crawl at a time per database: a file lock beside it, held by every crawl process.
+"""One crawl at a time per database: a file lock beside it, held by every crawl process
+(SQLite), or a lock held in the database (PostgreSQL, whose crawls may start on
+several machines).
 
 `watcher collect`, the scheduler and `watcher run collect` all crawl through
 :func:`watcher.collect.run_collect`, which takes it, so a manual crawl never overlaps
@@ -22,16 +24,20 @@ from pathlib import Path
 from typing import IO
 
 from watcher.store import Store
+from watcher.store.locking import DatabaseLock, LockBusy
 
 
 class CrawlBusy(Exception):
     """Another crawl holds the lock."""
 
 
-def lock_path(store: Store, fallback_dir: Path, what: str = "crawl") -> Path:
-    """`<db>.<what>.lock` beside a SQLite database, else in the output folder."""
+def lock_path(store: Store, fallback_dir: Path, what: str = "crawl") -> Path | DatabaseLock:
+    """`<db>.<what>.lock` beside a SQLite database; on PostgreSQL a lock held in the
+    database itself, so that it also keeps processes of other machines apart."""
     if getattr(store, "path", None) is not None:
         return store.path.with_name(f"{store.path.name}.{what}.lock")
+    if not store.is_sqlite:
+        return DatabaseLock(store, what)
     return fallback_dir / f"{what}.lock"
 
 
@@ -50,7 +56,20 @@ class HeldLock:
 
 
 @contextmanager
-def crawl_lock(path: Path) -> Iterator[HeldLock]:
+def crawl_lock(path: Path | DatabaseLock) -> Iterator[HeldLock | None]:
+    if isinstance(path, DatabaseLock):
+        # Held by this process's session: nothing for a child to inherit. Should this
+        # process die, PostgreSQL frees the lock, and its crawl process stops soon
+        # after (it watches its parent).
+        try:
+            path.acquire()
+        except LockBusy:
+            raise CrawlBusy(f"{path} is held by another crawl") from None
+        try:
+            yield None
+        finally:
+            path.release()
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held for the whole crawl
     try:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from watcher.schedule.logs import log_event
 from watcher.settings import Settings
 from watcher.store import Store
+from watcher.store.locking import DatabaseLock
 
 FUNC_REF = "watcher.schedule.runtime:run_job"
 
@@ -58,19 +59,20 @@ class Runtime:
 
         return load_sources(self.sources_path)
 
-    def _lock(self, what: str) -> Path:
+    def _lock(self, what: str) -> Path | DatabaseLock:
         from watcher.collect.lock import lock_path
 
         return lock_path(self.store, self.settings.publish.output_dir, what)
 
     @property
-    def lock_path(self) -> Path:
+    def lock_path(self) -> Path | DatabaseLock:
         """Held while a crawl runs: two crawls never overlap."""
         return self._lock("crawl")
 
     @property
-    def schedule_lock_path(self) -> Path:
-        """Held by the one `watcher schedule` process of a database."""
+    def schedule_lock_path(self) -> Path | DatabaseLock:
+        """Held by the one `watcher schedule` process of a database (on PostgreSQL, of
+        every machine sharing it)."""
         return self._lock("schedule")
 
     @property

@@ -12,6 +12,10 @@ the store says what it needs instead:
   ends (PostgreSQL; SQLite ignores it and needs nothing more);
 - ``lock_key``: a transaction-scoped lock on a name (a week's bulletin, an
   alert's kind and subject) when the row to lock may not exist yet.
+
+``DatabaseLock`` is the longer kind: held by a process for as long as it works
+(one scheduler, one crawl at a time per database), in the database itself so
+that it holds across machines.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
+
+from watcher.exceptions import StoreError
 
 
 def _insert(connection: Connection, table: Table) -> Any:
@@ -70,8 +76,51 @@ def lock_key(connection: Connection, *parts: object) -> None:
     lock; on SQLite the transaction already holds the database's write lock)."""
     if connection.dialect.name != "postgresql":
         return
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(*parts)})
+
+
+def _advisory_key(*parts: object) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks, from a name."""
     name = "\x1f".join(str(part) for part in parts)
     key = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big")
-    connection.execute(
-        text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)}
-    )  # a signed bigint
+    return key - (1 << 63)
+
+
+class LockBusy(StoreError):
+    """Another process holds the database lock."""
+
+
+class DatabaseLock:
+    """A lock named in a PostgreSQL database, held by one session (one process) until
+    released or until that process dies: what a lock file is on one machine, for
+    processes on several machines sharing the database."""
+
+    def __init__(self, store: Any, name: str) -> None:
+        self.store = store
+        self.name = name
+        self._connection: Connection | None = None
+
+    def __str__(self) -> str:
+        return f"the '{self.name}' lock of the database"
+
+    def acquire(self) -> None:
+        connection = self.store.engine.connect()
+        key = {"key": _advisory_key("watcher", self.name)}
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+            connection.close()
+            raise LockBusy(f"{self} is held by another process")
+        connection.commit()
+        self._connection = connection
+
+    def release(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"),
+                {"key": _advisory_key("watcher", self.name)},
+            )
+            self._connection.commit()
+        finally:
+            self._connection.close()
+            self._connection = None
