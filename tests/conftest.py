@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,12 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "db_engine" not in metafunc.fixturenames:
-        return
     engines = list(metafunc.config.watcher_engines)  # type: ignore[attr-defined]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         engines = ["sqlite"]
-    metafunc.parametrize("db_engine", engines, indirect=True)
+    if "db_engine" in metafunc.fixturenames:
+        metafunc.parametrize("db_engine", engines, indirect=True)
+    if "session_engine" in metafunc.fixturenames:  # a store shared by the session's tests
+        metafunc.parametrize("session_engine", engines, indirect=True, scope="session")
 
 
 class PostgresDatabases:
@@ -98,16 +100,30 @@ def db_engine(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
 
-@pytest.fixture
-def db_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database of the test's engine: an SQLite path or a PostgreSQL URL."""
-    if db_engine == "sqlite":
-        yield str(tmp_path / "watcher.db")
+@pytest.fixture(scope="session")
+def session_engine(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@contextmanager
+def new_database(engine: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database of the engine: an SQLite path in ``folder``, or a PostgreSQL URL."""
+    if engine == "sqlite":
+        yield str(folder / "watcher.db")
         return
     databases: PostgresDatabases = request.getfixturevalue("postgres")
     name, url = databases.new()
-    yield url
-    databases.drop(name)
+    try:
+        yield url
+    finally:
+        databases.drop(name)
+
+
+@pytest.fixture
+def db_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database of the test's engine: an SQLite path or a PostgreSQL URL."""
+    with new_database(db_engine, tmp_path, request) as url:
+        yield url
 
 
 @pytest.fixture

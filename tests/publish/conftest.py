@@ -7,12 +7,14 @@ event handlers, javascript: links, iframes and styles.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import new_database
 from tests.publish import factory
 from tests.shared import make_settings
 from watcher.settings import Settings
@@ -117,20 +119,23 @@ def seeded(store: Store, tmp_path: Path) -> tuple[Store, dict[str, int], Setting
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One site built for the read-only tests of the session."""
+def built(
+    tmp_path_factory: pytest.TempPathFactory, session_engine: str, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Any]]:
+    """One site built for the read-only tests of the session (one per database engine)."""
     from watcher.publish.site import build_site
 
-    root = tmp_path_factory.mktemp("built")
-    store = Store(root / "watcher.db")
-    ids = seed(store)
-    settings = make_settings(root)
-    report = build_site(store, settings, today=TODAY)
-    yield {
-        "store": store,
-        "ids": ids,
-        "settings": settings,
-        "site": settings.publish.site_dir,
-        "report": report,
-    }
-    store.close()
+    root = tmp_path_factory.mktemp(f"built-{session_engine}")
+    with new_database(session_engine, root, request) as url:
+        store = Store(url)
+        ids = seed(store)
+        settings = make_settings(root)
+        report = build_site(store, settings, today=TODAY)
+        yield {
+            "store": store,
+            "ids": ids,
+            "settings": settings,
+            "site": settings.publish.site_dir,
+            "report": report,
+        }
+        store.close()
