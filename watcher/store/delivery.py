@@ -366,6 +366,29 @@ def list_deliveries(
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def _new_row(
+    week: str,
+    edition: int,
+    subscriber_id: int,
+    email: str,
+    status: str,
+    attempts: int,
+    items: int,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "week": week,
+        "edition": edition,
+        "subscriber_id": subscriber_id,
+        "email": email,
+        "status": status,
+        "attempts": attempts,
+        "items": items,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def begin_attempt(
     store: Store,
     *,
@@ -397,17 +420,7 @@ def begin_attempt(
             claimed = insert_or_ignore(
                 conn,
                 deliveries,
-                {
-                    "week": week,
-                    "edition": edition,
-                    "subscriber_id": subscriber_id,
-                    "email": email,
-                    "status": "pending",
-                    "attempts": 1,
-                    "items": items,
-                    "created_at": now,
-                    "updated_at": now,
-                },
+                _new_row(week, edition, subscriber_id, email, "pending", 1, items, now),
             )
             if not claimed:
                 return None
@@ -461,19 +474,5 @@ def record_outcome(
     """A final row in one step (``skipped``: nothing for their themes), kept if present."""
     now = utcnow()
     with store.begin() as conn:
-        insert_or_ignore(
-            conn,
-            deliveries,
-            {
-                "week": week,
-                "edition": edition,
-                "subscriber_id": subscriber_id,
-                "email": email,
-                "status": status,
-                "attempts": 0,
-                "items": items,
-                "message_id": message_id,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
+        row = _new_row(week, edition, subscriber_id, email, status, 0, items, now)
+        insert_or_ignore(conn, deliveries, {**row, "message_id": message_id})

@@ -219,30 +219,25 @@ def list_decisions(
 _MAX_WORDS = 12
 
 
-def _words(query: str) -> list[str]:
-    return re.findall(r"\w+", query or "")[:_MAX_WORDS]
+def _quoted_words(query: str, quote: str, prefix: str, joiner: str) -> str:
+    """Each word of the user's query quoted (no operator gets through), the last one
+    marked as a prefix, joined so that all are required."""
+    words = re.findall(r"\w+", query or "")[:_MAX_WORDS]
+    if not words:
+        return ""
+    quoted = [f"{quote}{w}{quote}" for w in words]
+    quoted[-1] += prefix
+    return joiner.join(quoted)
 
 
 def fts_query(query: str) -> str:
-    """User words as an FTS5 query: each word quoted (no operator injection), the
-    last one as a prefix, all required."""
-    words = _words(query)
-    if not words:
-        return ""
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    """User words as an SQLite FTS5 query: ``"a" "b"*``."""
+    return _quoted_words(query, '"', "*", " ")
 
 
 def tsquery(query: str) -> str:
-    """The same words as a PostgreSQL ``to_tsquery`` text: each word quoted, all
-    required (``&``), the last one a prefix (``:*``)."""
-    words = _words(query)
-    if not words:
-        return ""
-    quoted = [f"'{w}'" for w in words]
-    quoted[-1] += ":*"
-    return " & ".join(quoted)
+    """The same words as a PostgreSQL ``to_tsquery`` text: ``'a' & 'b':*``."""
+    return _quoted_words(query, "'", ":*", " & ")
 
 
 # FTS5 ranks with bm25 (title 5, text 1) and quotes 16 tokens of the text around
