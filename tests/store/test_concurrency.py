@@ -137,3 +137,10 @@ def test_crawl_state_upserts_from_several_workers(store, db_url) -> None:  # noq
     assert crawl_state.get_token(store, "api").startswith("token")
     assert crawl_state.marks(store, "jorf") == {"JORF_20261127.tar.gz"}
     assert crawl_state.recorded_sources(store, run_id) == {"ademe"}
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url) -> None:  # noqa: ANN001
+    results = race(db_url, lambda s, n: Store(s.url).close())
+    assert results == [None] * WRITERS
+    with Store(db_url, migrate=False) as store, store.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1

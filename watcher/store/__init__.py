@@ -1,8 +1,10 @@
 """The store: the only module that talks SQL.
 
-SQLite (WAL mode, FTS5) by default, reached through SQLAlchemy Core; the
-schema is migrated with Alembic at open, so an older database is upgraded
-in place. Area modules (``items``, ``labels``…) hold the queries.
+SQLite (WAL mode, FTS5) by default, or PostgreSQL (``postgresql://…``, read
+with psycopg 3), reached through SQLAlchemy Core; the schema is migrated with
+Alembic at open, so an older database is upgraded in place. Area modules
+(``items``, ``labels``…) hold the queries; ``locking`` says how their writes
+stay right with several writers.
 """
 
 from __future__ import annotations
@@ -181,7 +183,12 @@ class Store:
                     _refuse_foreign_schema(connection, self.shown)
             from alembic import command
 
-            with self.engine.begin() as connection:
+            from watcher.store.locking import lock_key
+
+            # Processes starting at once on a new database: one migrates, the others
+            # wait for it and find the work done (an upgrade from head does nothing).
+            with self.begin() as connection:
+                lock_key(connection, "watcher", "migrate")
                 command.upgrade(_alembic_config(connection), "head")
         except StoreError:
             raise
