@@ -156,7 +156,9 @@ def copy_database(
             scheduler_jobs.create(out, checkfirst=True)
             filled = {name: n for name, n in _counts(out, tables).items() if n}
             if filled:
-                listed = ", ".join(f"{name} ({n} rows)" for name, n in sorted(filled.items()))
+                listed = ", ".join(
+                    f"{name} ({n} row{'s' if n > 1 else ''})" for name, n in sorted(filled.items())
+                )
                 raise StoreError(
                     f"{report.target}: the target database already holds data: {listed}",
                     hint="migrate-db copies into an empty database only: create a new one "
