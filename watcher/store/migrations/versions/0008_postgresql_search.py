@@ -10,15 +10,15 @@ text B (ranked 5 to 1, as SQLite's bm25 weights). Only the first
 ``TEXT_HEAD`` characters of a text are indexed: a tsvector is limited to 1 MB,
 and an oversized PDF must never make an item impossible to save.
 
-Revision ID: 0007_postgresql_search
-Revises: 0006_event
+Revision ID: 0008_postgresql_search
+Revises: 0007_subscribers
 """
 
 from alembic import op
 from sqlalchemy.exc import DBAPIError
 
-revision = "0007_postgresql_search"
-down_revision = "0006_event"
+revision = "0008_postgresql_search"
+down_revision = "0007_subscribers"
 branch_labels = None
 depends_on = None
 
