@@ -103,7 +103,8 @@ def test_the_answer_is_the_same_whether_the_address_is_subscribed_or_not(public)
 
     # The same queries, and none reads the subscribers (the mail goes after the answer).
     def shape(sql: list[str]) -> list[str]:
-        return [s.split()[0] + " " + s.split()[2] for s in sql]
+        # SQLite's BEGIN IMMEDIATE (Store.begin) is no query: left out.
+        return [s.split()[0] + " " + s.split()[2] for s in sql if not s.startswith("BEGIN")]
 
     assert shape(during_known) == shape(during_unknown)
     assert not any(re.search(r"\bsubscribers\b", s) for s in during_known + during_unknown)

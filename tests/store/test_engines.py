@@ -178,4 +178,4 @@ def test_text_with_nul_characters_is_saved_without_them(store) -> None:  # noqa:
                          text="Texte extrait\x00 d'un PDF.")  # fmt: skip
     item_id, _ = save_item(store, item)
     [saved] = get_items(store, [item_id])
-    assert (saved["title"], saved["text"]) == ("Rapport", "Texte extrait d'un PDF.")
+    assert (saved.title, saved.text) == ("Rapport", "Texte extrait d'un PDF.")
