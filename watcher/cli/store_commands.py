@@ -50,7 +50,6 @@ def export(app: App, fmt: str) -> None:
         writer.writerow(csv_row(row))  # titles from the web must not run as formulas
 
 
-
 @main.command("migrate-db")
 @click.option(
     "--from",
