@@ -56,7 +56,7 @@ def test_export_csv_neutralises_titles_from_the_web(store):
             ),
             now=datetime(2026, 11, 24, tzinfo=UTC),
         )
-    result = CliRunner().invoke(main, ["export", "--format", "csv", "--db", str(store.path)])
+    result = CliRunner().invoke(main, ["export", "--format", "csv", "--db", store.url])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
     assert len(rows) == len(HOSTILE)
@@ -72,7 +72,7 @@ def _boom(*_args, **_kwargs):
 def test_an_unexpected_error_is_one_line_and_exit_1(store, monkeypatch):
     monkeypatch.delenv("WATCHER_DEBUG", raising=False)
     monkeypatch.setattr("watcher.store.items.export_rows", _boom)
-    result = CliRunner().invoke(main, ["export", "--db", str(store.path)])
+    result = CliRunner().invoke(main, ["export", "--db", store.url])
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: unexpected RuntimeError: something nobody expected (this is a bug; "
@@ -90,7 +90,7 @@ def test_an_unexpected_error_is_one_line_and_exit_1(store, monkeypatch):
 )
 def test_debug_shows_the_traceback(store, monkeypatch, args, env):
     monkeypatch.setattr("watcher.store.items.export_rows", _boom)
-    result = CliRunner().invoke(main, [*args, "--db", str(store.path)], env=env)
+    result = CliRunner().invoke(main, [*args, "--db", store.url], env=env)
     assert isinstance(result.exception, RuntimeError)  # raised, so Python prints its traceback
 
 
@@ -99,7 +99,7 @@ def test_a_file_error_names_the_file(tmp_path, store):
     blocker.write_text("a file where a folder should be\n", encoding="utf-8")
     settings = tmp_path / "watcher.toml"
     settings.write_text(f'[publish]\nsite_dir = "{blocker}/site"\n', encoding="utf-8")
-    args = ["--db", str(store.path), "--settings", str(settings)]
+    args = ["--db", store.url, "--settings", str(settings)]
     site = CliRunner().invoke(main, ["site", "build", *args])
     assert site.exit_code == 1
     assert site.stderr == f"Error: {blocker}: is a file, where a folder is needed\n"
@@ -113,7 +113,7 @@ def test_a_closed_pipe_ends_quietly(store, monkeypatch):
         raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr("watcher.store.items.export_rows", closed)
-    result = CliRunner().invoke(main, ["export", "--db", str(store.path)])
+    result = CliRunner().invoke(main, ["export", "--db", store.url])
     assert result.exit_code == 1 and result.stderr == ""
 
 
@@ -135,7 +135,7 @@ def test_a_failed_backup_leaves_nothing_that_looks_like_a_backup(tmp_path, store
     assert sorted(p.name for p in report.folder.iterdir()) == [
         "manifest.json",
         "model",
-        "watcher.db",
+        "watcher.db" if store.is_sqlite else "watcher.pgdump",
     ]
     with pytest.raises(WatcherError, match="already exists and is not an empty folder"):
         backup(store, settings, tmp_path / "bk" / "one")
