@@ -62,6 +62,16 @@ def _run_as() -> str | None:
     raise StoreError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class TempCluster:
     """``with TempCluster() as cluster: url = cluster.create_database("x")``."""
 
@@ -100,8 +110,10 @@ class TempCluster:
             )
 
     def start(self) -> TempCluster:
+        self._reap_orphans()
         # Not under pytest's private tmp folders: the server's user must reach this one.
         self.folder = Path(tempfile.mkdtemp(prefix="watcher-pg-"))
+        (self.folder / "owner.pid").write_text(f"{os.getpid()}\n")
         if self.user:
             shutil.chown(self.folder, self.user, self.user)
         self._run(
@@ -128,6 +140,27 @@ class TempCluster:
             "start",
         )
         return self
+
+    def _reap_orphans(self) -> None:
+        """Stop and remove the clusters of runs that were killed before they could
+        (their owner process is gone): a SIGKILLed test run leaves its server running."""
+        for folder in Path(tempfile.gettempdir()).glob("watcher-pg-*"):
+            try:
+                owner = int((folder / "owner.pid").read_text().strip())
+            except (OSError, ValueError):
+                continue  # not ours, or still starting
+            if _alive(owner):
+                continue
+            if (folder / "data" / "postmaster.pid").exists():
+                subprocess.run(
+                    self._command(
+                        str(self.bindir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate",
+                        "stop",
+                    ),
+                    capture_output=True,
+                    check=False,
+                )  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         assert self.folder is not None, "start the cluster first"
