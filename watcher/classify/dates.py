@@ -27,22 +27,25 @@ _ABBREVIATIONS = {"janv", "fevr", "févr", "fev", "fév", "avr", "juil", "sept",
 _FULL_MONTHS = set(MONTHS) - _ABBREVIATIONS
 WEEKDAY = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
 _DAY = r"(?P<day>[0-3]?\d)(?:er|ᵉʳ|e)?"
+# Patterns start at the day: a weekday before it ("jeudi 12 mars") is read apart
+# (``_weekday_before``); an optional weekday in front would be tried at every
+# character of a 40,000-character page.
 TEXT_DATE = re.compile(
-    rf"(?<![\d/.])(?:(?P<weekday>{WEEKDAY})\s+)?(?:{_DAY}|(?P<first>premier))\s+"
+    rf"(?<![\d/.])(?:{_DAY}|(?P<first>premier))\s+"
     rf"(?P<month>{_MONTH_ALT})(?P<dot>\.)?(?:\s+(?P<year>20\d\d))?(?![\w])",
     re.I,
 )
 NUM_DATE = re.compile(
-    rf"(?<![\d/.,])(?:(?P<weekday>{WEEKDAY})\s+)?(?P<day>[0-3]?\d)[/.-](?P<month>[01]?\d)"
+    r"(?<![\d/.,])(?P<day>[0-3]?\d)[/.-](?P<month>[01]?\d)"
     r"[/.-](?P<year>20\d\d|\d\d)(?![\d/]|[.,]\d)",
-    re.I,
 )
+_WEEKDAY_BEFORE = re.compile(rf"{WEEKDAY}\s+$", re.I)
 # "15/07" without a year: a two-digit month keeps fractions ("1/2 journée") out.
 SHORT_DATE = re.compile(r"(?<![\d/.,])(?P<day>[0-3]?\d)/(?P<month>[01]\d)(?![\d/]|[.,]\d)")
 ISO_DATE = re.compile(r"(?<![\d-])(?P<year>20\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)(?![\d-])")
 # The bare first day of "les 12 et 13 mars", "du 3 au 5 juin", "12-13 mars".
 _BARE_DAY = re.compile(
-    rf"(?<![\d/.,])(?:(?P<weekday>{WEEKDAY})\s+)?(?P<day>[0-3]?\d)(?:er|ᵉʳ)?\s*"
+    rf"(?<![\d/.,])(?P<day>[0-3]?\d)(?:er|ᵉʳ)?\s*"
     rf"(?:au|et|à|-|–|/|,)\s*(?:{WEEKDAY}\s+)?(?=(?:[0-3]?\d(?:er)?\s*,\s*)*"
     rf"(?:[0-3]?\d(?:er)?\s*(?:et|à|au|-|–)\s*)?[0-3]?\d(?:er|ᵉʳ)?\s+(?:{_MONTH_ALT})\b)",
     re.I,
@@ -87,9 +90,27 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _weekday_before(text: str, start: int) -> int | None:
+    """Where "jeudi " starts when it stands right before ``start``."""
+    m = _WEEKDAY_BEFORE.search(text, max(0, start - 12), start)
+    return m.start() if m else None
+
+
+def _found(
+    text: str, start: int, end: int, day: int, month: int, year: int | None, bare: bool = False
+) -> FoundDate:
+    """A date whose span takes in the weekday written before it ("jeudi 12 mars")."""
+    weekday = _weekday_before(text, start)
+    if weekday is not None:
+        start = weekday
+    return FoundDate(start, end, day, month, year, text[start:end], weekday is not None, bare)
+
+
 def find_dates(text: str) -> list[FoundDate]:
     """Every day-precise date of ``text``, in order (a month alone is not a date)."""
     found: list[FoundDate] = []
+    if not any(ch.isdigit() for ch in text) and "premier" not in text.lower():
+        return found
     for m in TEXT_DATE.finditer(text):
         day = 1 if m.group("first") else int(m.group("day"))
         month = MONTHS[m.group("month").lower().rstrip(".")]
@@ -97,19 +118,15 @@ def find_dates(text: str) -> list[FoundDate]:
         end = m.end()
         if m.group("dot") and not year and m.group("month").lower() in _FULL_MONTHS:
             end = m.end("month")  # a full stop after "avril", not the dot of "avr."
-        found.append(
-            FoundDate(m.start(), end, day, month, year, text[m.start() : end],
-                      bool(m.group("weekday")))
-        )  # fmt: skip
+        found.append(_found(text, m.start(), end, day, month, year))
     for pattern in (NUM_DATE, ISO_DATE):
         for m in pattern.finditer(text):
             year = int(m.group("year"))
             year = year + 2000 if year < 100 else year
             day, month = int(m.group("day")), int(m.group("month"))
-            if _valid(year, month, day) and not _overlaps([(d.start, d.end) for d in found],
-                                                          m.start(), m.end()):  # fmt: skip
-                weekday = bool(m.groupdict().get("weekday"))
-                found.append(FoundDate(m.start(), m.end(), day, month, year, m.group(0), weekday))
+            spans = [(d.start, d.end) for d in found]
+            if _valid(year, month, day) and not _overlaps(spans, m.start(), m.end()):
+                found.append(_found(text, m.start(), m.end(), day, month, year))
     spans = [(d.start, d.end) for d in found]
     for m in SHORT_DATE.finditer(text):
         day, month = int(m.group("day")), int(m.group("month"))
@@ -117,12 +134,9 @@ def find_dates(text: str) -> list[FoundDate]:
             found.append(FoundDate(m.start(), m.end(), day, month, None, m.group(0)))
     spans = [(d.start, d.end) for d in found]
     for m in _BARE_DAY.finditer(text):
-        day_end = m.start("day") + len(m.group("day"))
+        day_end = m.end("day")
         if not _overlaps(spans, m.start(), day_end) and 1 <= int(m.group("day")) <= 31:
-            found.append(
-                FoundDate(m.start(), day_end, int(m.group("day")), 0, None,
-                          text[m.start():day_end], bool(m.group("weekday")), bare=True)
-            )  # fmt: skip
+            found.append(_found(text, m.start(), day_end, int(m.group("day")), 0, None, True))
     found.sort(key=lambda d: d.start)
     _complete_bare(found, text)
     return [d for d in found if d.month]
