@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 MONTHS = {
     "janvier": 1, "janv": 1, "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "fev": 2,
@@ -173,6 +174,26 @@ def sentence_of(text: str, start: int, end: int, width: int = 300) -> tuple[int,
     cut = SENTENCE_BREAK.search(after)
     e = end + (cut.start() + 1 if cut else len(after))
     return s, e
+
+
+@lru_cache(maxsize=16)
+def dated(text: str, published: date | None) -> list[FoundDate]:
+    """``find_dates`` with years resolved, kept for the few texts read last: the
+    deadline and the event extractors read the same dates of the same item (read only)."""
+    dates = find_dates(text)
+    resolve_years(dates, text, published)
+    return dates
+
+
+def leading_words(text: str, dates: list[FoundDate], i: int, width: int = 200) -> str:
+    """The words leading to date ``i``: its sentence, after the previous date, at most
+    ``width`` characters (so a cue never jumps over another date)."""
+    d = dates[i]
+    left = max(0, d.start - width)
+    if i > 0 and dates[i - 1].end > left:
+        left = dates[i - 1].end
+    parts = SENTENCE_BREAK.split(text[left : d.start])
+    return (parts[-1] if parts else "").replace("\n", " ")
 
 
 def resolve_years(dates: list[FoundDate], text: str, published: date | None) -> None:

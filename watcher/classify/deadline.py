@@ -25,8 +25,8 @@ from datetime import date, datetime
 from watcher.classify.dates import (
     SENTENCE_BREAK,
     FoundDate,
-    find_dates,
-    resolve_years,
+    dated,
+    leading_words,
     sentence_of,
 )
 
@@ -130,17 +130,6 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
 
 
-def _context(text: str, dates: list[FoundDate], i: int, width: int = 200) -> str:
-    """The words leading to date ``i``: its sentence, after the previous date."""
-    d = dates[i]
-    left = max(0, d.start - width)
-    if i > 0 and dates[i - 1].end > left:
-        left = dates[i - 1].end
-    window = text[left : d.start]
-    parts = SENTENCE_BREAK.split(window)
-    return (parts[-1] if parts else window).replace("\n", " ")
-
-
 def _sentence_head(text: str, start: int, width: int = 160) -> str:
     window = text[max(0, start - width) : start]
     parts = SENTENCE_BREAK.split(window)
@@ -172,7 +161,7 @@ def _score(
     text: str, dates: list[FoundDate], i: int, scored: list[Candidate | None]
 ) -> Candidate | None:
     d = dates[i]
-    before = _context(text, dates, i)
+    before = leading_words(text, dates, i)
     head = _sentence_head(text, d.start)
     if _VETO.search(before) or (_VETO.search(head) and not _STRONG.search(before)):
         return None
@@ -185,10 +174,10 @@ def _score(
     if i > 0 and dates[i - 1].end <= d.start:
         link = text[dates[i - 1].end : d.start]
         if _RANGE_END.match(link) or (
-            _AND.match(link) and _BETWEEN.search(_context(text, dates, i - 1))
+            _AND.match(link) and _BETWEEN.search(leading_words(text, dates, i - 1))
         ):
             # "candidatures du 2 mai au 30 juin": the range's subject is before its start.
-            start_context = _context(text, dates, i - 1)
+            start_context = leading_words(text, dates, i - 1)
             score, cue, blocked = nearest_cue(start_context)
             if not blocked and (score or _TOPIC.search(start_context)):
                 return Candidate(d, max(score, GENERIC + 1), cue or "range of applications")
@@ -255,10 +244,9 @@ def extract_deadline(
     and trainings, only a date for registering counts).
     """
     full = f"{title}\n{text}" if title else text
-    dates = find_dates(full)
+    dates = dated(full, as_date(published))
     if not dates:
         return None, None
-    resolve_years(dates, full, as_date(published))
     scored: list[Candidate | None] = []
     for i, d in enumerate(dates):
         candidate = _score(full, dates, i, scored)

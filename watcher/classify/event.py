@@ -22,10 +22,10 @@ from watcher.classify.dates import (
     RANGE_LINK,
     SENTENCE_BREAK,
     FoundDate,
-    find_dates,
+    dated,
     find_times,
+    leading_words,
     range_partner,
-    resolve_years,
     sentence_of,
 )
 from watcher.classify.deadline import as_date, nearest_cue
@@ -87,18 +87,9 @@ _NOT_PLACE = re.compile(
 )
 
 
-def _context(text: str, dates: list[FoundDate], i: int, width: int = 140) -> str:
-    d = dates[i]
-    left = max(0, d.start - width)
-    if i > 0 and dates[i - 1].end > left:
-        left = dates[i - 1].end
-    parts = SENTENCE_BREAK.split(text[left : d.start])
-    return (parts[-1] if parts else "").replace("\n", " ")
-
-
 def _score(text: str, dates: list[FoundDate], i: int, title_end: int) -> float:
     d = dates[i]
-    before = _context(text, dates, i)
+    before = leading_words(text, dates, i, 140)
     negatives = [m.end() for m in _NOT_EVENT.finditer(before)]
     cues = [m.end() for m in _EVENT_CUE.finditer(before)]
     if negatives and (not cues or max(negatives) > max(cues)):
@@ -153,7 +144,7 @@ def _stated_end(text: str, dates: list[FoundDate], i: int) -> date | None:
     for other in dates[i + 1 :]:
         if other.start - start.end > 250 or other.value is None:
             break
-        before = _context(text, dates, dates.index(other))
+        before = leading_words(text, dates, dates.index(other), 140)
         if _END_CUE.search(before) and not _NOT_EVENT.search(before.replace("jusqu", "")):
             return other.value if other.value > start.value else None
     return None
@@ -200,10 +191,9 @@ def extract_event(
     """(start, end and place of the event or training the text announces, why), or
     (None, None) when it states no day."""
     full = f"{title}\n{text}" if title else text
-    dates = find_dates(full)
+    dates = dated(full, as_date(published))
     if not dates:
         return None, None
-    resolve_years(dates, full, as_date(published))
     title_end = len(title) + 1 if title else 0
     scored = [(_score(full, dates, i, title_end), i) for i, d in enumerate(dates) if d.value]
     scored = [(s, i) for s, i in scored if s > 0]

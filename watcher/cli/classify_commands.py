@@ -136,13 +136,16 @@ def train_command(app: App, no_store: bool, as_json: bool) -> None:
 def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
     """Precision, recall and F1 per label, the type confusion matrix, the summary figures
     of every field, and events' dates and place when the corpus gives them."""
+    from watcher.base.taxonomy import taxonomy_for
     from watcher.classify import Classifier
     from watcher.classify.corpus import load_corpus
     from watcher.classify.metrics import summarize
 
+    # The corpus is checked before the model is loaded (or trained): a bad line says so
+    # at once.
+    records = load_corpus(corpus, taxonomy_for(app.settings))
     classifier = Classifier.load(app.settings)
     taxonomy = classifier.resources.taxonomy
-    records = load_corpus(corpus, taxonomy)
     gold = [{**r["labels"], "event": r["event"]} if "event" in r else r["labels"] for r in records]
     results = classifier.label(records)
     figures = summarize(gold, [r.labels.to_dict() for r in results], taxonomy)
