@@ -181,3 +181,16 @@ def test_evaluate_prints_type_confusion_axes_and_events(tmp_path: Path, trained_
     assert figures["events"]["events_stated"] == 1
     assert figures["events"]["start_exact"] == 1.0 and figures["events"]["all_exact"] == 1.0
     assert figures["events"]["events_invented"] == 0.0
+
+
+def test_evaluate_reads_stdin_and_names_its_lines(tmp_path: Path, trained_settings) -> None:  # noqa: ANN001
+    good = {"id": "ok", "title": "Appel à projets chaleur", "text": "x", "labels": _gold()}
+    stdin = json.dumps(good) + "\n" + "{" * 100_000 + "\n"
+    args = ["evaluate", "--corpus", "-", "--settings"]
+    args.append(str(_settings_file(tmp_path, trained_settings)))
+    result = CliRunner().invoke(main, args, input=stdin)
+    assert result.exit_code == 1
+    assert "stdin:2: not valid JSON" in result.stderr
+    ok = CliRunner().invoke(main, [*args, "--json"], input=json.dumps(good) + "\n")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["summary"]["items"] == 1

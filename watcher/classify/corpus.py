@@ -89,12 +89,16 @@ def gold_problems(record: dict[str, Any], taxonomy: Taxonomy) -> list[str]:
     return problems
 
 
-def load_corpus(path: Path, taxonomy: Taxonomy) -> list[dict[str, Any]]:
-    """Every line of a labelled corpus; ClassifierError listing every bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClassifierError(f"{path}: cannot read the corpus: {exc}") from exc
+def load_corpus(
+    path: Path, taxonomy: Taxonomy, lines: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every line of a labelled corpus (``lines`` when given, e.g. stdin's, named
+    ``path``); ClassifierError listing every bad line."""
+    if lines is None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ClassifierError(f"{path}: cannot read the corpus: {exc}") from exc
     records, errors = [], []
     for number, record in read_jsonl(lines, str(path)):
         if isinstance(record, str):

@@ -127,8 +127,8 @@ def train_command(app: App, no_store: bool, as_json: bool) -> None:
 @click.option(
     "--corpus",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="labelled JSON Lines (LABELS.md corpus format)",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="labelled JSON Lines (LABELS.md corpus format); - for stdin",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
 @pass_app
@@ -143,7 +143,10 @@ def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
 
     # The corpus is checked before the model is loaded (or trained): a bad line says so
     # at once.
-    records = load_corpus(corpus, taxonomy_for(app.settings))
+    from_stdin = str(corpus) == "-"
+    name = Path("stdin") if from_stdin else corpus
+    lines = sys.stdin if from_stdin else None
+    records = load_corpus(name, taxonomy_for(app.settings), lines)
     classifier = Classifier.load(app.settings)
     taxonomy = classifier.resources.taxonomy
     gold = [{**r["labels"], "event": r["event"]} if "event" in r else r["labels"] for r in records]
@@ -161,7 +164,7 @@ def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
                 f"{v['support']:>9}"
             )
     _print_confusion(figures["type_confusion"])
-    _print_summary(figures["summary"], f"Summary ({corpus.name}, model {classifier.version}):")
+    _print_summary(figures["summary"], f"Summary ({name.name}, model {classifier.version}):")
     if figures.get("events"):
         _print_summary(figures["events"], "Events (items whose corpus line gives `event`):")
 
