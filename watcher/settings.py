@@ -132,6 +132,14 @@ class DeskSettings(_Section):
     # https://veille.example.org/app/ : its abonnement/ pages (subscribe, manage, one-click
     # unsubscribe) are linked from every e-mail and from the site. Empty: mailto only.
     public_url: str = ""
+    # Host names the desk answers to besides the loopback ones and public_url's (another
+    # public name behind a proxy); any other Host header gets 400 (DNS rebinding).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    secure_cookies: bool = False  # true when the desk is served behind HTTPS
+    max_form_kib: PositiveInt = 256  # a form's body, refused (413) before it is read
+    max_upload_kib: PositiveInt = 2048  # a file upload (subscribers' CSV)
 
     def subscription_url(self) -> str:
         """``<public_url>/abonnement/``: the readers' pages, or "" without a public_url."""
@@ -215,17 +223,11 @@ def _toml_value(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def example_toml() -> str:
-    """Every setting with its default, as `watcher.example.toml` shows them."""
-    defaults = Settings()
-    lines = [
-        "# watcher settings: every key with its default value.",
-        "# Copy to watcher.toml (or point --settings / WATCHER_SETTINGS at a copy) and",
-        "# change what you need; a key left out keeps its default. Regenerate this file",
-        "# with `python -m watcher.settings > watcher.example.toml`.",
-    ]
+def settings_toml(settings: Settings, header: list[str] | None = None) -> str:
+    """Every key of ``settings`` as TOML that `load_settings` reads back the same."""
+    lines = list(header or [])
     for section_name in Settings.model_fields:
-        section = getattr(defaults, section_name)
+        section = getattr(settings, section_name)
         lines += ["", f"[{section_name}]"]
         for key in type(section).model_fields:
             value = getattr(section, key)
@@ -234,6 +236,19 @@ def example_toml() -> str:
             else:
                 lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def example_toml() -> str:
+    """Every setting with its default, as `watcher.example.toml` shows them."""
+    return settings_toml(
+        Settings(),
+        [
+            "# watcher settings: every key with its default value.",
+            "# Copy to watcher.toml (or point --settings / WATCHER_SETTINGS at a copy) and",
+            "# change what you need; a key left out keeps its default. Regenerate this file",
+            "# with `python -m watcher.settings > watcher.example.toml`.",
+        ],
+    )
 
 
 if __name__ == "__main__":

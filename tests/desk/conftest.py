@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import uvicorn
 from tests.desk.builder import build_store
 from tests.shared import launch_chromium, make_settings
 from watcher.desk.accounts import create_user
-from watcher.desk.app import create_app
+from watcher.desk.app import create_app, server_config
 from watcher.settings import Settings
 from watcher.store import Store
 
@@ -31,7 +32,7 @@ class Desk:
 
 
 def run_in_thread(app) -> tuple[uvicorn.Server, threading.Thread, int]:  # noqa: ANN001
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -48,16 +49,23 @@ def desk_settings(tmp_path) -> Settings:  # noqa: ANN001
     return make_settings(tmp_path)
 
 
+@contextmanager
+def served(app) -> Iterator[str]:  # noqa: ANN001
+    """The app on a real uvicorn server (127.0.0.1, ephemeral port): its base URL."""
+    server, thread, port = run_in_thread(app)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def desk(store: Store, desk_settings: Settings) -> Iterator[Desk]:
     ids = build_store(store)
     create_user(store, USER, PASSWORD)
-    server, thread, port = run_in_thread(create_app(store, desk_settings))
-    try:
-        yield Desk(f"http://127.0.0.1:{port}", store, desk_settings, ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(create_app(store, desk_settings)) as url:
+        yield Desk(url, store, desk_settings, ids)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +85,30 @@ def page(browser):  # noqa: ANN001, ANN201
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def desk_client(app, client: tuple[str, int] = ("127.0.0.1", 50000)):  # noqa: ANN001, ANN201
+    """A TestClient of the desk as a local browser reaches it (Host 127.0.0.1)."""
+    from starlette.testclient import TestClient
+
+    return TestClient(app, base_url="http://127.0.0.1", client=client)
+
+
+def csrf_of(client) -> str:  # noqa: ANN001
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
+
+
+def log_in(client, user: str = USER, password: str = PASSWORD):  # noqa: ANN001, ANN201
+    """Sign in through the form; the client keeps the session; returns the response."""
+    token = csrf_of(client)
+    client.csrf = token
+    return client.post(
+        "/connexion",
+        data={"csrf": token, "username": user, "password": password, "suite": "/"},
+        follow_redirects=False,
+    )
 
 
 def sign_in(page, desk: Desk) -> None:  # noqa: ANN001

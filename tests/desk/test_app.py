@@ -4,13 +4,11 @@ editions, subscribers."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from tests.desk.builder import WEEK, build_store
 from watcher.desk.accounts import authenticate, create_user
@@ -23,7 +21,7 @@ from watcher.store.delivery import get_subscriber
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
-from .conftest import PASSWORD, USER
+from .conftest import PASSWORD, USER, desk_client, log_in
 
 
 def _serve(db: str, *args: str) -> subprocess.CompletedProcess:
@@ -63,16 +61,8 @@ def test_every_curator_post_route_checks_csrf():
 def client(store, desk_settings):
     ids = build_store(store)
     create_user(store, USER, PASSWORD)
-    client = TestClient(create_app(store, desk_settings), base_url="http://127.0.0.1")
-    page = client.get("/connexion")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/connexion",
-        data={"csrf": token, "username": USER, "password": PASSWORD, "suite": "/"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    client.csrf = token
+    client = desk_client(create_app(store, desk_settings))
+    assert log_in(client).status_code == 303
     client.ids = ids
     client.store = store
     client.settings = desk_settings
@@ -85,14 +75,13 @@ def _post(client, path, **data):  # noqa: ANN001, ANN202
 
 def test_wrong_password_is_refused(store, desk_settings):
     create_user(store, USER, PASSWORD)
-    client = TestClient(create_app(store, desk_settings))
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
-    bad = client.post("/connexion", data={"csrf": token, "username": USER, "password": "nope"})
+    client = desk_client(create_app(store, desk_settings))
+    bad = log_in(client, password="nope")
     assert bad.status_code == 401 and "incorrect" in bad.text
-    for _ in range(4):
-        client.post("/connexion", data={"csrf": token, "username": USER, "password": "nope"})
-    # five failures: even the right password waits now
-    late = client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    for _ in range(3):
+        log_in(client, password="nope")
+    # four failures in a row: the next try must wait, even with the right password
+    late = log_in(client)
     assert late.status_code == 429 and "Trop d’essais" in late.text
     assert client.get("/abonnes", follow_redirects=False).status_code == 303
     assert not authenticate(store, "personne", PASSWORD)
@@ -100,9 +89,9 @@ def test_wrong_password_is_refused(store, desk_settings):
 
 def test_without_accounts_only_loopback_clients_get_in(store, desk_settings):
     build_store(store)
-    local = TestClient(create_app(store, desk_settings), client=("127.0.0.1", 50000))
+    local = desk_client(create_app(store, desk_settings))
     assert "Aucun compte de curateur" in local.get(f"/semaine/{WEEK}").text
-    remote = TestClient(create_app(store, desk_settings), client=("192.168.1.20", 50000))
+    remote = desk_client(create_app(store, desk_settings), client=("192.168.1.20", 50000))
     assert remote.get(f"/semaine/{WEEK}", follow_redirects=False).status_code == 303
 
 
@@ -243,9 +232,8 @@ def test_sources_page_shows_health_from_sources_yaml(store, desk_settings):
             SimpleNamespace(id="muette", name="Source muette", kind="html", enabled=True),
         ]
     )
-    client = TestClient(create_app(store, desk_settings, sources), client=("127.0.0.1", 1))
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
-    client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    client = desk_client(create_app(store, desk_settings, sources))
+    log_in(client)
     page = client.get("/sources").text
     assert "ADEME – appels" in page and "Source muette" in page
     assert "jamais collectée" in page  # the collect stage's warning, in French
@@ -260,9 +248,8 @@ def test_sources_page_shows_the_schedulers_open_alerts(store, desk_settings):
     raise_alert(store, "source_failing", "demo-panne-500", "3 collectes de suite en échec")
     raise_alert(store, "source_failing", "ademe", "<b>2</b> collectes en échec")
     resolve_alerts(store, "source_failing", "ademe")
-    client = TestClient(create_app(store, desk_settings, None), client=("127.0.0.1", 1))
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
-    client.post("/connexion", data={"csrf": token, "username": USER, "password": PASSWORD})
+    client = desk_client(create_app(store, desk_settings, None))
+    log_in(client)
     page = client.get("/sources").text
     assert "Alertes en cours (1)" in page
     assert "demo-panne-500" in page and "3 collectes de suite en échec" in page

@@ -1,112 +1,251 @@
-"""The desk in headless Chromium: sign in, curate a week, publish, CSRF refusal."""
+"""The desk in headless Chromium: a week prepared end to end with the keyboard,
+accessibility (axe-core) of the week page at 1280 and 390 px, the same work
+without JavaScript, and CSRF refusal."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.desk.builder import WEEK
-from watcher.publish.bulletin import build_bulletin
+from watcher.publish.bulletin import build_bulletin, render_email
 from watcher.store.bulletins import is_published
 from watcher.store.desk import list_decisions
+from watcher.store.labels import effective_labels
 
 from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-
-def _card(page, item_id: int):  # noqa: ANN001, ANN202
-    return page.locator(f"#item-{item_id}")
-
-
-SETTLED = (
-    "() => document.querySelector(\".layout[data-curated='1']\")"
-    " && !document.querySelector('.item.saving')"
-)
+# No request in flight and no card being saved: desk.js is done with the last action.
+SETTLED = "() => !document.querySelector('.item.saving') && window.__idle !== false"
 
 
-def _submit(page, locator) -> None:  # noqa: ANN001
-    """Click; desk.js posts the form and swaps the card for the saved one (or, on the
-    week's first change, reloads the page once)."""
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        locator.click()
+def _watch_network(page) -> None:  # noqa: ANN001
+    """Count the page's own fetches so a test can wait for them to end."""
+    page.add_init_script(
+        """
+        (() => {
+          let busy = 0;
+          const original = window.fetch;
+          window.fetch = (...args) => {
+            busy += 1; window.__idle = false;
+            return original(...args).finally(() => { busy -= 1; window.__idle = busy === 0; });
+          };
+        })();
+        """
+    )
+
+
+def _settle(page) -> None:  # noqa: ANN001
     page.wait_for_function(SETTLED)
 
 
-def _click_and_wait(page, item_id: int, selector: str) -> None:  # noqa: ANN001
-    _submit(page, _card(page, item_id).locator(selector))
+def _key(page, key: str) -> None:  # noqa: ANN001
+    page.keyboard.press(key)
+    page.wait_for_timeout(50)
+    _settle(page)
 
 
-def test_sign_in_curate_publish_and_check_the_bulletin(page, desk):
-    ids = desk.ids
-    page.goto(f"{desk.url}/semaine/{WEEK}")
-    assert "/connexion" in page.url  # not signed in yet
+def _current(page) -> str:  # noqa: ANN001
+    return page.eval_on_selector("article.item.current", "card => card.id")
+
+
+def _go_to(page, item_id: int) -> None:  # noqa: ANN001
+    """j or k until the item is the current card (keyboard only)."""
+    for _ in range(40):
+        order = page.eval_on_selector_all("article.item", "cards => cards.map(c => c.id)")
+        here = page.locator("article.item.current")
+        if here.count() and _current(page) == f"item-{item_id}":
+            return
+        ahead = not here.count() or order.index(_current(page)) < order.index(f"item-{item_id}")
+        _key(page, "j" if ahead else "k")
+    raise AssertionError(f"item {item_id} never became the current card")
+
+
+def test_a_week_prepared_with_the_keyboard(page, desk):
+    ids, store = desk.ids, desk.store
+    _watch_network(page)
     sign_in(page, desk)
     page.goto(f"{desk.url}/semaine/{WEEK}")
-    assert page.locator("h1").inner_text().startswith("Bulletin semaine 48")
-    # why the classifier gave a label is shown next to it
-    card = _card(page, ids["chaleur"])
-    assert "terme-energie" in card.locator("span.lab.theme").get_attribute("title")
-    card.locator("summary", has_text="Pourquoi").click()
-    why = card.locator("details.why").inner_text()
-    assert "Énergie" in why and "terme-energie (+1.00)" in why and "chaleur fatale" in why
+    page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
-    # drop two items, then keep one of them again
-    _click_and_wait(page, ids["guide"], "button.drop")
-    _click_and_wait(page, ids["methanisation"], "button.drop")
-    assert "Écarté" in _card(page, ids["guide"]).inner_text()
-    _click_and_wait(page, ids["methanisation"], "button.keep")
-    assert "Retenu" in _card(page, ids["methanisation"]).inner_text()
+    # filter: "/" jumps to the filters; the arrow keys choose a section
+    _key(page, "/")
+    assert page.evaluate("document.activeElement.id") == "f-type"
+    page.keyboard.press("ArrowDown")  # the first section: calls for projects
+    page.wait_for_function("document.querySelector('#shown').textContent.startsWith('2 ')")
+    assert page.locator("article.item:visible").count() == 2
+    page.keyboard.press("Home")  # back to every section
+    page.wait_for_function("document.querySelector('#shown').textContent.startsWith('8 ')")
+    page.keyboard.press("Escape")
+    page.locator("h1").click()  # leave the select (as a click outside would)
 
-    # change a theme: add Énergie to the regulation item
-    card = _card(page, ids["reut"])
-    card.locator("summary", has_text="Modifier les étiquettes").click()
-    card.locator("input[name=themes][value=energie]").check()
-    _submit(page, card.locator("form.labels-form button"))
-    assert "Énergie" in _card(page, ids["reut"]).locator("ul.labels").inner_text()
+    # keep / drop with g and x, moving with j and k
+    _go_to(page, ids["guide"])
+    _key(page, "x")
+    assert page.locator(f"#item-{ids['guide']}").get_attribute("data-state") == "dropped"
+    _go_to(page, ids["football"])
+    _key(page, "g")
+    assert page.locator(f"#item-{ids['football']}").get_attribute("data-state") == "kept"
+    _key(page, "k")
+    assert _current(page) != f"item-{ids['football']}"
 
-    # pin one "À la une", and give another a curator's title
-    _click_and_wait(page, ids["reemploi"], "button.pin")
-    assert "À la une" in _card(page, ids["reemploi"]).locator("header").inner_text()
-    card = _card(page, ids["mutualisation"])
-    card.locator("summary", has_text="titre").click()
-    card.locator("input[name=title]").fill("Douze entreprises partagent un réseau de chaleur")
-    _submit(page, card.locator("form.js-async button", has_text="Enregistrer").first)
+    # reorder: Shift+K moves the current kept item up in its section
+    _go_to(page, ids["piege"])
+    _key(page, "K")
+    order = page.eval_on_selector_all(
+        ".cards[data-section=actualite] article.item", "cards => cards.map(c => c.id)"
+    )
+    assert order.index(f"item-{ids['piege']}") < order.index(f"item-{ids['mutualisation']}")
+    assert "ordre : 2 → 1" in page.inner_text("#journal")
 
-    # every change is a decision with who, before and after
-    fields = [d["field"] for d in list_decisions(desk.store, week=WEEK)]
-    assert {"status", "labels.themes", "pinned", "title"} <= set(fields)
-    assert all(d["user"] == "marie" for d in list_decisions(desk.store, week=WEEK))
+    # edit labels: e opens the editor; Tab to the fields; Ctrl+Enter saves
+    _go_to(page, ids["reut"])
+    _key(page, "e")
+    page.wait_for_selector(f"#edit-{ids['reut']}")
+    page.focus(f"#type-{ids['reut']}")  # the type: Actualités (keyboard: type its name)
+    page.keyboard.type("Actu")
+    page.keyboard.press("Tab")  # to the first theme checkbox…
+    for _ in range(12):
+        if page.evaluate("document.activeElement.value") == "energie":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # …tick Énergie
+    page.keyboard.press("Control+Enter")
+    _settle(page)
+    card = page.locator(f"#item-{ids['reut']}")
+    assert card.get_attribute("data-section") == "actualite"  # moved to its new section
+    assert card.locator("xpath=..").get_attribute("data-section") == "actualite"
+    assert "Énergie" in card.locator("ul.labels").inner_text()
+    labels = effective_labels(store, [ids["reut"]])[ids["reut"]]
+    assert labels.type == "actualite" and set(labels.themes) == {"eau", "energie"}
 
-    # publish (the confirmation dialog is accepted)
+    # bulk: s ticks cards, then the bulk bar's button
+    _go_to(page, ids["reemploi"])
+    _key(page, "s")
+    _go_to(page, ids["methanisation"])
+    _key(page, "s")
+    assert "2 élément(s) sélectionné(s)" in page.inner_text("#picked")
+    page.focus("#bulk button.drop")
+    _key(page, "Enter")
+    for key in ("reemploi", "methanisation"):
+        assert page.locator(f"#item-{ids[key]}").get_attribute("data-state") == "dropped"
+
+    # the editorial: open its panel and write it, Ctrl+Enter saves
+    page.focus("#mot summary")
+    page.keyboard.press("Enter")
+    page.focus("#editorial")
+    page.keyboard.type("Bonne lecture ! Cette semaine, **la chaleur fatale** à l'honneur.")
+    page.keyboard.press("Control+Enter")
+    _settle(page)
+    assert "la chaleur fatale" in page.inner_text("#editorial-preview")
+    assert page.locator("#editorial-preview strong").count() == 1
+
+    assert page.evaluate("window.__sameDocument") is True  # no action reloaded the page
+    fields = [d["field"] for d in list_decisions(store, week=WEEK, limit=50)]
+    assert {"status", "order", "labels.type", "labels.themes", "editorial"} <= set(fields)
+
+    # preview one theme: the arrow keys choose it, the page follows
+    page.goto(f"{desk.url}/semaine/{WEEK}/apercu")
+    page.focus("#theme")
+    with page.expect_navigation():
+        page.keyboard.press("ArrowDown")
+    theme = page.eval_on_selector("#theme", "s => s.value")
+    assert theme and f"theme={theme}" in page.url
+    mail = page.frame_locator("iframe.big").locator("body").inner_text()
+    assert "Le mot de l’équipe" in mail and "la chaleur fatale" in mail
+
+    # publish: back to the week, the Publier button, Enter, confirm
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{desk.url}/semaine/{WEEK}")
-    page.click("form.publish button")
+    page.focus("form.publish button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_selector(".badge.published")
     assert "Bulletin 2026-W48 publié (édition 1)" in page.inner_text("main")
-    assert page.locator("button.drop").count() == 0  # frozen: no more actions
-    # the archive was rebuilt with the published bulletin
-    assert "Archive reconstruite." in page.inner_text("main")
-    site = desk.settings.publish.site_dir
-    assert (site / "index.html").exists()
-    assert any(WEEK in str(p) for p in site.rglob("*.html"))
+    assert f"Archive reconstruite dans {desk.settings.publish.site_dir}" in page.inner_text("main")
 
-    bulletin = build_bulletin(desk.store, WEEK, desk.settings)
-    assert is_published(desk.store, WEEK) and bulletin.status == "published"
+    bulletin = build_bulletin(store, WEEK, desk.settings)
+    assert is_published(store, WEEK) and bulletin.status == "published"
+    assert "la chaleur fatale" in bulletin.editorial
     sections = {s.id: [e.item_id for e in s.entries] for s in bulletin.sections}
-    assert sections["une"] == [ids["reemploi"]]
+    assert sections["actualite"][:2] == [ids["piege"], ids["mutualisation"]]
+    assert ids["reut"] in sections["actualite"]
     kept = {e.item_id for e in bulletin.entries}
-    assert ids["guide"] not in kept
-    assert {ids["methanisation"], ids["chaleur"], ids["reut"], ids["mutualisation"]} <= kept
-    reut = next(e for e in bulletin.entries if e.item_id == ids["reut"])
-    assert set(reut.themes) == {"eau", "energie"}
-    titled = next(e for e in bulletin.entries if e.item_id == ids["mutualisation"])
-    assert titled.title == "Douze entreprises partagent un réseau de chaleur"
+    assert not kept & {ids["guide"], ids["reemploi"], ids["methanisation"]}
+    html, text = render_email(bulletin, desk.settings)
+    assert "<strong>la chaleur fatale</strong>" in html and "LE MOT DE L’ÉQUIPE" in text
+    page_html = (desk.settings.publish.site_dir / "bulletins" / WEEK / "index.html").read_text()
+    assert "Le mot de l’équipe" in page_html and "<strong>la chaleur fatale</strong>" in page_html
 
-    # the preview shows the published e-mail
-    page.goto(f"{desk.url}/semaine/{WEEK}/apercu")
-    frame = page.frame_locator("iframe.big")
-    assert "Douze entreprises partagent" in frame.locator("body").inner_text()
-    assert "À la une" in frame.locator("body").inner_text()
+
+def _axe(page) -> list[dict]:  # noqa: ANN001
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_week_page_is_accessible_and_fits(browser, desk, width, tmp_path):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    page.click(f"#item-{desk.ids['guide']} button.drop")  # a dropped card among the others
+    page.wait_for_selector(f"#item-{desk.ids['guide']}[data-state=dropped]")
+    page.click(f"#item-{desk.ids['reemploi']} button.pin")
+    page.wait_for_selector(f"#item-{desk.ids['reemploi']}.pinned")
+    page.click(f"#item-{desk.ids['reut']} a.edit-link")
+    page.wait_for_selector(f"#edit-{desk.ids['reut']}")
+    page.click("#mot summary")
+    serious = _axe(page)
+    assert serious == [], [(v["id"], len(v["nodes"]), v["nodes"][0]["target"]) for v in serious]
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow}px wider than the {width}px screen"
+    nav = page.locator("header.top nav")
+    for name in ("Modèle", "Sources"):
+        box = nav.get_by_role("link", name=name).bounding_box()
+        assert box and box["x"] + box["width"] <= width
+    page.screenshot(path=str(tmp_path / f"semaine-{width}.png"), full_page=True)
+    for path in ("/sources", "/abonnes", f"/semaine/{WEEK}/apercu", "/compte"):
+        page.goto(desk.url + path)
+        serious = _axe(page)
+        assert serious == [], (path, [(v["id"], v["nodes"][0]["target"]) for v in serious])
+    context.close()
+
+
+def test_everything_works_without_javascript(browser, desk):
+    ids = desk.ids
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}?type=actualite")
+    assert page.locator("article.item:visible").count() == 2  # the filter, server side
+    with page.expect_navigation():
+        page.click(f"#item-{ids['piege']} button[name=direction][value=up]")
+    assert "type=actualite" in page.url  # back to the same filtered view
+    with page.expect_navigation():
+        page.click(f"#item-{ids['mutualisation']} button.drop")
+    assert page.locator(f"#item-{ids['mutualisation']}").get_attribute("data-state") == "dropped"
+    assert "ordre : 2 → 1" in page.inner_text("#journal")
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    with page.expect_navigation():
+        page.click(f"#item-{ids['methanisation']} a.edit-link")
+    page.fill("input[name=event_start_date]", "2027-03-12")
+    page.fill("input[name=event_start_time]", "09:30")
+    page.fill("input[name=event_place]", "Metz")
+    with page.expect_navigation():
+        page.click("form.labels-form button")
+    assert "12 mars 2027 à 09 h 30, Metz" in page.inner_text(f"#item-{ids['methanisation']}")
+    page.check(f"#sel-{ids['guide']}")
+    page.check(f"#sel-{ids['reemploi']}")
+    with page.expect_navigation():
+        page.click("#bulk button.drop")
+    assert "2 élément(s) : écartés." in page.inner_text("main")
+    context.close()
 
 
 def test_a_form_without_its_csrf_token_is_refused(page, desk):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,10 +24,19 @@ from watcher.cli import App, common_options, creates_database, handle_errors, ma
 @pass_app
 def serve(app: App, host: str | None, port: int | None) -> None:
     """Start the curators' web desk (refuses a non-loopback address without an account)."""
+    from watcher.config import DEFAULT_SOURCES_PATH
     from watcher.desk.app import serve as run
 
     # The desk works without sources.yaml (the health page then says less).
-    run(app.store, app.settings, host=host, port=port, sources=app.optional_sources())
+    path = Path(app.sources_path or DEFAULT_SOURCES_PATH)
+    run(
+        app.store,
+        app.settings,
+        host=host,
+        port=port,
+        sources=app.optional_sources(),
+        sources_path=path,
+    )
 
 
 @main.group()

@@ -26,6 +26,61 @@ def bulletin_build(app, week: str) -> None:  # noqa: ANN001
     click.echo(f"bulletin {week}: {len(paths)} files written under {folder}")
 
 
+def _rebuild_site(app) -> None:  # noqa: ANN001
+    from watcher.publish.site import build_site
+
+    report = build_site(app.store, app.settings)
+    click.echo(f"site rebuilt in {report.site_dir}: {report.summary()}")
+
+
+@bulletin.command("publish")
+@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
+@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
+@click.option("--no-site", is_flag=True, help="do not rebuild the archive site")
+@common_options
+@handle_errors
+@pass_app
+def bulletin_publish(app, week: str, user: str, no_site: bool) -> None:  # noqa: ANN001
+    """Freeze a week's bulletin as it stands (as the desk's "Publier"), then rebuild the site."""
+    from watcher.desk.curation import publish_week
+
+    edition = publish_week(app.store, week, user=user, settings=app.settings)
+    click.echo(f"bulletin {week}: edition {edition} published")
+    if not no_site:
+        _rebuild_site(app)
+
+
+@bulletin.command("unpublish")
+@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
+@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
+@click.option("--no-site", is_flag=True, help="do not rebuild the archive site")
+@common_options
+@handle_errors
+@pass_app
+def bulletin_unpublish(app, week: str, user: str, no_site: bool) -> None:  # noqa: ANN001
+    """Take back a publication before any e-mail of it went out (exit 1 after)."""
+    from watcher.desk.curation import withdraw_week
+
+    edition = withdraw_week(app.store, week, user=user)
+    click.echo(f"bulletin {week}: edition {edition} is a draft again")
+    if not no_site:
+        _rebuild_site(app)
+
+
+@bulletin.command("new-edition")
+@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
+@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
+@common_options
+@handle_errors
+@pass_app
+def bulletin_new_edition(app, week: str, user: str) -> None:  # noqa: ANN001
+    """Open the next edition of a published week (a correction, sent again to everyone)."""
+    from watcher.desk.curation import open_new_edition
+
+    edition = open_new_edition(app.store, week, user=user)
+    click.echo(f"bulletin {week}: edition {edition} opened (draft); publish it when corrected")
+
+
 @main.group()
 def site() -> None:
     """The static archive site."""

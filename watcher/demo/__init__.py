@@ -69,6 +69,7 @@ class DemoContext:
     sources: SourcesFile | None = None
     notes: list[str] = field(default_factory=list)  # lines printed after the summary
     progress: bool = False
+    settings_path: Path | None = None  # the demo's settings, for `watcher serve --settings`
 
 
 @dataclass
@@ -125,7 +126,9 @@ def _accounts(ctx: DemoContext, _result: DemoResult) -> str:
             taxonomy=taxonomy_for(ctx.settings),
         )
     ctx.notes.append(
-        f"Desk account: {CURATOR[0]} / {CURATOR[1]} (`watcher serve --db {ctx.db_path}`)"
+        f"Desk: `watcher serve --db {ctx.db_path} --settings {ctx.settings_path} "
+        f"--sources {ctx.sources_path}` (account {CURATOR[0]} / {CURATOR[1]}; its "
+        f"publications rebuild {ctx.settings.publish.site_dir})"
     )
     return f"curator '{CURATOR[0]}' and {len(SUBSCRIBERS)} subscribers"
 
@@ -183,6 +186,19 @@ STARTING = {
 }
 
 
+def write_demo_settings(settings: Settings, path: Path) -> Path:
+    """The demo's settings as a file beside its database, so that the desk served on
+    the demo (`watcher serve --settings` it) publishes into the demo's own site."""
+    from watcher.settings import settings_toml
+
+    header = [
+        "# Settings of the demo, written by `watcher demo` at every run:",
+        f"#   watcher serve --db {path.parent / 'watcher.db'} --settings {path}",
+    ]
+    path.write_text(settings_toml(settings, header), encoding="utf-8")
+    return path
+
+
 def demo_settings(output_dir: Path, settings: Settings | None = None) -> Settings:
     """The settings of the demo: the user's (or the defaults), with every output under output_dir."""
     settings = settings or Settings()
@@ -229,6 +245,7 @@ def _fresh_folder(output_dir: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{output_dir / 'watcher.db'}{suffix}").unlink(missing_ok=True)
     (output_dir / "demo-sources.yaml").unlink(missing_ok=True)
+    (output_dir / "watcher.toml").unlink(missing_ok=True)
     for folder in ("bulletins", "mail"):  # the site is rebuilt in place; the model is kept
         shutil.rmtree(output_dir / folder, ignore_errors=True)
 
@@ -267,6 +284,10 @@ def run_demo(
                 progress=progress,
             )
             ctx.sources = load_sources(sources_path)
+            # Absolute paths in the file: the desk may be started from another folder.
+            ctx.settings_path = write_demo_settings(
+                demo_settings(output_dir.resolve(), settings), output_dir / "watcher.toml"
+            )
             ctx.store = Store(db_path)
             try:
                 for name, step in steps if steps is not None else STEPS:

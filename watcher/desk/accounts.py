@@ -1,4 +1,7 @@
-"""Curators' accounts: argon2id password hashes, kept in the store."""
+"""Curators' accounts: argon2id password hashes, kept in the store.
+
+Names are compared case-insensitively: ``Marie`` signs in as ``marie`` and no
+second account may differ from an existing one only in case."""
 
 from __future__ import annotations
 
@@ -18,34 +21,50 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSWORD = 8
 
 
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ConfigError(f"password: at least {MIN_PASSWORD} characters")
+
+
 def create_user(store: Store, username: str, password: str) -> int:
-    """A new curator; ConfigError for a bad name or a short password."""
+    """A new curator; ConfigError for a bad name or a short password, UserError
+    when the name (whatever its case) is taken."""
     if not _USERNAME.match(username or ""):
         raise ConfigError(
             f"user name {username!r}: use letters, digits, '.', '_', '@' or '-' (max 100)"
         )
-    if len(password or "") < MIN_PASSWORD:
-        raise ConfigError(f"password: at least {MIN_PASSWORD} characters")
+    _check_password(password)
     return desk_store.insert_user(store, username, _hasher.hash(password))
 
 
-def authenticate(store: Store, username: str, password: str) -> bool:
-    """True when the password matches; the hash is upgraded if its parameters aged."""
+def set_password(store: Store, username: str, password: str) -> None:
+    """A new password; every open session of the account ends."""
+    _check_password(password)
+    if desk_store.get_user(store, username) is None:
+        raise desk_store.UserError(f"no user named '{username}'")
+    with store.transaction():
+        desk_store.update_user(store, username, password_hash=_hasher.hash(password))
+        desk_store.end_sessions(store, username)
+
+
+def authenticate(store: Store, username: str, password: str) -> str | None:
+    """The account's own spelling of its name when the password matches (None
+    otherwise); the hash is upgraded if its parameters aged."""
     user = desk_store.get_user(store, username or "")
     if user is None:
         # Same work as a real check, so timing does not reveal which names exist.
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "")
-        return False
+        return None
     try:
         _hasher.verify(user["password_hash"], password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+        return None
     values = {"last_login": utcnow()}
     if _hasher.check_needs_rehash(user["password_hash"]):
         values["password_hash"] = _hasher.hash(password)
     desk_store.update_user(store, username, **values)
-    return True
+    return user["username"]
 
 
 def has_accounts(store: Store) -> bool:

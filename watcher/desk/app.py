@@ -1,12 +1,19 @@
 """The desk's Starlette application and `serve()`.
 
-create_app(store, settings, sources=None) -> Starlette
+create_app(store, settings, sources=None, *, bind_host=None) -> Starlette
 serve(store, settings, host=None, port=None, sources=None)
+
+Routes come from ``routes()``: each views module lists its own, and the readers'
+pages (``public``: subscribe, manage, one-click unsubscribe, under
+``/abonnement``) sit beside the curators'. Every route, whoever wrote it, passes
+through the same stack (outermost first): security headers, request check (Host
+name, path), body cap, signed session cookie.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from markupsafe import escape
@@ -15,100 +22,121 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from watcher.config import SourcesFile
-from watcher.desk import public
-from watcher.desk import views_admin as admin
-from watcher.desk import views_model as model
-from watcher.desk import views_week as week
+from watcher.desk import (
+    public,
+    views_admin,
+    views_bulletin,
+    views_model,
+    views_sources,
+    views_week,
+)
 from watcher.desk.accounts import has_accounts
+from watcher.desk.guard import BodyLimit, RequestCheck, SecurityHeaders, allowed_hosts
 from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import LoginThrottle, check_bind
-from watcher.desk.web import STATIC_DIR, desk_templates, french_error, html
+from watcher.desk.sources_runner import CollectRunner
+from watcher.desk.web import STATIC_DIR, FlashBox, desk_templates, french_error, html
 from watcher.exceptions import WatcherError
 from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import Store
-from watcher.store.desk import count_users, get_or_create_secret, get_user
-
-WEEK = "/semaine/{week}"
-ITEM = WEEK + "/element/{item_id:int}"
+from watcher.store.desk import count_users, get_or_create_secret
 
 
-def routes() -> list[Any]:
+def routes() -> list[BaseRoute]:
+    """Every route of the desk; a new views module adds its ``ROUTES`` here."""
     return [
-        Route("/", week.home),
-        Route("/connexion", admin.login_page, methods=["GET"]),
-        Route("/connexion", admin.login_submit, methods=["POST"]),
-        Route("/deconnexion", admin.logout, methods=["POST"]),
-        Route(WEEK, week.week_page),
-        Route(WEEK + "/journal", week.decisions_fragment),
-        Route(WEEK + "/apercu", week.preview_page),
-        Route(WEEK + "/apercu/email", week.preview_email),
-        Route(WEEK + "/publier", week.publish, methods=["POST"]),
-        Route(WEEK + "/nouvelle-edition", week.new_edition, methods=["POST"]),
-        Route(ITEM + "/statut", week.set_status, methods=["POST"]),
-        Route(ITEM + "/une", week.set_pin, methods=["POST"]),
-        Route(ITEM + "/texte", week.set_text, methods=["POST"]),
-        Route(ITEM + "/etiquettes", week.set_labels, methods=["POST"]),
-        Route(ITEM + "/deplacer", week.move_item, methods=["POST"]),
-        Route(ITEM + "/ajouter", week.add_item, methods=["POST"]),
-        Route("/decisions/{decision_id:int}/annuler", week.undo_decision, methods=["POST"]),
-        Route("/recherche", week.search_page),
-        Route("/abonnes", admin.subscribers_page),
-        Route("/abonnes/ajouter", admin.subscriber_add, methods=["POST"]),
-        Route("/abonnes/retirer", admin.subscriber_remove, methods=["POST"]),
-        Route("/abonnes/importer", admin.subscriber_import, methods=["POST"]),
-        Route("/sources", admin.sources_page),
-        Route("/modele", model.model_page),
-        Route("/modele/apercu", model.model_preview, methods=["POST"]),
-        Route("/modele/adopter", model.model_adopt, methods=["POST"]),
+        *views_week.ROUTES,
+        *views_bulletin.ROUTES,
+        *views_admin.ROUTES,
+        *views_sources.ROUTES,
+        *views_model.ROUTES,
         Mount(f"/{PUBLIC_PREFIX}", routes=public.routes()),  # the readers' pages, no login
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 
 
+def _page(title: str, message: str, status: int) -> Response:
+    return html(
+        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(message)}</p><p><a href='/'>Retour</a></p></body></html>",
+        status_code=status,
+    )
+
+
 async def _watcher_error(request: Request, exc: Exception) -> Response:
     """A bad week or item in a URL: a French page, not a traceback."""
-    message = french_error(getattr(exc, "message", str(exc)))
-    return html(
-        "<!DOCTYPE html><html lang='fr'><meta charset='utf-8'><title>Introuvable</title>"
-        f"<h1>Page introuvable</h1><p>{escape(message)}</p><p><a href='/'>Retour</a></p></html>",
-        status_code=404,
-    )
+    return _page("Page introuvable", french_error(getattr(exc, "message", str(exc))), 404)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
 
 
 def secret_key(store: Store, settings: Settings) -> str:
     return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
 
 
-def create_app(store: Store, settings: Settings, sources: SourcesFile | None = None) -> Starlette:
+def create_app(
+    store: Store,
+    settings: Settings,
+    sources: SourcesFile | None = None,
+    *,
+    sources_path: Path | None = None,
+    bind_host: str | None = None,
+) -> Starlette:
+    """The desk over ``store``; ``sources`` is the loaded sources file (or None),
+    ``sources_path`` the file the sources page edits (None: read-only),
+    ``bind_host`` the address served (allowed as a Host name when specific)."""
     secret = secret_key(store, settings)
+    desk = settings.desk
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(RequestCheck, hosts=allowed_hosts(settings, bind_host)),
+            Middleware(
+                BodyLimit,
+                form_bytes=desk.max_form_kib * 1024,
+                upload_bytes=desk.max_upload_kib * 1024,
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret,
                 session_cookie="veille_session",
-                max_age=settings.desk.session_max_age_h * 3600,
+                max_age=desk.session_max_age_h * 3600,
                 same_site="strict",
-            )
+                https_only=desk.secure_cookies,
+            ),
         ],
+        exception_handlers={WatcherError: _watcher_error, Exception: _server_error},
     )
-    app.add_exception_handler(WatcherError, _watcher_error)
     app.state.store = store
     app.state.settings = settings
     app.state.templates = desk_templates(settings)
     app.state.sources = sources
+    app.state.sources_path = sources_path if sources is not None else None
     app.state.secret = secret
     app.state.has_accounts = lambda: has_accounts(store)
     app.state.model_preview = PreviewRunner()
+    app.state.collect_runner = CollectRunner()
     app.state.login_throttle = LoginThrottle()
-    app.state.user_exists = lambda name: get_user(store, name) is not None
+    app.state.flashes = FlashBox()
     public.attach(app, settings)
     return app
+
+
+def server_config(app: Starlette, host: str, port: int, **options: Any) -> Any:
+    """uvicorn's configuration of the desk (also used by the tests' servers)."""
+    import uvicorn
+
+    # The client's address is read by the desk itself, through desk.trusted_proxies
+    # only: uvicorn would otherwise believe any X-Forwarded-For sent from loopback.
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, **options)
 
 
 def serve(
@@ -118,6 +146,7 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     sources: SourcesFile | None = None,
+    sources_path: Path | None = None,
 ) -> None:
     """Run the desk with uvicorn until interrupted; ConfigError (exit 2) for a
     non-loopback address while no curator account exists."""
@@ -126,4 +155,5 @@ def serve(
     host = host or settings.desk.host
     port = settings.desk.port if port is None else port
     check_bind(host, count_users(store))
-    uvicorn.run(create_app(store, settings, sources), host=host, port=port, log_level="info")
+    app = create_app(store, settings, sources, sources_path=sources_path, bind_host=host)
+    uvicorn.Server(server_config(app, host, port, log_level="info")).run()

@@ -1,9 +1,11 @@
 """Curators' actions on a week's bulletin, each saved at once and undoable.
 
-Every action goes through ``apply_change``: it reads the value before, writes
-the value after (through ``watcher.store.bulletins`` for bulletin entries,
-``watcher.store.labels.set_override`` for labels) and records a decision
-(who, when, week, item, field, before, after). ``undo`` re-applies ``before``
+Every action goes through ``apply_changes``: it checks every value of the form
+first (labels must be ids of the settings' taxonomy, dates must parse), then
+writes them all in one transaction (through ``watcher.store.bulletins`` for
+bulletin entries, ``watcher.store.labels.set_override`` for labels) and records
+one decision per changed field (who, when, week, item, field, before, after).
+A refused value saves nothing of its form. ``undo`` re-applies ``before``
 through the same path and records that too.
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from watcher.base.taxonomy import taxonomy_for
 from watcher.exceptions import PublishError, WatcherError
+from watcher.models import EventInfo
 from watcher.publish.bulletin import candidates, publish_bulletin
 from watcher.settings import Settings
 from watcher.store import Store
@@ -21,8 +25,11 @@ from watcher.store import desk as desk_store
 from watcher.store import labels as store_labels
 
 ENTRY_FIELDS = ("status", "pinned", "title", "summary")
-LABEL_FIELDS = ("type", "themes", "axes", "scope", "deadline")
-UNDOABLE = set(ENTRY_FIELDS) | {f"labels.{f}" for f in LABEL_FIELDS} | {"order"}
+LABEL_FIELDS = ("type", "themes", "axes", "scope", "deadline", "event")
+UNDOABLE = set(ENTRY_FIELDS) | {f"labels.{f}" for f in LABEL_FIELDS} | {"order", "editorial"}
+_GROUPS = {"labels.type": "types", "labels.scope": "scopes"}
+_MULTI = {"labels.themes": "themes", "labels.axes": "axes"}
+EDITORIAL_MAX = 4000
 
 
 class CurationError(WatcherError):
@@ -41,6 +48,7 @@ def current_labels(store: Store, item_id: int) -> dict[str, Any]:
         "axes": list(labels.get("axes") or []),
         "scope": labels.get("scope"),
         "deadline": labels.get("deadline"),
+        "event": rows[0].get("event"),
     }
 
 
@@ -62,14 +70,16 @@ def _entry_value(store: Store, week: str, item_id: int, field: str) -> Any:
     return bool(value) if field == "pinned" else value
 
 
+def _refuse_if_published(store: Store, week: str) -> None:
+    if store_bulletins.is_published(store, week):
+        raise PublishError(f"bulletin {week} is published", hint="open a new edition to correct it")
+
+
 def _write(store: Store, week: str, item_id: int, field: str, value: Any, user: str) -> None:
     if field in ENTRY_FIELDS:
         store_bulletins.set_entry(store, week, item_id, user=user, **{field: value})
     elif field.startswith("labels."):
-        if store_bulletins.is_published(store, week):
-            raise PublishError(
-                f"bulletin {week} is published", hint="open a new edition to correct it"
-            )
+        _refuse_if_published(store, week)
         # Only the field the curator set: the model keeps the others.
         labels: dict[str, Any] = {field.removeprefix("labels."): value}
         if value and field in ("labels.type", "labels.themes"):
@@ -78,11 +88,14 @@ def _write(store: Store, week: str, item_id: int, field: str, value: Any, user: 
     elif field == "order":
         for other_id, position in (value or {}).items():
             store_bulletins.set_entry(store, week, int(other_id), user=user, position=position)
+    elif field == "editorial":
+        store_bulletins.set_editorial(store, week, value, user=user)
     else:
         raise CurationError(f"unknown field {field!r}")
 
 
-def _normalise(field: str, value: Any) -> Any:
+def normalise(field: str, value: Any, settings: Settings) -> Any:
+    """The value as stored; CurationError (naming the field) when it is not allowed."""
     if field == "status" and value not in ("candidate", "kept", "dropped"):
         raise CurationError(f"status {value!r}: expected candidate, kept or dropped")
     if field == "pinned":
@@ -90,9 +103,16 @@ def _normalise(field: str, value: Any) -> Any:
     if field in ("title", "summary"):
         value = (value or "").strip()
         return value or None  # empty: back to the item's own text
-    if field in ("labels.themes", "labels.axes"):
-        return sorted({v for v in value or [] if v})
-    if field in ("labels.type", "labels.scope"):
+    taxonomy = taxonomy_for(settings)
+    if field in _MULTI:
+        values = sorted({v for v in value or [] if v})
+        unknown = [v for v in values if v not in taxonomy.ids(_MULTI[field])]
+        if unknown:
+            raise CurationError(f"label {field.removeprefix('labels.')} {unknown[0]!r}: unknown")
+        return values
+    if field in _GROUPS:
+        if value and value not in taxonomy.ids(_GROUPS[field]):
+            raise CurationError(f"label {field.removeprefix('labels.')} {value!r}: unknown")
         return value or None
     if field == "labels.deadline":
         if not value:
@@ -101,36 +121,91 @@ def _normalise(field: str, value: Any) -> Any:
             return date.fromisoformat(str(value)).isoformat()
         except ValueError:
             raise CurationError(f"deadline {value!r}: expected a date YYYY-MM-DD") from None
+    if field == "labels.event":
+        if not value:
+            return None
+        try:
+            return EventInfo.from_dict(value).to_dict()
+        except ValueError as exc:
+            raise CurationError(str(exc)) from None
+    if field == "editorial":
+        text = (value or "").replace("\r\n", "\n").strip()
+        if len(text) > EDITORIAL_MAX:
+            raise CurationError(f"editorial: at most {EDITORIAL_MAX} characters")
+        return text
     return value
 
 
-def apply_change(
+def _before(store: Store, week: str, item_id: int | None, field: str, value: Any) -> Any:
+    if field.startswith("labels."):
+        return current_labels(store, item_id or 0)[field.removeprefix("labels.")]
+    if field == "order":
+        entries = store_bulletins.entries(store, week)
+        return {str(i): (entries.get(int(i)) or {}).get("position") for i in value}
+    if field == "editorial":
+        return store_bulletins.editorial(store, week)
+    return _entry_value(store, week, item_id or 0, field)
+
+
+def apply_changes(
     store: Store,
     week: str,
-    item_id: int,
-    field: str,
-    value: Any,
+    item_id: int | None,
+    changes: list[tuple[str, Any]],
     *,
     user: str,
     settings: Settings,
+    before: dict[str, Any] | None = None,
+) -> list[int]:
+    """Save a form's changes all together (or none) and log each; returns the
+    decision ids (none for a field that did not change). ``before`` gives a
+    field's value before when the caller knows it better (a reorder)."""
+    values = [(field, normalise(field, value, settings)) for field, value in changes]
+    decisions: list[int] = []
+    with store.transaction():
+        for field, value in values:
+            if field in ENTRY_FIELDS or field == "order":
+                ensure_curated(store, week, settings, user)
+            if before and field in before:
+                old = before[field]
+            else:
+                old = _before(store, week, item_id, field, value)
+            if old == value:
+                continue
+            _write(store, week, item_id or 0, field, value, user)
+            decisions.append(
+                desk_store.record_decision(
+                    store,
+                    user=user,
+                    week=week,
+                    item_id=item_id,
+                    field=field,
+                    before=old,
+                    after=value,
+                )
+            )
+    return decisions
+
+
+def apply_change(
+    store: Store, week: str, item_id: int, field: str, value: Any, *, user: str, settings: Settings
 ) -> int | None:
-    """Save one change and log it; returns the decision id (None when nothing changed)."""
-    value = _normalise(field, value)
-    if field in ENTRY_FIELDS or field == "order":
-        ensure_curated(store, week, settings, user)
-    if field.startswith("labels."):
-        before = current_labels(store, item_id)[field.removeprefix("labels.")]
-    elif field == "order":
-        entries = store_bulletins.entries(store, week)
-        before = {str(i): (entries.get(int(i)) or {}).get("position") for i in value}
-    else:
-        before = _entry_value(store, week, item_id, field)
-    if before == value:
-        return None
-    _write(store, week, item_id, field, value, user)
-    return desk_store.record_decision(
-        store, user=user, week=week, item_id=item_id, field=field, before=before, after=value
-    )
+    """One change (see ``apply_changes``); the decision id, None when nothing changed."""
+    ids = apply_changes(store, week, item_id, [(field, value)], user=user, settings=settings)
+    return ids[0] if ids else None
+
+
+def apply_bulk(
+    store: Store, week: str, item_ids: list[int], status: str, *, user: str, settings: Settings
+) -> list[int]:
+    """Keep or drop several items at once, in one transaction."""
+    decisions: list[int] = []
+    with store.transaction():
+        for item_id in item_ids:
+            decisions += apply_changes(
+                store, week, item_id, [("status", status)], user=user, settings=settings
+            )
+    return decisions
 
 
 def add_to_week(
@@ -143,27 +218,43 @@ def add_to_week(
 def move(
     store: Store, week: str, item_id: int, direction: int, *, user: str, settings: Settings
 ) -> int | None:
-    """Move an item up (-1) or down (+1) among the kept items of its section."""
-    ensure_curated(store, week, settings, user)
-    bulletin = _draft_sections(store, week, settings)
-    for section in bulletin:
-        ids = [e.item_id for e in section.entries]
-        if item_id not in ids:
-            continue
-        index = ids.index(item_id)
-        target = index + direction
-        if not 0 <= target < len(ids):
-            return None
-        ids[index], ids[target] = ids[target], ids[index]
-        order = {str(i): pos for pos, i in enumerate(ids)}
-        return apply_change(store, week, item_id, "order", order, user=user, settings=settings)
+    """Move an item up (-1) or down (+1) among the kept items of its section. The
+    decision keeps every position before and after (0-based ranks), so the log
+    reads "ordre : 3 → 2" and undo restores the order seen before."""
+    from watcher.publish.bulletin import build_bulletin
+
+    with store.transaction():
+        ensure_curated(store, week, settings, user)
+        for section in build_bulletin(store, week, settings).sections:
+            ids = [e.item_id for e in section.entries]
+            if item_id not in ids:
+                continue
+            index = ids.index(item_id)
+            target = index + direction
+            if not 0 <= target < len(ids):
+                return None
+            before = {str(i): pos for pos, i in enumerate(ids)}
+            ids[index], ids[target] = ids[target], ids[index]
+            order = {str(i): pos for pos, i in enumerate(ids)}
+            found = apply_changes(
+                store,
+                week,
+                item_id,
+                [("order", order)],
+                user=user,
+                settings=settings,
+                before={"order": before},
+            )
+            return found[0] if found else None
     raise CurationError(f"item {item_id} is not in the bulletin of {week}: keep it first")
 
 
-def _draft_sections(store: Store, week: str, settings: Settings) -> list[Any]:
-    from watcher.publish.bulletin import build_bulletin
-
-    return build_bulletin(store, week, settings).sections
+def set_editorial(
+    store: Store, week: str, text: str, *, user: str, settings: Settings
+) -> int | None:
+    """The week's editorial ("le mot de l'équipe"), Markdown; kept with the edition."""
+    ids = apply_changes(store, week, None, [("editorial", text)], user=user, settings=settings)
+    return ids[0] if ids else None
 
 
 def undo(store: Store, decision_id: int, *, user: str) -> int:
@@ -178,28 +269,22 @@ def undo(store: Store, decision_id: int, *, user: str) -> int:
     week, item_id, field = decision["week"], decision["item_id"], decision["field"]
     value = decision["before"]
     if field == "order":
-        value = {k: v for k, v in (value or {}).items()}
+        value = dict(value or {})
     elif field == "status" and value is None:
         value = "candidate"
-    current: Any
-    if field.startswith("labels."):
-        current = current_labels(store, item_id)[field.removeprefix("labels.")]
-    elif field == "order":
-        entries = store_bulletins.entries(store, week)
-        current = {k: (entries.get(int(k)) or {}).get("position") for k in value}
-    else:
-        current = _entry_value(store, week, item_id, field)
-    _write(store, week, item_id, field, value, user)
-    return desk_store.record_decision(
-        store,
-        user=user,
-        week=week,
-        item_id=item_id,
-        field=field,
-        before=current,
-        after=value,
-        undo_of=decision_id,
-    )
+    with store.transaction():
+        current = _before(store, week, item_id, field, value)
+        _write(store, week, item_id or 0, field, value, user)
+        return desk_store.record_decision(
+            store,
+            user=user,
+            week=week,
+            item_id=item_id,
+            field=field,
+            before=current,
+            after=value,
+            undo_of=decision_id,
+        )
 
 
 def publish_week(store: Store, week: str, *, user: str, settings: Settings) -> int:
@@ -207,6 +292,15 @@ def publish_week(store: Store, week: str, *, user: str, settings: Settings) -> i
     edition = publish_bulletin(store, week, user, settings)
     desk_store.record_decision(
         store, user=user, week=week, field="publish", before=None, after=edition
+    )
+    return edition
+
+
+def withdraw_week(store: Store, week: str, *, user: str) -> int:
+    """Take back a publication nobody was sent yet (the edition is a draft again)."""
+    edition = store_bulletins.unfreeze(store, week)
+    desk_store.record_decision(
+        store, user=user, week=week, field="unpublish", before=edition, after=None
     )
     return edition
 

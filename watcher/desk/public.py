@@ -46,7 +46,7 @@ from watcher.deliver.tokens import (
     read_subscriber_token,
     subscriber_token,
 )
-from watcher.desk.security import security_headers
+from watcher.desk.security import client_ip
 from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
 from watcher.settings import Settings
@@ -149,7 +149,7 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
-    return security_headers(response)
+    return response  # CSP, nosniff…: create_app's SecurityHeaders adds them
 
 
 def _notice(request: Request, title: str, text: str, status_code: int) -> Response:
@@ -200,7 +200,7 @@ async def subscribe_submit(request: Request) -> Response:
     if closed is not None:
         return closed
     state: PublicPages = request.app.state.public
-    client = request.client.host if request.client else ""
+    client = client_ip(request)  # X-Forwarded-For only from desk.trusted_proxies
     if not state.throttle.allow(client):
         return _notice(
             request,

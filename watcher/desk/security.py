@@ -1,10 +1,12 @@
-"""Sessions, CSRF tokens and the loopback rule of the desk.
+"""Sessions, CSRF tokens, sign-in throttling and the loopback rule of the desk.
 
-Sessions live in a cookie signed by Starlette's SessionMiddleware (itsdangerous)
-with the secret named in ``desk.secret_key_env`` or one generated once and
-kept in the store. Each session carries a random CSRF token; every POST form
-sends it back and a POST without it gets 403. The only exception is the
-unsubscribe link, whose signed token is itself the proof.
+The session cookie (Starlette's SessionMiddleware, signed with the secret named
+in ``desk.secret_key_env`` or one generated once and kept in the store) holds a
+random session token, the CSRF token and the id of pending flash messages. The
+token is checked against ``desk_sessions`` on every request: signing out, a new
+password or a removed account deletes the row, so a copied cookie dies with it.
+Every POST form sends the CSRF token back and a POST without it gets 403; the
+only exception is the unsubscribe link, whose signed token is itself the proof.
 """
 
 from __future__ import annotations
@@ -12,18 +14,25 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import timedelta
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from watcher.desk.guard import client_address
 from watcher.exceptions import ConfigError
+from watcher.store import desk as desk_store
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LOCAL_USER = "local"
+DEVICE_COOKIE = "veille_appareil"
+DEVICE_MAX_AGE_S = 180 * 86400
 
 
 def is_loopback(host: str) -> bool:
@@ -45,6 +54,11 @@ def check_bind(host: str, accounts: int) -> None:
         )
 
 
+def client_ip(request: Request) -> str:
+    """The client's address, through ``desk.trusted_proxies`` only."""
+    return client_address(request.scope, request.app.state.settings.desk.trusted_proxies)
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -53,24 +67,48 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def sign_in(request: Request, username: str) -> None:
+    """A fresh session (no fixation) for the account, recorded in the store."""
+    store = request.app.state.store
+    old = request.session.get("sid")
+    if old:
+        desk_store.end_session(store, old)
+    csrf = request.session.get("csrf")
+    request.session.clear()
+    request.session["sid"] = desk_store.create_session(store, username)
+    request.session["csrf"] = csrf or secrets.token_urlsafe(32)
+    request.state.user = username
+
+
+def sign_out(request: Request) -> None:
+    sid = request.session.get("sid")
+    if sid:
+        desk_store.end_session(request.app.state.store, sid)
+    request.session.clear()
+
+
 def current_user(request: Request) -> str | None:
     """The signed-in curator; with no account at all, the local user on loopback."""
-    user = request.session.get("user")
-    if user:
-        if request.app.state.user_exists(user):
-            return user
-        request.session.pop("user", None)  # the account was removed: the session ends too
-    if not request.app.state.has_accounts() and is_loopback(
-        request.client.host if request.client else ""
-    ):
-        return LOCAL_USER
-    return None
+    if "desk_user" in request.scope:
+        return request.scope["desk_user"]
+    state = request.app.state
+    user = None
+    sid = request.session.get("sid")
+    if sid:
+        max_age = timedelta(hours=state.settings.desk.session_max_age_h)
+        user = desk_store.session_user(state.store, sid, max_age=max_age)
+        if user is None:
+            request.session.pop("sid", None)  # ended elsewhere: this cookie is dead
+    if user is None and not state.has_accounts() and is_loopback(client_ip(request)):
+        user = LOCAL_USER
+    request.scope["desk_user"] = user
+    return user
 
 
 def forbidden(message: str) -> HTMLResponse:
     return HTMLResponse(
-        f"<!DOCTYPE html><html lang='fr'><meta charset='utf-8'><title>Refusé</title>"
-        f"<h1>Requête refusée</h1><p>{message}</p></html>",
+        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>Refusé</title>"
+        f"</head><body><h1>Requête refusée</h1><p>{escape(message)}</p></body></html>",
         status_code=403,
     )
 
@@ -110,40 +148,88 @@ def post_form(endpoint: Endpoint) -> Endpoint:
     return csrf_protected(login_required(endpoint))
 
 
-def security_headers(response: Any) -> Any:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+# -- sign-in throttling ------------------------------------------------------------
 
 
 class LoginThrottle:
-    """At most ``limit`` failed sign-ins per account and per client address within
-    ``window_s``; the count is kept in memory (one desk process)."""
+    """Growing delays, never a lock-out. After ``free`` failures on a key (an
+    address, an account), the next attempt on it must wait ``base_s * 2**k``
+    seconds after the last failure (k = failures beyond ``free``), at most the
+    key's cap; a success clears the key. An attempt made too early is refused
+    without checking the password, so guessing from one address is slowed down
+    exponentially, while a curator whose browser carries a device cookie of a
+    past sign-in is not held back by failures on the account from elsewhere."""
 
-    def __init__(self, limit: int = 5, window_s: float = 600.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: dict[str, list[float]] = {}
+    def __init__(
+        self,
+        free: int = 3,
+        base_s: float = 1.0,
+        caps: dict[str, float] | None = None,
+        forget_s: float = 6 * 3600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free = free
+        self.base_s = base_s
+        self.caps = caps or {"ip": 900.0, "user": 60.0}
+        self.forget_s = forget_s
+        self.clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}  # key -> (count, last failure)
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-        self._failures[key] = times
-        return times
+    def _delay(self, key: str, count: int) -> float:
+        if count < self.free:
+            return 0.0
+        cap = self.caps.get(key.split(":", 1)[0], 60.0)
+        return min(cap, self.base_s * 2 ** (count - self.free))
 
-    def blocked(self, keys: list[str], now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        return any(len(self._recent(k, now)) >= self.limit for k in keys)
-
-    def failed(self, keys: list[str], now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
+    def wait(self, keys: list[str]) -> int:
+        """Seconds before the next attempt on these keys is heard (0: now)."""
+        now = self.clock()
+        longest = 0.0
         for key in keys:
-            self._recent(key, now).append(now)
+            count, last = self._failures.get(key, (0, now))
+            if now - last > self.forget_s:
+                self._failures.pop(key, None)
+                continue
+            longest = max(longest, last + self._delay(key, count) - now)
+        return math.ceil(longest) if longest > 0 else 0
+
+    def failed(self, keys: list[str]) -> None:
+        now = self.clock()
+        if len(self._failures) > 50_000:  # many names or addresses: forget the stale ones
+            self._failures = {
+                k: v for k, v in self._failures.items() if now - v[1] <= self.forget_s
+            }
+        for key in keys:
+            count, _last = self._failures.get(key, (0, now))
+            self._failures[key] = (count + 1, now)
 
     def succeeded(self, keys: list[str]) -> None:
         for key in keys:
             self._failures.pop(key, None)
+
+
+def _devices(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="watcher-desk-device")
+
+
+def device_cookie(secret: str, username: str) -> str:
+    return _devices(secret).dumps(username.lower())
+
+
+def known_device(request: Request, username: str) -> bool:
+    """The browser signed in to this account before (a signed, long-lived cookie)."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if not value:
+        return False
+    try:
+        name = _devices(request.app.state.secret).loads(value, max_age=DEVICE_MAX_AGE_S)
+    except BadSignature:
+        return False
+    return name == username.lower()
+
+
+def throttle_keys(request: Request, username: str) -> list[str]:
+    keys = [f"ip:{client_ip(request)}"]
+    if not known_device(request, username):
+        keys.append(f"user:{username.lower()}")
+    return keys

@@ -1,8 +1,8 @@
-"""Sign-in, subscribers and sources (the readers' own pages are in ``public``)."""
+"""Sign-in and out, the curator's password, subscribers (the readers' own pages are in
+``public``)."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,15 +10,25 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from watcher.base.taxonomy import taxonomy_for
-from watcher.config import SourcesFile
 from watcher.deliver import subscribers as subs
-from watcher.desk.accounts import authenticate
-from watcher.desk.security import csrf_protected, login_required, post_form
-from watcher.desk.web import back, flash, render
+from watcher.desk.accounts import authenticate, set_password
+from watcher.desk.security import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE_S,
+    LOCAL_USER,
+    csrf_protected,
+    device_cookie,
+    login_required,
+    post_form,
+    sign_in,
+    sign_out,
+    throttle_keys,
+)
+from watcher.desk.web import back, flash, french_error, render
 from watcher.exceptions import WatcherError
-from watcher.store import Store
 from watcher.store import delivery as log
 
 
@@ -34,31 +44,71 @@ async def login_page(request: Request) -> Response:
 @csrf_protected
 async def login_submit(request: Request) -> Response:
     form = await request.form()
-    username = str(form.get("username", "")).strip()
+    username = str(form.get("username", "")).strip()[:100]
     password = str(form.get("password", ""))
     store = request.app.state.store
     throttle = request.app.state.login_throttle
-    keys = [f"user:{username.lower()}", f"ip:{request.client.host if request.client else ''}"]
+    keys = throttle_keys(request, username)
     suite = _safe_next(str(form.get("suite", "/")))
-    if throttle.blocked(keys):
-        flash(request, "Trop d’essais infructueux : réessayez dans quelques minutes.", "error")
-        return render(request, "login.html", suite=suite, status_code=429)
-    ok = await run_in_threadpool(authenticate, store, username, password)
-    if not ok:
+    wait = throttle.wait(keys)
+    if wait:
+        # Too early after failures: refused without looking at the password.
+        flash(request, f"Trop d’essais infructueux : réessayez dans {wait} s.", "error")
+        response = render(request, "login.html", suite=suite, status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = await run_in_threadpool(authenticate, store, username, password)
+    if user is None:
         throttle.failed(keys)
         flash(request, "Identifiant ou mot de passe incorrect.", "error")
         return render(request, "login.html", suite=suite, status_code=401)
-    throttle.succeeded(keys)
-    csrf = request.session.get("csrf")
-    request.session.clear()  # a fresh session at sign-in (no fixation)
-    request.session["user"] = username
-    request.session["csrf"] = csrf
-    return back(_safe_next(str(form.get("suite", "/"))))
+    throttle.succeeded([*keys, f"user:{user.lower()}"])
+    sign_in(request, user)
+    response = back(suite)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(request.app.state.secret, user),
+        max_age=DEVICE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.desk.secure_cookies,
+    )
+    return response
 
 
 @csrf_protected
 async def logout(request: Request) -> Response:
+    sign_out(request)
+    return back("/connexion")
+
+
+@login_required
+async def account_page(request: Request) -> Response:
+    return render(request, "account.html")
+
+
+@post_form
+async def account_password(request: Request) -> Response:
+    """A new password ends every session of the account, this one included."""
+    form = await request.form()
+    user = request.state.user
+    store = request.app.state.store
+    if user == LOCAL_USER:
+        flash(request, "Aucun compte : créez-en un avec `watcher users add NOM`.", "error")
+        return back("/compte")
+    if str(form.get("new", "")) != str(form.get("confirm", "")):
+        flash(request, "Les deux nouveaux mots de passe diffèrent.", "error")
+        return back("/compte")
+    if await run_in_threadpool(authenticate, store, user, str(form.get("current", ""))) is None:
+        flash(request, "Mot de passe actuel incorrect.", "error")
+        return back("/compte")
+    try:
+        set_password(store, user, str(form.get("new", "")))
+    except WatcherError as exc:
+        flash(request, french_error(exc.message), "error")
+        return back("/compte")
     request.session.clear()
+    flash(request, "Mot de passe changé : reconnectez-vous (vos autres sessions sont fermées).")
     return back("/connexion")
 
 
@@ -107,6 +157,13 @@ async def subscriber_remove(request: Request) -> Response:
     return back("/abonnes")
 
 
+def upload_name(upload: Any) -> str:
+    """The uploaded file's name for messages only (never a path on disk)."""
+    name = str(getattr(upload, "filename", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip(". ")
+    return (name[:80] + "…" if len(name) > 80 else name) or "import.csv"
+
+
 @post_form
 async def subscriber_import(request: Request) -> Response:
     form = await request.form()
@@ -115,9 +172,9 @@ async def subscriber_import(request: Request) -> Response:
         flash(request, "Choisissez un fichier CSV.", "error")
         return back("/abonnes")
     data = await upload.read()
-    name = Path(getattr(upload, "filename", "") or "import.csv").name
+    name = upload_name(upload)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
+        path = Path(folder) / "import.csv"  # the name sent by the browser is not a path
         path.write_bytes(data)
         try:
             report = subs.import_csv(
@@ -134,58 +191,19 @@ async def subscriber_import(request: Request) -> Response:
         f"{len(report.existing)} déjà présent·e(s), {len(report.left)} désabonné·e(s) "
         f"non réinscrit·e(s), {len(report.errors)} ligne(s) en erreur.",
     )
-    for error in report.errors[:20]:
+    for error in report.errors:
         flash(request, error.replace(str(path), name), "error")
     return back("/abonnes")
 
 
-@login_required
-async def sources_page(request: Request) -> Response:
-    from watcher.store.jobs import open_alerts
-
-    store = request.app.state.store
-    rows = source_rows(store, request.app.state.sources)
-    return render(request, "sources.html", sources=rows, alerts=open_alerts(store))
-
-
-_WARNINGS_FR = [
-    (re.compile(r"^never collected$"), "jamais collectée"),
-    (
-        re.compile(r"^failed in the last (\d+) run\(s\): (.*)$"),
-        "en échec lors des {0} dernière(s) collecte(s) : {1}",
-    ),
-    (
-        re.compile(r"^no new item since (\S+) \(expected one every ~(\d+) days\)$"),
-        "aucun nouvel élément depuis le {0} (un attendu tous les ~{1} jours)",
-    ),
-    (
-        re.compile(r"^no new item ever \(expected one every ~(\d+) days\)$"),
-        "aucun élément jamais reçu (un attendu tous les ~{0} jours)",
-    ),
+ROUTES = [
+    Route("/connexion", login_page, methods=["GET"]),
+    Route("/connexion", login_submit, methods=["POST"]),
+    Route("/deconnexion", logout, methods=["POST"]),
+    Route("/compte", account_page, methods=["GET"]),
+    Route("/compte/mot-de-passe", account_password, methods=["POST"]),
+    Route("/abonnes", subscribers_page),
+    Route("/abonnes/ajouter", subscriber_add, methods=["POST"]),
+    Route("/abonnes/retirer", subscriber_remove, methods=["POST"]),
+    Route("/abonnes/importer", subscriber_import, methods=["POST"]),
 ]
-
-
-def _warning_fr(text: str) -> str:
-    for pattern, french in _WARNINGS_FR:
-        match = pattern.match(text)
-        if match:
-            return french.format(*match.groups())
-    return text
-
-
-def source_rows(store: Store, sources: SourcesFile | None) -> list[dict[str, Any]]:
-    """Each source's health: the collect stage's ``source_health`` over sources.yaml,
-    else what the store alone knows (sources seen in runs and items)."""
-    if sources is not None:
-        from watcher.store.health import source_health
-
-        rows = source_health(store, getattr(sources, "sources", sources))
-        for row in rows:
-            row["warnings_fr"] = [_warning_fr(w) for w in row.get("warnings") or []]
-        return rows
-    from watcher.store.bulletins import source_contributions as from_store
-
-    rows = from_store(store)
-    for row in rows:
-        row["warnings_fr"] = []
-    return rows

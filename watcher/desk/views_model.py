@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from watcher.desk.security import login_required, post_form
 from watcher.desk.web import back, flash, render
@@ -53,3 +54,10 @@ async def model_adopt(request: Request) -> Response:
         return back("/modele")
     flash(request, f"Nouveau modèle adopté ; {count} élément(s) réétiqueté(s).")
     return back("/modele")
+
+
+ROUTES = [
+    Route("/modele", model_page),
+    Route("/modele/apercu", model_preview, methods=["POST"]),
+    Route("/modele/adopter", model_adopt, methods=["POST"]),
+]

@@ -1,30 +1,46 @@
-"""The week's curation: candidates by section, item actions, search, preview, publish."""
+"""The week's triage view and the actions on its items.
+
+Every action is a plain form POST answered by a redirect back to the week (the
+desk works without JavaScript). desk.js sends the same forms with fetch and
+the header ``X-Requested-With: fetch``; it then gets the changed cards back,
+followed by the new lines of the decisions log, and swaps them in place
+(reorders get the section's new order as JSON), so no action reloads the page.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
+from markupsafe import escape
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from watcher.base.clock import PARIS
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import parse_week, week_dates, week_of
 from watcher.desk import curation
-from watcher.desk.explain import explain
 from watcher.desk.security import login_required, post_form
 from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch, render
+from watcher.desk.week_view import (
+    BANDS,
+    OTHERS,
+    STATES,
+    Filters,
+    one_card,
+    section_order,
+    week_cards,
+    week_sections,
+)
 from watcher.exceptions import WatcherError
-from watcher.publish.bulletin import build_bulletin, candidates, filter_bulletin, render_email
-from watcher.publish.selection import SECTION_ORDER, section_titles
-from watcher.settings import Settings
+from watcher.publish.editorial import editorial_html
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
 
-ORDERED_SECTIONS = {"une", "reglementation", "actualite", "formation", "publication"}
+JOURNAL_SIZE = 15
 
 
 def _week(request: Request) -> str:
@@ -45,73 +61,8 @@ def edition_state(store: Store, week: str) -> dict[str, Any]:
         "published_at": current["published_at"] if current else None,
         "published_by": current["published_by"] if current else None,
         "curated": store_bulletins.is_curated(store, week),
+        "editorial": (current or {}).get("editorial") or "",
     }
-
-
-def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) -> dict[str, Any]:
-    labels = row.get("labels") or {}
-    entry = row.get("entry") or {}
-    status = row["status"] if curated else ("kept" if row.get("auto") else "candidate")
-    why: dict[str, list[str]] = {}
-    if labels.get("type"):
-        why[f"type:{labels['type']}"] = explain(explanations, "type", labels["type"])
-    for group in ("themes", "axes"):
-        for label in labels.get(group) or []:
-            why[f"{group}:{label}"] = explain(explanations, group, label)
-    if labels.get("scope"):
-        why[f"scope:{labels['scope']}"] = explain(explanations, "scope", labels["scope"])
-    return {
-        **row,
-        "labels": labels,
-        "effective_status": status,
-        "display_title": entry.get("title") or row.get("title") or "(sans titre)",
-        "display_summary": entry.get("summary") or row.get("summary") or "",
-        "title_override": entry.get("title") or "",
-        "summary_override": entry.get("summary") or "",
-        "why": why,
-        "relevance_why": explain(explanations, "relevant", "relevant"),
-        "deadline_why": explain(explanations, "deadline", "deadline"),
-    }
-
-
-def week_sections(store: Store, week: str, settings: Settings) -> list[dict[str, Any]]:
-    """Candidates grouped as the bulletin's sections, kept ones first in bulletin order."""
-    rows = candidates(store, week, settings)
-    curated = store_bulletins.is_curated(store, week)
-    explanations = desk_store.get_explanations(store, [r["id"] for r in rows])
-    groups: dict[str, list[dict[str, Any]]] = {k: [] for k in [*SECTION_ORDER, "autres"]}
-    for row in rows:
-        item = _decorate(row, curated, explanations.get(row["id"], {}))
-        labels = item["labels"]
-        kind = labels.get("type") if labels.get("relevant") else None
-        groups[kind if kind in groups else "autres"].append(item)
-    rank = {"kept": 0, "candidate": 1, "dropped": 2}
-
-    def order(item: dict[str, Any]) -> tuple:
-        position = item.get("position")
-        return (
-            not item["pinned"],
-            rank[item["effective_status"]],
-            position is None,
-            position or 0,
-            -item["score"],
-        )
-
-    titles = section_titles(settings)
-    sections = []
-    for kind, items in groups.items():
-        if not items:
-            continue
-        title = titles.get(kind, "Non retenus par le classifieur")
-        sections.append(
-            {
-                "id": kind,
-                "title": title,
-                "items": sorted(items, key=order),
-                "orderable": kind in ORDERED_SECTIONS,
-            }
-        )
-    return sections
 
 
 @login_required
@@ -140,48 +91,82 @@ def neighbours(week: str) -> tuple[str, str]:
     return week_of(monday - timedelta(days=7)), week_of(monday + timedelta(days=7))
 
 
+def journal(store: Store, week: str) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The week's latest decisions and the titles of their items."""
+    decisions = desk_store.list_decisions(store, week=week, limit=JOURNAL_SIZE)
+    ids = sorted({d["item_id"] for d in decisions if d["item_id"]})
+    titles = {r["id"]: r["title"] for r in store_bulletins.load_items(store, ids=ids)}
+    return decisions, titles
+
+
 @login_required
 async def week_page(request: Request) -> Response:
     store, settings = _state(request)
     week = _week(request)
-    sections = week_sections(store, week, settings)
+    taxonomy = taxonomy_for(settings)
+    filters = Filters.from_query(request.query_params, taxonomy)
+    cards = week_cards(store, week, settings)
+    sections = week_sections(store, week, settings, cards)
+    for section in sections:
+        section["shown"] = sum(1 for c in section["items"] if filters.matches(c))
+    shown = sum(s["shown"] for s in sections)
+    state = edition_state(store, week)
+    decisions, titles = journal(store, week)
     return render(
         request,
         "week.html",
         week=week,
         sections=sections,
-        state=edition_state(store, week),
-        decisions=desk_store.list_decisions(store, week=week, limit=15),
-        titles={i["id"]: i["display_title"] for s in sections for i in s["items"]},
+        filters=filters,
+        shown=shown,
+        bands=BANDS,
+        states=STATES,
+        others=OTHERS,
+        state=state,
+        editorial_preview=editorial_html(state["editorial"]),
+        decisions=decisions,
+        titles=titles,
         previous_week=neighbours(week)[0],
         next_week=neighbours(week)[1],
-        count=sum(len(s["items"]) for s in sections),
+        count=len(cards),
+        kept=sum(1 for c in cards if c["state"] == "kept"),
     )
 
 
-def _find_item(store: Store, week: str, settings: Settings, item_id: int) -> dict[str, Any] | None:
-    for section in week_sections(store, week, settings):
-        for item in section["items"]:
-            if item["id"] == item_id:
-                return {**item, "orderable": section["orderable"]}
-    return None
+def _return_to(request: Request, week: str, anchor: str = "") -> Response:
+    """Back to the week as the curator was seeing it (its filters), at the card."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = f"/semaine/{week}"
+    query = f"?{referer.query}" if referer.path == path and referer.query else ""
+    return back(f"{path}{query}{anchor}")
 
 
-async def _after_change(request: Request, week: str, item_id: int | None) -> Response:
+async def _respond(
+    request: Request, week: str, item_ids: list[int], decision_ids: list[int]
+) -> Response:
     store, settings = _state(request)
-    if is_fetch(request) and item_id is not None:
-        item = _find_item(store, week, settings, item_id)
-        if item is not None:
-            return fragment(
-                request,
-                "_item.html",
-                item=item,
-                week=week,
-                state=edition_state(store, week),
-                orderable=item["orderable"],
-            )
-    anchor = f"#item-{item_id}" if item_id else ""
-    return back(f"/semaine/{week}{anchor}")
+    if not is_fetch(request):
+        return _return_to(request, week, f"#item-{item_ids[0]}" if len(item_ids) == 1 else "")
+    cards = [c for c in (one_card(store, week, settings, i) for i in item_ids) if c]
+    decisions = [d for d in (desk_store.get_decision(store, i) for i in decision_ids) if d]
+    titles = {c["id"]: c["display_title"] for c in cards}
+    return fragment(
+        request,
+        "_changed.html",
+        cards=cards,
+        week=week,
+        state=edition_state(store, week),
+        decisions=decisions,
+        titles=titles,
+    )
+
+
+def _refused(request: Request, week: str, exc: WatcherError, anchor: str = "") -> Response:
+    message = french_error(exc.message)
+    if is_fetch(request):
+        return html(f"<p class='error' role='alert'>{escape(message)}</p>", status_code=409)
+    flash(request, message, "error")
+    return _return_to(request, week, anchor)
 
 
 async def _apply(request: Request, changes: list[tuple[str, Any]]) -> Response:
@@ -189,23 +174,12 @@ async def _apply(request: Request, changes: list[tuple[str, Any]]) -> Response:
     week = _week(request)
     item_id = int(request.path_params["item_id"])
     try:
-        for field, value in changes:
-            curation.apply_change(
-                store, week, item_id, field, value, user=request.state.user, settings=settings
-            )
+        decisions = curation.apply_changes(
+            store, week, item_id, changes, user=request.state.user, settings=settings
+        )
     except WatcherError as exc:
-        if is_fetch(request):
-            return html(
-                f"<p class='error'>{_escape(french_error(exc.message))}</p>", status_code=409
-            )
-        flash(request, french_error(exc.message), "error")
-    return await _after_change(request, week, item_id)
-
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
+        return _refused(request, week, exc, f"#item-{item_id}")
+    return await _respond(request, week, [item_id], decisions)
 
 
 @post_form
@@ -233,19 +207,36 @@ async def set_text(request: Request) -> Response:
     )
 
 
+def event_from_form(form: Any) -> dict[str, Any] | None:
+    """The event fields of the labels form as ``EventInfo.to_dict()``'s shape."""
+
+    def moment(prefix: str) -> str | None:
+        day = str(form.get(f"event_{prefix}_date", "")).strip()
+        hour = str(form.get(f"event_{prefix}_time", "")).strip()
+        if not day:
+            return f"T{hour}" if hour else None  # a time alone: refused by EventInfo
+        return f"{day}T{hour}" if hour else day
+
+    start, end = moment("start"), moment("end")
+    place = str(form.get("event_place", "")).strip()
+    if not (start or end or place):
+        return None
+    return {"start": start, "end": end, "place": place or None}
+
+
 @post_form
 async def set_labels(request: Request) -> Response:
     form = await request.form()
-    return await _apply(
-        request,
-        [
-            ("labels.type", str(form.get("type", ""))),
-            ("labels.themes", [str(v) for v in form.getlist("themes")]),
-            ("labels.axes", [str(v) for v in form.getlist("axes")]),
-            ("labels.scope", str(form.get("scope", ""))),
-            ("labels.deadline", str(form.get("deadline", ""))),
-        ],
-    )
+    changes: list[tuple[str, Any]] = [
+        ("labels.type", str(form.get("type", ""))),
+        ("labels.themes", [str(v) for v in form.getlist("themes")]),
+        ("labels.axes", [str(v) for v in form.getlist("axes")]),
+        ("labels.scope", str(form.get("scope", ""))),
+        ("labels.deadline", str(form.get("deadline", ""))),
+    ]
+    if "event_start_date" in form:
+        changes.append(("labels.event", event_from_form(form)))
+    return await _apply(request, changes)
 
 
 @post_form
@@ -256,11 +247,68 @@ async def move_item(request: Request) -> Response:
     form = await request.form()
     direction = -1 if form.get("direction") == "up" else 1
     try:
-        curation.move(store, week, item_id, direction, user=request.state.user, settings=settings)
+        decision = curation.move(
+            store, week, item_id, direction, user=request.state.user, settings=settings
+        )
     except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
-    # Two cards change places: the whole page is simpler than two fragments.
-    return back(f"/semaine/{week}#item-{item_id}")
+        return _refused(request, week, exc, f"#item-{item_id}")
+    if not is_fetch(request):
+        return _return_to(request, week, f"#item-{item_id}")
+    card = one_card(store, week, settings, item_id)
+    section = card["section"] if card else ""
+    line = ""
+    if decision is not None:
+        decisions = [desk_store.get_decision(store, decision)]
+        line = fragment(
+            request,
+            "_journal_lines.html",
+            decisions=decisions,
+            titles={item_id: card["display_title"] if card else ""},
+            state=edition_state(store, week),
+        ).body.decode()
+    return JSONResponse(
+        {
+            "section": section,
+            "order": section_order(store, week, settings, section),
+            "journal": line,
+        }
+    )
+
+
+@post_form
+async def bulk(request: Request) -> Response:
+    """Keep or drop the selected cards (one transaction)."""
+    store, settings = _state(request)
+    week = _week(request)
+    form = await request.form()
+    status = str(form.get("status", ""))
+    ids = sorted({int(v) for v in form.getlist("ids") if str(v).isdigit()})
+    if not ids:
+        return _refused(request, week, WatcherError("nothing selected"))
+    try:
+        decisions = curation.apply_bulk(
+            store, week, ids, status, user=request.state.user, settings=settings
+        )
+    except WatcherError as exc:
+        return _refused(request, week, exc)
+    if not is_fetch(request):
+        flash(request, f"{len(ids)} élément(s) : {'gardés' if status == 'kept' else 'écartés'}.")
+    return await _respond(request, week, ids, decisions)
+
+
+@login_required
+async def edit_page(request: Request) -> Response:
+    """The editing forms of one card: a page of its own, or a fragment for desk.js."""
+    store, settings = _state(request)
+    week = _week(request)
+    item_id = int(request.path_params["item_id"])
+    card = one_card(store, week, settings, item_id)
+    if card is None:
+        raise curation.CurationError(f"no item with id {item_id}")
+    context = {"item": card, "week": week, "state": edition_state(store, week)}
+    if is_fetch(request):
+        return fragment(request, "_edit.html", **context)
+    return render(request, "edit.html", **context)
 
 
 @post_form
@@ -290,92 +338,11 @@ async def undo_decision(request: Request) -> Response:
     return back(f"/semaine/{week}" if week else "/")
 
 
-@post_form
-async def publish(request: Request) -> Response:
-    store, settings = _state(request)
-    week = _week(request)
-    try:
-        edition = curation.publish_week(store, week, user=request.state.user, settings=settings)
-    except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
-        return back(f"/semaine/{week}")
-    flash(request, f"Bulletin {week} publié (édition {edition}).")
-    site_message = await run_in_threadpool(rebuild_archive, store, settings)
-    if site_message:
-        flash(request, site_message, "info" if "reconstruite" in site_message else "error")
-    return back(f"/semaine/{week}")
-
-
-def rebuild_archive(store: Store, settings: Settings) -> str:
-    """Rebuild the static archive after a publication; a message to show."""
-    from watcher.publish.site import build_site
-
-    try:
-        build_site(store, settings)
-    except Exception as exc:  # the bulletin is published: report, don't undo it
-        return f"Bulletin publié, mais l’archive n’a pas pu être reconstruite : {exc}"
-    return "Archive reconstruite."
-
-
-@post_form
-async def new_edition(request: Request) -> Response:
-    store, _settings = _state(request)
-    week = _week(request)
-    try:
-        edition = curation.open_new_edition(store, week, user=request.state.user)
-        flash(request, f"Édition {edition} ouverte : le bulletin peut de nouveau être modifié.")
-    except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
-    return back(f"/semaine/{week}")
-
-
-@login_required
-async def preview_page(request: Request) -> Response:
-    store, settings = _state(request)
-    week = _week(request)
-    theme = request.query_params.get("theme") or ""
-    bulletin = build_bulletin(store, week, settings)
-    if theme:
-        names = taxonomy_for(settings).names["themes"]
-        bulletin = filter_bulletin(bulletin, themes=[theme], theme_names=names)
-    _html, text = render_email(bulletin, settings)
-    return render(
-        request,
-        "preview.html",
-        week=week,
-        theme=theme,
-        text=text,
-        state=edition_state(store, week),
-        count=len({e.item_id for e in bulletin.entries}),
-    )
-
-
-@login_required
-async def preview_email(request: Request) -> Response:
-    """The bulletin's e-mail HTML as subscribers will see it (shown in an iframe)."""
-    store, settings = _state(request)
-    week = _week(request)
-    theme = request.query_params.get("theme") or ""
-    bulletin = build_bulletin(store, week, settings)
-    if theme:
-        names = taxonomy_for(settings).names["themes"]
-        bulletin = filter_bulletin(bulletin, themes=[theme], theme_names=names)
-    body, _text = render_email(bulletin, settings)
-    response = html(body)
-    # The mail's own markup: no script may run in it, whatever an item's text says.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
-    )
-    return response
-
-
 @login_required
 async def decisions_fragment(request: Request) -> Response:
     store, _settings = _state(request)
     week = _week(request)
-    decisions = desk_store.list_decisions(store, week=week, limit=15)
-    ids = sorted({d["item_id"] for d in decisions if d["item_id"]})
-    titles = {r["id"]: r["title"] for r in store_bulletins.load_items(store, ids=ids)}
+    decisions, titles = journal(store, week)
     return fragment(
         request,
         "_decisions.html",
@@ -386,12 +353,19 @@ async def decisions_fragment(request: Request) -> Response:
     )
 
 
-@login_required
-async def search_page(request: Request) -> Response:
-    store, _settings = _state(request)
-    query = request.query_params.get("q", "")
-    week = request.query_params.get("semaine", "")
-    if week:
-        parse_week(week)
-    results = desk_store.search_items(store, query) if query.strip() else []
-    return render(request, "search.html", query=query, week=week, results=results)
+WEEK = "/semaine/{week}"
+ITEM = WEEK + "/element/{item_id:int}"
+ROUTES = [
+    Route("/", home),
+    Route(WEEK, week_page),
+    Route(WEEK + "/journal", decisions_fragment),
+    Route(WEEK + "/lot", bulk, methods=["POST"]),
+    Route(ITEM + "/modifier", edit_page),
+    Route(ITEM + "/statut", set_status, methods=["POST"]),
+    Route(ITEM + "/une", set_pin, methods=["POST"]),
+    Route(ITEM + "/texte", set_text, methods=["POST"]),
+    Route(ITEM + "/etiquettes", set_labels, methods=["POST"]),
+    Route(ITEM + "/deplacer", move_item, methods=["POST"]),
+    Route(ITEM + "/ajouter", add_item, methods=["POST"]),
+    Route("/decisions/{decision_id:int}/annuler", undo_decision, methods=["POST"]),
+]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
+from collections import OrderedDict
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -15,7 +17,7 @@ from watcher.base.clock import PARIS
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import french_date, week_label, week_of
-from watcher.desk.security import csrf_token, current_user, security_headers
+from watcher.desk.security import csrf_token, current_user
 from watcher.publish.render import environment
 from watcher.publish.sanitize import safe_url
 from watcher.settings import Settings
@@ -50,7 +52,10 @@ FIELD_NAMES = {
     "labels.scope": "portée",
     "labels.deadline": "date limite",
     "labels.relevant": "pertinent",
+    "labels.event": "dates de l’événement",
+    "editorial": "mot de l’équipe",
     "publish": "publication",
+    "unpublish": "publication retirée",
     "new_edition": "nouvelle édition",
 }
 STATUS_NAMES = {"kept": "retenu", "dropped": "écarté", "candidate": "candidat"}
@@ -75,10 +80,54 @@ def _decision_value(value: Any, field: str, names: dict[str, dict[str, str]]) ->
         return STATUS_NAMES.get(value, str(value))
     if field == "labels.deadline":
         return _fr_date(value)
+    if field == "labels.event":
+        return event_text(value)
     if field == "order":
         return "modifié"
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _rank(order: Any, item_id: Any) -> int | None:
+    position = (order or {}).get(str(item_id)) if isinstance(order, dict) else None
+    return position + 1 if isinstance(position, int) else None
+
+
+def _decision_change(decision: dict[str, Any], names: dict[str, dict[str, str]]) -> str:
+    """ "before → after" of a decision; a reorder as the item's ranks, "3 → 1"."""
+    field = decision["field"]
+    if field == "order":
+        before = _rank(decision["before"], decision["item_id"])
+        after = _rank(decision["after"], decision["item_id"])
+        if before is not None and after is not None:
+            return f"{before} → {after}"
+    return (
+        f"{_decision_value(decision['before'], field, names)} → "
+        f"{_decision_value(decision['after'], field, names)}"
+    )
+
+
+def _moment_fr(value: str) -> str:
+    day = _fr_date(value[:10])
+    return f"{day} à {value[11:16].replace(':', ' h ')}" if len(value) > 10 else day
+
+
+def event_text(event: Any) -> str:
+    """An event's dates and place as a curator reads them (French)."""
+    if not isinstance(event, dict) or not event.get("start"):
+        return "—"
+    text = _moment_fr(str(event["start"]))
+    if event.get("end"):
+        end = str(event["end"])
+        same_day = end[:10] == str(event["start"])[:10]
+        text += (
+            f" – {end[11:16].replace(':', ' h ')}"
+            if same_day and len(end) > 10
+            else f" au {_moment_fr(end)}"
+        )
+    if event.get("place"):
+        text += f", {event['place']}"
+    return text
 
 
 def desk_templates(settings: Settings) -> Jinja2Templates:
@@ -88,6 +137,8 @@ def desk_templates(settings: Settings) -> Jinja2Templates:
         fr_date=_fr_date,
         safe_href=safe_url,  # links from the web: http(s) only
         decision_value=partial(_decision_value, names=taxonomy_for(settings).names),
+        decision_change=partial(_decision_change, names=taxonomy_for(settings).names),
+        event_text=event_text,
         fr_datetime=_fr_datetime,
     )
     env.globals.update(field_names=FIELD_NAMES, week_label=week_label)
@@ -112,6 +163,34 @@ _ERRORS_FR = [
     (re.compile(r"week '([^']*)': .*"), "Semaine « {0} » invalide : attendu par exemple 2026-W48."),
     (re.compile(r"no item with id (\d+)"), "Élément {0} introuvable."),
     (re.compile(r"deadline '([^']*)': .*"), "Date limite « {0} » invalide (AAAA-MM-JJ)."),
+    (
+        re.compile(r"label (\w+) '([^']*)': unknown"),
+        "Étiquette « {1} » inconnue ({0}) : rien n’a été enregistré.",
+    ),
+    (re.compile(r"event\.start is required"), "Indiquez le jour de début de l’événement."),
+    (re.compile(r"event\.end is before event\.start"), "La fin de l’événement précède son début."),
+    (re.compile(r"event\.(\w+): '([^']*)'"), "Date ou heure de l’événement « {1} » invalide."),
+    (
+        re.compile(r"editorial: at most (\d+) characters"),
+        "Le mot de l’équipe dépasse {0} caractères.",
+    ),
+    (re.compile(r"^nothing selected$"), "Aucun élément coché."),
+    (re.compile(r"status '([^']*)': expected"), "Action « {0} » inconnue."),
+    (re.compile(r"no source with id '([^']*)'"), "Source « {0} » absente du fichier des sources."),
+    (
+        re.compile(r"the change would make the file invalid: (.*)"),
+        "Modification refusée, le fichier des sources deviendrait invalide : {0}",
+    ),
+    (
+        re.compile(r"is written inline: edit it by hand"),
+        "Cette source est écrite sur une ligne : modifiez le fichier à la main.",
+    ),
+    (
+        re.compile(r"something follows the sources list"),
+        "Le fichier des sources a du contenu après la liste : ajoutez la source à la main.",
+    ),
+    (re.compile(r"^(\S+): no answer within (\d+) s"), "{0} : pas de réponse en {1} s."),
+    (re.compile(r"^(\S+): (.*)"), "{0} : {1}"),
 ]
 
 
@@ -124,12 +203,42 @@ def french_error(message: str) -> str:
     return f"Action impossible : {message}"
 
 
+class FlashBox:
+    """Flash messages kept on the server (a bounded map, one desk process): the
+    session cookie holds only the box's id, so a long import report never makes
+    it pass the browsers' 4 kB cookie limit."""
+
+    def __init__(self, boxes: int = 2000, per_box: int = 200) -> None:
+        self.boxes = boxes
+        self.per_box = per_box
+        self._messages: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()
+
+    def add(self, box: str, kind: str, message: str) -> None:
+        messages = self._messages.setdefault(box, [])
+        self._messages.move_to_end(box)
+        if len(messages) < self.per_box:
+            messages.append((kind, message[:2000]))
+        while len(self._messages) > self.boxes:
+            self._messages.popitem(last=False)
+
+    def pop(self, box: str | None) -> list[tuple[str, str]]:
+        return self._messages.pop(box, []) if box else []
+
+
 def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append([kind, message])
+    box = request.session.get("flash")
+    if not isinstance(box, str):
+        box = secrets.token_urlsafe(12)
+        request.session["flash"] = box
+    request.app.state.flashes.add(box, kind, message)
+
+
+def take_flashes(request: Request) -> list[tuple[str, str]]:
+    return request.app.state.flashes.pop(request.session.pop("flash", None))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    messages = request.session.pop("flash", [])
+    messages = take_flashes(request)
     response = request.app.state.templates.TemplateResponse(
         request,
         template,
@@ -142,7 +251,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         },
         status_code=status_code,
     )
-    return security_headers(response)
+    return response
 
 
 def is_fetch(request: Request) -> bool:
@@ -155,11 +264,10 @@ def back(url: str) -> RedirectResponse:
 
 
 def fragment(request: Request, template: str, **context: Any) -> Response:
-    response = request.app.state.templates.TemplateResponse(
+    return request.app.state.templates.TemplateResponse(
         request, template, {"csrf": csrf_token(request), "user": current_user(request), **context}
     )
-    return security_headers(response)
 
 
 def html(text: str, status_code: int = 200) -> HTMLResponse:
-    return security_headers(HTMLResponse(text, status_code=status_code))
+    return HTMLResponse(text, status_code=status_code)

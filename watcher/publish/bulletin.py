@@ -57,6 +57,7 @@ def build_bulletin(store: Store, week: str, settings: Settings) -> Bulletin:
         sections=build_sections(rows, week, curated, settings),
         edition=current["edition"] if current else None,
         status="draft",
+        editorial=(current or {}).get("editorial") or "",
     )
 
 

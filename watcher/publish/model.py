@@ -66,6 +66,7 @@ class Bulletin:
     status: str = "draft"
     published_at: datetime | None = None
     theme: str | None = None  # set on a per-theme variant
+    editorial: str = ""  # "le mot de l'équipe", Markdown subset (rendered sanitised)
 
     @property
     def entries(self) -> list[Entry]:
@@ -88,6 +89,7 @@ class Bulletin:
             "status": self.status,
             "published_at": self.published_at.isoformat() if self.published_at else None,
             "theme": self.theme,
+            "editorial": self.editorial,
             "sections": [
                 {"id": s.id, "title": s.title, "entries": [e.to_dict() for e in s.entries]}
                 for s in self.sections
@@ -109,6 +111,7 @@ class Bulletin:
             status=data.get("status", "published"),
             published_at=datetime.fromisoformat(published) if published else None,
             theme=data.get("theme"),
+            editorial=data.get("editorial") or "",
             sections=[
                 Section(s["id"], s["title"], [Entry.from_dict(e) for e in s["entries"]])
                 for s in data.get("sections", [])

@@ -31,6 +31,7 @@ from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import Taxonomy, taxonomy_for
 from watcher.base.weeks import french_date, french_month
 from watcher.exceptions import PublishError
+from watcher.publish.editorial import editorial_html, editorial_text
 from watcher.publish.sanitize import safe_html, safe_url
 from watcher.settings import Settings
 
@@ -79,6 +80,8 @@ def _environment(dirs: tuple[Path, ...], taxonomy: Taxonomy, strict: bool) -> En
         days_left=days_left_text,
         safe_html=safe_html,
         safe_url=safe_url,
+        editorial_html=editorial_html,
+        editorial_text=editorial_text,
         iso=lambda d: d.isoformat() if isinstance(d, date) else "",
     )
     env.globals["label_names"] = taxonomy.names

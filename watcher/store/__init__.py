@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
@@ -144,6 +145,8 @@ class Store:
             ) from None
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy's URL and plugin errors
             raise StoreError(f"{self.shown}: not a usable database URL ({_reason(exc)})") from None
+        # The connection of an open `transaction()` in this context (thread or task).
+        self._unit: ContextVar[Connection | None] = ContextVar(f"unit-{id(self)}", default=None)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
@@ -206,8 +209,13 @@ class Store:
 
         On SQLite it takes the write lock at once (``BEGIN IMMEDIATE``): its reads
         and writes see no other writer in between. On PostgreSQL writers run side
-        by side; ``watcher.store.locking`` says how each write stays right.
+        by side; ``watcher.store.locking`` says how each write stays right. Inside
+        `transaction()`, the enclosing transaction (committed when it ends).
         """
+        unit = self._unit.get()
+        if unit is not None:
+            yield unit
+            return
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -215,8 +223,29 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        unit = self._unit.get()
+        if unit is not None:
+            yield unit  # reads inside a transaction see its own writes
+            return
         with self.engine.connect() as connection:
             yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Several area functions as one unit: every `begin()`/`connect()` of this
+        context joins one transaction, committed at the end or rolled back whole
+        (a form's changes are saved all together or not at all)."""
+        if self._unit.get() is not None:
+            yield self._unit.get()  # nested: the outer one decides
+            return
+        with self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            token = self._unit.set(connection)
+            try:
+                yield connection
+            finally:
+                self._unit.reset(token)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -61,6 +61,7 @@ bulletins = Table(
     Column("published_at", UtcDateTime),
     Column("published_by", Text),
     Column("snapshot", JSON),  # Bulletin.to_dict() frozen at publication
+    Column("editorial", Text),  # "le mot de l'équipe" (Markdown) of this edition
 )
 
 bulletin_entries = Table(
@@ -372,10 +373,81 @@ def new_edition(store: Store, week: str, user: str) -> int:
         edition = latest["edition"] + 1
         conn.execute(
             bulletins.insert().values(
-                week=week, edition=edition, status="draft", created_at=utcnow(), created_by=user
+                week=week,
+                edition=edition,
+                status="draft",
+                created_at=utcnow(),
+                created_by=user,
+                editorial=latest.get("editorial"),  # the correction starts from it
             )
         )
     return edition
+
+
+def unfreeze(store: Store, week: str) -> int:
+    """Take back the published current edition (it becomes a draft again, its
+    snapshot dropped) while no message of it was handed to the mail server;
+    returns the edition. PublishError otherwise: open a new edition instead."""
+    from watcher.store.delivery import deliveries
+
+    with store.begin() as conn:
+        latest = _latest(conn, week)
+        if latest is None or latest["status"] != "published":
+            raise PublishError(f"bulletin {week} has no published edition to withdraw")
+        edition = latest["edition"]
+        messages = conn.execute(
+            select(func.count()).where(
+                deliveries.c.week == week,
+                deliveries.c.edition == edition,
+                deliveries.c.status.in_(("pending", "sent")),
+            )
+        ).scalar_one()
+        if messages:
+            raise PublishError(
+                f"bulletin {week} edition {edition} was already sent ({messages} message(s))",
+                hint="correct it with a new edition instead",
+            )
+        conn.execute(
+            bulletins.update()
+            .where(bulletins.c.week == week, bulletins.c.edition == edition)
+            .values(status="draft", published_at=None, published_by=None, snapshot=None)
+        )
+    return edition
+
+
+def editorial(store: Store, week: str) -> str:
+    """The editorial of the current edition ("" when none)."""
+    latest = current_edition(store, week)
+    return (latest or {}).get("editorial") or ""
+
+
+def set_editorial(store: Store, week: str, text: str, *, user: str) -> None:
+    """Write the editorial of the current draft edition (created when the week has none)."""
+    parse_week(week)
+    with store.begin() as conn:
+        latest = _latest(conn, week)
+        if latest and latest["status"] == "published":
+            raise PublishError(
+                f"bulletin {week} edition {latest['edition']} is published",
+                hint="open a new edition (new_edition) to correct it",
+            )
+        if latest is None:
+            conn.execute(
+                bulletins.insert().values(
+                    week=week,
+                    edition=1,
+                    status="draft",
+                    created_at=utcnow(),
+                    created_by=user,
+                    editorial=text or None,
+                )
+            )
+        else:
+            conn.execute(
+                bulletins.update()
+                .where(bulletins.c.week == week, bulletins.c.edition == latest["edition"])
+                .values(editorial=text or None)
+            )
 
 
 def published_snapshots(store: Store) -> list[dict[str, Any]]:
@@ -411,6 +483,7 @@ __all__ = [
     "bulletin_entries",
     "bulletins",
     "current_edition",
+    "editorial",
     "entries",
     "is_curated",
     "is_published",
@@ -419,7 +492,9 @@ __all__ = [
     "new_edition",
     "published_snapshot",
     "published_snapshots",
+    "set_editorial",
     "set_entry",
+    "unfreeze",
     "source_contributions",
     "weeks_with_items",
 ]

@@ -1,4 +1,10 @@
-"""Desk tables: curators' accounts, the desk's secret, and the decisions log.
+"""Desk tables: curators' accounts and sessions, the desk's secret, and the decisions log.
+
+User names are compared case-insensitively (``Marie`` signs in as ``marie``; no
+two accounts differ only in case: a unique index on ``lower(username)``).
+A session is a row of ``desk_sessions`` keyed by the SHA-256 of the random
+token kept in the signed cookie: signing out, a new password or a removed
+account deletes the rows, so a copied cookie stops working at once.
 
 A decision is one change a curator made (who, when, week, item, field, value
 before, value after). Undo re-applies ``before`` through the same code path
@@ -7,9 +13,10 @@ and records the undo itself as a decision, so the log never loses history.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +49,17 @@ desk_users = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False, default=utcnow),
     Column("last_login", UtcDateTime),
+)
+Index("ux_desk_users_lower_name", func.lower(desk_users.c.username), unique=True)
+
+desk_sessions = Table(
+    "desk_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token
+    Column("username", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+    Column("last_seen", UtcDateTime, nullable=False, default=utcnow),
+    Index("ix_desk_sessions_user", "username"),
 )
 
 desk_secrets = Table(
@@ -78,7 +96,14 @@ class UserError(WatcherError):
 # --- users -----------------------------------------------------------------
 
 
+def _named(username: str) -> Any:
+    return func.lower(desk_users.c.username) == (username or "").lower()
+
+
 def insert_user(store: Store, username: str, password_hash: str) -> int:
+    existing = get_user(store, username)
+    if existing is not None:
+        raise UserError(f"user '{existing['username']}' exists already")
     try:
         with store.begin() as conn:
             result = conn.execute(
@@ -92,8 +117,9 @@ def insert_user(store: Store, username: str, password_hash: str) -> int:
 
 
 def get_user(store: Store, username: str) -> dict[str, Any] | None:
+    """The account named so, whatever the case (``username`` holds its own spelling)."""
     with store.connect() as conn:
-        row = conn.execute(select(desk_users).where(desk_users.c.username == username)).first()
+        row = conn.execute(select(desk_users).where(_named(username))).first()
     return dict(row._mapping) if row else None
 
 
@@ -116,15 +142,72 @@ def count_users(store: Store) -> int:
 
 
 def delete_user(store: Store, username: str) -> None:
+    """Remove an account and end its sessions."""
     with store.begin() as conn:
-        result = conn.execute(desk_users.delete().where(desk_users.c.username == username))
-    if result.rowcount == 0:
-        raise UserError(f"no user named '{username}'")
+        user = conn.execute(select(desk_users.c.username).where(_named(username))).scalar()
+        if user is None:
+            raise UserError(f"no user named '{username}'")
+        conn.execute(desk_users.delete().where(desk_users.c.username == user))
+        conn.execute(desk_sessions.delete().where(desk_sessions.c.username == user))
 
 
 def update_user(store: Store, username: str, **values: Any) -> None:
     with store.begin() as conn:
-        conn.execute(update(desk_users).where(desk_users.c.username == username).values(**values))
+        conn.execute(update(desk_users).where(_named(username)).values(**values))
+
+
+# --- sessions --------------------------------------------------------------
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(store: Store, username: str) -> str:
+    """A new session of the account; returns the token to keep in the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with store.begin() as conn:
+        conn.execute(
+            insert(desk_sessions).values(
+                id=_token_id(token), username=username, created_at=now, last_seen=now
+            )
+        )
+    return token
+
+
+def session_user(store: Store, token: str, *, max_age: timedelta | None = None) -> str | None:
+    """The account of a live session (None when it was ended or is older than max_age)."""
+    if not token:
+        return None
+    with store.connect() as conn:
+        row = conn.execute(
+            select(desk_sessions.c.username, desk_sessions.c.created_at).where(
+                desk_sessions.c.id == _token_id(token)
+            )
+        ).first()
+    if row is None:
+        return None
+    if max_age is not None and _as_utc(row.created_at) < utcnow() - max_age:
+        end_session(store, token)
+        return None
+    return row.username
+
+
+def end_session(store: Store, token: str) -> None:
+    with store.begin() as conn:
+        conn.execute(desk_sessions.delete().where(desk_sessions.c.id == _token_id(token or "")))
+
+
+def end_sessions(store: Store, username: str) -> int:
+    """End every session of an account (new password, removal); returns how many."""
+    with store.begin() as conn:
+        result = conn.execute(
+            desk_sessions.delete().where(
+                func.lower(desk_sessions.c.username) == (username or "").lower()
+            )
+        )
+    return result.rowcount
 
 
 # --- secrets ---------------------------------------------------------------

@@ -1,53 +1,365 @@
-// Progressive enhancement of the desk: forms marked .js-async are sent with
-// fetch and the item's card is replaced by the server's fragment, then the
-// e-mail preview and the decisions log are refreshed. Without JavaScript every
-// form still works as a plain POST followed by a redirect.
+// Progressive enhancement of the desk (served as a file: the CSP allows no inline
+// script). Without JavaScript every action is a plain form POST followed by a
+// redirect, and the filters are a GET form. With it:
+// - actions are sent with fetch (header X-Requested-With: fetch); the server
+//   answers with the changed cards and the new lines of the decisions log, which
+//   replace the old ones in place (a card whose type changed moves to its new
+//   section); a reorder gets the section's new order as JSON;
+// - the filters apply at once, without a request;
+// - keyboard shortcuts (j/k, g/x, u, Shift+K/J, e, s, /, ?, Ctrl+Enter, Escape);
+// - the e-mail preview loads only when its panel is open, and is refreshed
+//   after a change only then.
 (function () {
   "use strict";
 
-  function refreshSide() {
-    // The first change of an untouched week turns the automatic selection into
-    // the curators' one: every card's badge changes, so reload the page once.
-    var layout = document.querySelector(".layout[data-curated='0']");
-    if (layout) { window.location.reload(); return; }
-    var frame = document.getElementById("preview");
-    if (frame) { frame.src = frame.src; }
-    var journal = document.getElementById("journal");
-    if (journal && journal.dataset.src) {
-      fetch(journal.dataset.src, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (text) { if (text !== null) { journal.innerHTML = text; } });
-    }
+  var FETCH = { "X-Requested-With": "fetch" };
+  var previewTimer = null;
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function say(text) {
+    var live = $("#live");
+    if (live) { live.textContent = ""; window.setTimeout(function () { live.textContent = text; }, 30); }
   }
 
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var confirmButton = event.submitter && event.submitter.dataset.confirm;
-    if (confirmButton && !window.confirm(confirmButton)) { event.preventDefault(); return; }
-    if (!form.classList.contains("js-async")) { return; }
-    event.preventDefault();
+  // -- filters --------------------------------------------------------------------
+  function filterValues() {
+    var form = $("#filters");
+    if (!form) { return null; }
+    return {
+      type: form.elements.type.value, theme: form.elements.theme.value,
+      band: form.elements.score.value, state: form.elements.etat.value
+    };
+  }
+
+  function matches(card, f) {
+    if (!f) { return true; }
+    var themes = (card.dataset.themes || "").split(" ");
+    return (!f.type || card.dataset.section === f.type) &&
+      (!f.theme || themes.indexOf(f.theme) >= 0) &&
+      (!f.band || card.dataset.band === f.band) &&
+      (!f.state || card.dataset.state === f.state);
+  }
+
+  function applyFilters() {
+    var f = filterValues();
+    if (!f) { return; }
+    var shown = 0, total = 0;
+    $$("details.section").forEach(function (section) {
+      var visible = 0;
+      $$("article.item", section).forEach(function (card) {
+        var ok = matches(card, f);
+        card.hidden = !ok;
+        total += 1;
+        if (ok) { visible += 1; }
+      });
+      section.hidden = visible === 0;
+      shown += visible;
+    });
+    var out = $("#shown");
+    if (out) { out.textContent = shown + " élément(s) affiché(s) sur " + total; }
+  }
+
+  function filtersChanged() {
+    applyFilters();
+    var form = $("#filters");
+    var params = new URLSearchParams(new FormData(form));
+    Array.from(params.keys()).forEach(function (key) { if (!params.get(key)) { params.delete(key); } });
+    var query = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  // -- counts ---------------------------------------------------------------------
+  function updateCounts() {
+    var all = 0, kept = 0;
+    $$("details.section").forEach(function (section) {
+      var id = section.dataset.section;
+      var cards = $$("article.item", section);
+      var inSection = cards.filter(function (c) { return c.dataset.state === "kept"; }).length;
+      all += cards.length; kept += inSection;
+      var count = $("[data-count-of='" + id + "']");
+      if (count) { count.textContent = cards.length + " · " + inSection + " retenu(s)"; }
+      var tab = $("[data-count-for='" + id + "']");
+      if (tab) { tab.textContent = cards.length; }
+    });
+    var totals = $("#totals");
+    if (totals) { totals.textContent = all + " candidats, " + kept + " retenus"; }
+  }
+
+  // -- preview and journal -------------------------------------------------------------
+  function loadPreview() {
+    var frame = $("#preview");
+    if (!frame) { return; }
+    frame.src = frame.dataset.src + (frame.dataset.src.indexOf("?") < 0 ? "?" : "&") + "v=" + Date.now();
+    frame.dataset.stale = "";
+  }
+
+  function previewChanged() {
+    var panel = $(".preview-panel");
+    var frame = $("#preview");
+    if (!panel || !frame) { return; }
+    if (!panel.open) { frame.dataset.stale = "1"; return; }
+    window.clearTimeout(previewTimer);
+    previewTimer = window.setTimeout(loadPreview, 800);
+  }
+
+  function addJournalLines(html) {
+    var list = $("#journal ol.decisions");
+    if (!list || !html || !html.trim()) { return; }
+    var holder = document.createElement("ol");
+    holder.innerHTML = html;
+    var none = $("li.none", list);
+    if (none) { none.remove(); }
+    $$("li", holder).reverse().forEach(function (li) { list.insertBefore(li, list.firstChild); });
+    $$("li", list).slice(15).forEach(function (li) { li.remove(); });
+  }
+
+  // -- cards ------------------------------------------------------------------------
+  function currentCard() { return $("article.item.current"); }
+
+  function setCurrent(card, focus) {
+    $$("article.item.current").forEach(function (c) { c.classList.remove("current"); });
+    if (!card) { return; }
+    card.classList.add("current");
+    if (focus !== false) { card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest" }); }
+  }
+
+  function placeCard(fresh) {
+    var old = document.getElementById(fresh.id);
+    var wasCurrent = old && old.classList.contains("current");
+    var target = $(".cards[data-section='" + fresh.dataset.section + "']");
+    if (!old) { return true; }
+    if (old.dataset.section !== fresh.dataset.section) {
+      if (!target) { return false; }  // no such section on the page yet: reload
+      old.remove();
+      target.insertBefore(fresh, target.firstChild);
+      say("Élément déplacé dans la rubrique « " + (target.parentElement.querySelector("h2").firstChild.textContent.trim()) + " ».");
+    } else {
+      old.replaceWith(fresh);
+    }
+    fresh.hidden = !matches(fresh, filterValues());
+    fresh.classList.add("saved");
+    if (wasCurrent) { setCurrent(fresh); }
+    return true;
+  }
+
+  function swapIn(html) {
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var ok = true;
+    $$("article.item", holder).forEach(function (fresh) { ok = placeCard(fresh) && ok; });
+    var lines = $("template.journal-lines", holder);
+    if (lines) { addJournalLines(lines.innerHTML); }
+    var layout = $(".layout[data-curated='0']");
+    if (layout) {  // the first change made the automatic selection the curators' one
+      layout.dataset.curated = "1";
+      $$(".badge .auto").forEach(function (mark) { mark.remove(); });
+    }
+    if (!ok) { window.location.reload(); return; }
+    updateCounts();
+    previewChanged();
+  }
+
+  function showError(form, text) {
+    var place = form.closest(".item") || form;
+    var old = $(".error", place);
+    if (old) { old.remove(); }
+    var note = document.createElement("div");
+    note.innerHTML = text;
+    place.appendChild(note);
+    say(note.textContent);
+  }
+
+  function post(form, submitter) {
     var data = new FormData(form);
-    if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
     var card = form.closest(".item");
     if (card) { card.classList.add("saving"); }
-    fetch(form.action, {
-      method: "POST", body: data, credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" }
-    }).then(function (response) {
-      return response.text().then(function (text) { return { ok: response.ok, text: text }; });
-    }).then(function (result) {
-      if (card && result.ok) {
-        var holder = document.createElement("div");
-        holder.innerHTML = result.text.trim();
-        var fresh = holder.firstElementChild;
-        if (fresh) { card.replaceWith(fresh); fresh.classList.add("saved"); }
-      } else if (card) {
-        card.classList.remove("saving");
-        var note = document.createElement("div");
-        note.innerHTML = result.text;
-        card.appendChild(note);
-      }
-      refreshSide();
+    return fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: FETCH })
+      .then(function (response) {
+        var type = response.headers.get("content-type") || "";
+        var body = type.indexOf("json") >= 0 ? response.json() : response.text();
+        return body.then(function (value) { return { ok: response.ok, status: response.status, body: value }; });
+      })
+      .then(function (result) {
+        if (card) { card.classList.remove("saving"); }
+        if (result.status === 403) { window.location.reload(); return null; }  // session over
+        if (!result.ok) { showError(form, result.body); return null; }
+        return result.body;
+      });
+  }
+
+  function onAsync(form, submitter) {
+    post(form, submitter).then(function (html) {
+      if (html !== null) { swapIn(html); say("Enregistré."); }
     }).catch(function () { form.submit(); });
+  }
+
+  function onMove(form, submitter) {
+    var card = form.closest(".item");
+    var id = card ? card.id : null;
+    post(form, submitter).then(function (result) {
+      if (!result) { return; }
+      var box = $(".cards[data-section='" + result.section + "']");
+      if (box) {
+        result.order.forEach(function (itemId) {
+          var node = document.getElementById("item-" + itemId);
+          if (node && node.parentElement === box) { box.appendChild(node); }
+        });
+      }
+      addJournalLines(result.journal);
+      previewChanged();
+      if (id) { setCurrent(document.getElementById(id)); }
+      say("Ordre modifié.");
+    }).catch(function () { form.submit(); });
+  }
+
+  function onBulk(form, submitter) {
+    post(form, submitter).then(function (html) {
+      if (html === null) { return; }
+      swapIn(html);
+      updatePicked();
+      say("Sélection traitée.");
+    }).catch(function () { form.submit(); });
+  }
+
+  function onEditorial(form) {
+    post(form, null).then(function (html) {
+      if (html === null) { return; }
+      var old = $("#editorial-preview");
+      if (old) { old.outerHTML = html; }
+      var title = $("#mot-titre");
+      var filled = form.elements.editorial.value.trim() !== "";
+      if (title) { title.textContent = "Le mot de l’équipe " + (filled ? "(rédigé)" : "(vide)"); }
+      previewChanged();
+      say("Mot de l’équipe enregistré.");
+    }).catch(function () { form.submit(); });
+  }
+
+  function toggleEditor(card) {
+    var open = $(".editor", card);
+    if (open) { open.remove(); card.focus(); return; }
+    var link = $("a.edit-link", card);
+    if (!link) { return; }
+    fetch(link.href, { headers: FETCH, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) { window.location.href = link.href; return; }
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var editor = holder.firstElementChild;
+        card.appendChild(editor);
+        var first = $("input:not([type=hidden]), select, textarea", editor);
+        if (first) { first.focus(); }
+      });
+  }
+
+  function updatePicked() {
+    var out = $("#picked");
+    if (!out) { return; }
+    var n = $$("input.pick:checked").length;
+    out.textContent = n ? n + " élément(s) sélectionné(s) :" : "Cochez des éléments pour les traiter ensemble :";
+  }
+
+  // -- events -----------------------------------------------------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var question = submitter && submitter.dataset.confirm;
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    var kinds = { "js-async": onAsync, "js-move": onMove, "js-bulk": onBulk, "js-editorial": onEditorial };
+    for (var kind in kinds) {
+      if (form.classList.contains(kind)) {
+        event.preventDefault();
+        kinds[kind](form, submitter);
+        return;
+      }
+    }
+    if (form.id === "filters") { event.preventDefault(); filtersChanged(); }
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.closest && target.closest("#filters")) { filtersChanged(); }
+    if (target.classList && target.classList.contains("pick")) { updatePicked(); }
+    if (target.hasAttribute && target.hasAttribute("data-autosubmit")) { target.form.submit(); }
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.edit-link");
+    if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      var card = link.closest(".item");
+      setCurrent(card, false);
+      toggleEditor(card);
+      return;
+    }
+    var card2 = event.target.closest && event.target.closest("article.item");
+    if (card2 && !card2.classList.contains("current")) { setCurrent(card2, false); }
+  });
+
+  document.addEventListener("toggle", function (event) {
+    if (event.target.classList && event.target.classList.contains("preview-panel") && event.target.open) {
+      var frame = $("#preview");
+      if (frame && (!frame.getAttribute("src") || frame.dataset.stale)) { loadPreview(); }
+    }
+  }, true);
+
+  function visibleCards() { return $$("article.item").filter(function (c) { return !c.hidden && !c.closest("[hidden]"); }); }
+
+  function step(delta) {
+    var cards = visibleCards();
+    if (!cards.length) { return; }
+    var index = cards.indexOf(currentCard());
+    var next = index < 0 ? (delta > 0 ? 0 : cards.length - 1) : Math.min(cards.length - 1, Math.max(0, index + delta));
+    var section = cards[next].closest("details.section");
+    if (section && !section.open) { section.open = true; }
+    setCurrent(cards[next]);
+  }
+
+  function press(card, selector) {
+    var button = card && $(selector, card);
+    if (button) { button.form.requestSubmit(button); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
+      event.preventDefault();
+      target.form.requestSubmit();
+      return;
+    }
+    if (event.key === "Escape") {
+      var editor = target.closest && target.closest(".editor");
+      if (editor) { var owner = editor.closest(".item"); editor.remove(); if (owner) { owner.focus(); } }
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var card = currentCard();
+    var actions = {
+      "j": function () { step(1); }, "k": function () { step(-1); },
+      "J": function () { press(card, "button[name=direction][value=down]"); },
+      "K": function () { press(card, "button[name=direction][value=up]"); },
+      "g": function () { press(card, "button.keep"); },
+      "x": function () { press(card, "button.drop"); },
+      "u": function () { press(card, "button[name=pinned]"); },
+      "e": function () { if (card) { toggleEditor(card); } },
+      "s": function () {
+        var box = card && $("input.pick", card);
+        if (box) { box.checked = !box.checked; updatePicked(); }
+      },
+      "/": function () { var first = $("#f-type"); if (first) { first.focus(); } },
+      "?": function () { var help = $("#help"); if (help && !help.open) { help.showModal(); } }
+    };
+    var action = actions[event.key];
+    if (action) { event.preventDefault(); action(); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    applyFilters();
+    var hash = window.location.hash;
+    if (hash && hash.indexOf("#item-") === 0) { setCurrent(document.getElementById(hash.slice(1)), false); }
   });
 })();

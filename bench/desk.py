@@ -1,0 +1,224 @@
+"""Desk bench: a curator's triage of the demo week, counted in page loads and bytes.
+
+    .venv/bin/python bench/desk.py [--actions 60] [--modes js,nojs]
+
+The demo pipeline (collect, classify, accounts; no publication) fills a database
+once, cached under output/bench-desk/. Each mode then works on a fresh copy of
+it, through the real desk (uvicorn on 127.0.0.1) in headless Chromium:
+
+1. open the week page;
+2. keep or drop the first ``--actions`` cards (two kept, one dropped, in turn);
+3. move five kept items up in their section (▲);
+4. correct the themes of three items.
+
+It counts the main-frame page loads and the bytes that came over the wire
+(headers and bodies of every response: pages, fragments, iframe, assets).
+Baseline in the same run: the same triage with JavaScript off, where every
+action is a form POST followed by a full page load (what ▲▼ always did, and
+keep/drop on the first change of a week, before the triage view).
+Run it on another checkout with PYTHONPATH=that/checkout to measure that code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CACHE = ROOT / "output" / "bench-desk"
+USER, PASSWORD = "curatrice", "demo-veille-eit"
+
+
+def demo_database() -> tuple[Path, str]:
+    """The demo's collected and labelled database (built once), and its week."""
+    from watcher.base.weeks import week_of
+    from watcher.demo import STEPS, run_demo
+    from watcher.demo.server import paris_today
+
+    week = week_of(paris_today())
+    db = CACHE / "watcher.db"
+    stamp = CACHE / "week.txt"
+    if not (db.exists() and stamp.exists() and stamp.read_text() == week):
+        steps = [s for s in STEPS if s[0] in ("collect", "classify", "accounts")]
+        run_demo(CACHE, steps=steps, echo=lambda line: print(f"  demo: {line}"))
+        stamp.write_text(week)
+    return db, week
+
+
+def serve(db: Path, output: Path):  # noqa: ANN201 - (server, thread, url)
+    import uvicorn
+
+    from watcher.desk.app import create_app
+    from watcher.settings import Settings
+    from watcher.store import Store
+
+    settings = Settings.model_validate(
+        {"publish": {"output_dir": str(output), "site_dir": str(output / "site")}}
+    )
+    app = create_app(Store(db), settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+class Meter:
+    """Page loads and bytes of one page, and a wait for the network to go quiet."""
+
+    def __init__(self, page) -> None:  # noqa: ANN001
+        self.page = page
+        self.loads = 0
+        self.bytes = 0
+        self.requests = 0
+        self.in_flight = 0
+        page.on("request", self._started)
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._failed)
+        page.on("framenavigated", self._navigated)
+
+    def _started(self, _request) -> None:  # noqa: ANN001
+        self.in_flight += 1
+
+    def _finished(self, request) -> None:  # noqa: ANN001
+        self.in_flight -= 1
+        self.requests += 1
+        sizes = request.sizes()
+        self.bytes += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    def _failed(self, _request) -> None:  # noqa: ANN001
+        self.in_flight -= 1
+
+    def _navigated(self, frame) -> None:  # noqa: ANN001
+        if frame == self.page.main_frame:
+            self.loads += 1
+
+    def reset(self) -> None:
+        self.loads = self.bytes = self.requests = 0
+
+    def settle(self) -> None:
+        """Until no request has been in flight for 150 ms and the page is loaded."""
+        quiet_since = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self.page.wait_for_timeout(25)
+            busy = self.in_flight > 0 or self.page.locator(".item.saving").count() > 0
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.15:
+                self.page.wait_for_load_state()
+                return
+
+
+def triage(url: str, week: str, javascript: bool, actions: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.shared import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        )
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        meter = Meter(page)
+        page.goto(f"{url}/connexion")
+        page.fill("input[name=username]", USER)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/connexion'] button[type=submit]")
+        page.wait_for_url("**/semaine/**")
+        meter.settle()
+        meter.reset()
+        started = time.monotonic()
+
+        page.goto(f"{url}/semaine/{week}")
+        meter.settle()
+        ids = page.eval_on_selector_all("article.item", "cards => cards.map(c => c.id)")
+        done = 0
+        for n, card_id in enumerate(ids[:actions]):
+            wanted = "button.drop" if n % 3 == 2 else "button.keep"
+            button = page.locator(f"#{card_id} {wanted}")
+            if button.count() == 0:
+                continue  # already in that state
+            button.first.click()
+            meter.settle()
+            done += 1
+        moves = 0
+        for _ in range(5):
+            up = page.locator("article.item button[name=direction][value=up]")
+            if up.count() < 2:
+                break
+            up.nth(1).click()
+            meter.settle()
+            moves += 1
+        edits = 0
+        for card_id in ids[:3]:
+            card = page.locator(f"#{card_id}")
+            card.locator("details.edit summary", has_text="étiquettes").first.click()
+            box = card.locator("form.labels-form input[name=themes]").first
+            box.set_checked(not box.is_checked())
+            card.locator("form.labels-form button").first.click()
+            meter.settle()
+            edits += 1
+        elapsed = time.monotonic() - started
+        result = {
+            "cards": len(ids),
+            "actions": done + moves + edits,
+            "loads": meter.loads,
+            "bytes": meter.bytes,
+            "requests": meter.requests,
+            "seconds": elapsed,
+        }
+        context.close()
+        browser.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--actions", type=int, default=60, help="cards kept or dropped")
+    parser.add_argument("--modes", default="nojs,js", help="nojs (baseline), js, or both")
+    args = parser.parse_args()
+    db, week = demo_database()
+    results = {}
+    for mode in args.modes.split(","):
+        work = CACHE / f"run-{mode}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        copy = work / "watcher.db"
+        shutil.copy(db, copy)
+        server, thread, url = serve(copy, work / "output")
+        try:
+            results[mode] = triage(url, week, mode == "js", args.actions)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+        r = results[mode]
+        print(
+            f"{mode:>5}: week {week}, {r['cards']} cards, {r['actions']} actions: "
+            f"{r['loads']} page loads, {r['bytes'] / 1024:.0f} KiB over {r['requests']} "
+            f"requests, {r['seconds']:.1f} s ({r['bytes'] / max(1, r['actions']) / 1024:.1f} "
+            "KiB per action)"
+        )
+    if "js" in results and "nojs" in results:
+        js, base = results["js"], results["nojs"]
+        print(
+            f"js / nojs baseline: page loads {js['loads']} vs {base['loads']}, "
+            f"bytes {js['bytes'] / base['bytes']:.3f}x ({base['bytes'] / js['bytes']:.1f} times fewer)"
+        )
+
+
+if __name__ == "__main__":
+    main()
