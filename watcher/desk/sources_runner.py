@@ -1,7 +1,8 @@
 """ "Collecter maintenant": one source's crawl started from the desk, in a thread.
 
-It takes the same crawl lock as the scheduler and `watcher collect`, so it
-never overlaps another crawl of the database (it says so instead of waiting).
+It goes through ``run_collect``, which takes the same crawl lock as the scheduler
+and `watcher collect`, so it never overlaps another crawl of the database (it
+says so instead of waiting).
 After the crawl, the new items are labelled when a trained model is there
 (never trained here: that is the scheduler's or `watcher train`'s job).
 """
@@ -59,13 +60,13 @@ class CollectRunner:
         self, job: CollectJob, store: Store, settings: Settings, sources: SourcesFile | None
     ) -> None:
         from watcher.collect import run_collect
-        from watcher.collect.lock import CrawlBusy, crawl_lock, lock_path
+        from watcher.collect.lock import CrawlBusy
 
         try:
-            with crawl_lock(lock_path(store, settings.publish.output_dir)):
-                report = run_collect(
-                    sources, db=store, settings=settings, only=[job.source_id], trigger="desk"
-                )
+            # run_collect takes the database's crawl lock (CrawlBusy when it is held).
+            report = run_collect(
+                sources, db=store, settings=settings, only=[job.source_id], trigger="desk"
+            )
             row = next((s for s in report.sources if s.source_id == job.source_id), None)
             if row is None or row.status == "failed":
                 job.status = "failed"
