@@ -17,6 +17,12 @@ Baseline in the same run: the same triage with JavaScript off, where every
 action is a form POST followed by a full page load (what ▲▼ always did, and
 keep/drop on the first change of a week, before the triage view).
 Run it on another checkout with PYTHONPATH=that/checkout to measure that code.
+
+    .venv/bin/python bench/desk.py --body [--megabytes 200]
+
+starts `watcher serve` in a child process and posts a 200 MB urlencoded form
+to /connexion (announced with Content-Length, then sent chunked): the server's
+resident memory before and after each, and the answer it gave.
 """
 
 from __future__ import annotations
@@ -186,11 +192,121 @@ def triage(url: str, week: str, javascript: bool, actions: int) -> dict[str, flo
     return result
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post_big(port: int, megabytes: int, chunked: bool) -> str:
+    """Send a big form; the first line of the answer (or what happened)."""
+    import socket
+
+    total = megabytes * 1024 * 1024
+    head = (
+        "POST /connexion HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        + ("Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {total}\r\n")
+        + "\r\n"
+    ).encode()
+    block = b"a=" + b"x" * (1024 * 1024 - 2)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head)
+        try:
+            while sent < total:
+                piece = block if not chunked else b"%x\r\n%s\r\n" % (len(block), block)
+                sock.sendall(piece)
+                sent += len(block)
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the end: what we want
+        try:
+            answer = sock.recv(200).split(b"\r\n", 1)[0].decode() or "connection closed"
+        except (ConnectionResetError, TimeoutError) as exc:
+            answer = type(exc).__name__
+    return f"{answer} after {sent / 2**20:.0f} MB sent"
+
+
+def body_bench(megabytes: int) -> None:
+    import os
+    import subprocess
+    import tempfile
+
+    import psutil
+
+    with tempfile.TemporaryDirectory() as folder:
+        port = _free_port()
+        env = {**os.environ, "WATCHER_SETTINGS": "", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watcher",
+                "--db",
+                f"{folder}/w.db",
+                "serve",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    __import__("socket").create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            server = psutil.Process(child.pid)
+            time.sleep(1)
+            for chunked in (False, True):
+                before = server.memory_info().rss
+                peak = [before]
+                done = threading.Event()
+
+                def sample(peak: list[int] = peak, done: threading.Event = done) -> None:
+                    while not done.is_set():
+                        peak[0] = max(peak[0], server.memory_info().rss)
+                        time.sleep(0.02)
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                started = time.monotonic()
+                answer = _post_big(port, megabytes, chunked)
+                elapsed = time.monotonic() - started
+                time.sleep(1)
+                done.set()
+                sampler.join()
+                after = server.memory_info().rss
+                how = "chunked" if chunked else "Content-Length"
+                print(
+                    f"{megabytes} MB form to /connexion ({how}): {answer} in {elapsed:.1f} s; "
+                    f"server RSS {before / 2**20:.0f} MiB before, peak {peak[0] / 2**20:.0f} MiB, "
+                    f"{after / 2**20:.0f} MiB after"
+                )
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--actions", type=int, default=60, help="cards kept or dropped")
     parser.add_argument("--modes", default="nojs,js", help="nojs (baseline), js, or both")
+    parser.add_argument("--body", action="store_true", help="the 200 MB form instead")
+    parser.add_argument("--megabytes", type=int, default=200)
     args = parser.parse_args()
+    if args.body:
+        body_bench(args.megabytes)
+        return
     db, week = demo_database()
     results = {}
     for mode in args.modes.split(","):

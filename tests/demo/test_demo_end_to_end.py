@@ -133,6 +133,18 @@ def test_the_pipeline_ends_with_a_bulletin_a_site_and_e_mails(collected):
     assert len(set(bodies)) == 3  # cut to each subscriber's themes
 
 
+def test_the_demo_desk_publishes_into_the_demo_site(collected):
+    from watcher.settings import load_settings
+
+    out, result, _items, _second = collected
+    note = next(n for n in result.notes if n.startswith("Desk:"))
+    assert f"--settings {out / 'watcher.toml'}" in note and f"--db {out / 'watcher.db'}" in note
+    settings = load_settings(out / "watcher.toml")  # what `watcher serve --settings` reads
+    assert settings.publish.site_dir == (out / "site").resolve()
+    assert settings.publish.output_dir == out.resolve()
+    assert settings.classify.model_dir == (out / "model").resolve()
+
+
 # Last: it recreates the folder the tests above read.
 def test_running_the_demo_again_recreates_the_same_store(collected):
     out, _result, items, _second = collected

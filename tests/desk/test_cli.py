@@ -52,3 +52,67 @@ def test_send_dry_run_from_the_cli(store, tmp_path):
     bad_week = _cli(store, "send", "--week", "2026-48")
     assert bad_week.exit_code == 2 and "ISO week" in bad_week.output
     assert _cli(store, "send", "--week", "2026-W60").exit_code == 2
+
+
+def test_bulletin_publish_unpublish_and_new_edition(store, tmp_path):
+    from watcher.store.bulletins import current_edition
+    from watcher.store.delivery import begin_attempt, get_subscriber
+    from watcher.store.desk import list_decisions
+
+    build_store(store)
+    settings = tmp_path / "watcher.toml"
+    site = tmp_path / "site"
+    settings.write_text(f'[publish]\nsite_dir = "{site}"\noutput_dir = "{tmp_path}"\n')
+    options = ["--settings", str(settings)]
+    published = _cli(store, "bulletin", "publish", "--week", WEEK, "--user", "script", *options)
+    assert published.exit_code == 0, published.output
+    assert f"bulletin {WEEK}: edition 1 published" in published.output
+    assert f"site rebuilt in {site}" in published.output
+    assert (site / "bulletins" / WEEK / "index.html").exists()
+    again = _cli(store, "bulletin", "publish", "--week", WEEK, *options)
+    assert again.exit_code == 1 and "already published" in again.output
+    assert "Traceback" not in again.output
+    assert list_decisions(store, week=WEEK)[0]["user"] == "script"
+
+    withdrawn = _cli(store, "bulletin", "unpublish", "--week", WEEK, "--no-site", *options)
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert current_edition(store, WEEK)["status"] == "draft"
+    assert _cli(store, "bulletin", "unpublish", "--week", WEEK, *options).exit_code == 1
+    _cli(store, "bulletin", "publish", "--week", WEEK, "--no-site", *options)
+    add_subscriber(store, "eau@example.org", "Eau", ["eau"], created_at=BEFORE_WEEK)
+    sub = get_subscriber(store, email="eau@example.org")
+    begin_attempt(store, week=WEEK, edition=1, subscriber_id=sub["id"], email=sub["email"], items=1)
+    sent = _cli(store, "bulletin", "unpublish", "--week", WEEK, *options)
+    assert sent.exit_code == 1 and "already sent" in sent.output and "new edition" in sent.output
+
+    corrected = _cli(store, "bulletin", "new-edition", "--week", WEEK, *options)
+    assert corrected.exit_code == 0 and "edition 2 opened" in corrected.output
+    assert _cli(store, "bulletin", "new-edition", "--week", WEEK, *options).exit_code == 1
+    assert _cli(store, "bulletin", "publish", "--week", "2026-48").exit_code == 2
+
+
+def test_user_names_differing_only_in_case_are_one_account(store):
+    assert (
+        _cli(store, "users", "add", "Marie", "--password-stdin", input="motdepasse1\n").exit_code
+        == 0
+    )
+    twin = _cli(store, "users", "add", "marie", "--password-stdin", input="motdepasse2\n")
+    assert twin.exit_code == 1 and "exists already" in twin.output
+    assert authenticate(store, "MARIE", "motdepasse1") == "Marie"
+    assert _cli(store, "users", "remove", "mARIE").exit_code == 0
+    assert get_user(store, "Marie") is None
+
+
+def test_users_password_ends_the_sessions(store):
+    from watcher.store.desk import create_session, session_user
+
+    _cli(store, "users", "add", "marie", "--password-stdin", input="motdepasse1\n")
+    token = create_session(store, "marie")
+    changed = _cli(store, "users", "password", "marie", "--password-stdin", input="nouveau-mdp\n")
+    assert changed.exit_code == 0, changed.output
+    assert session_user(store, token) is None
+    assert authenticate(store, "marie", "nouveau-mdp")
+    assert (
+        _cli(store, "users", "password", "paul", "--password-stdin", input="xxxxxxxx\n").exit_code
+        == 1
+    )

@@ -63,6 +63,24 @@ def users_add(app: App, username: str, password_stdin: bool) -> None:
     click.echo(f"User {username} created.")
 
 
+@users.command("password")
+@common_options
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the new password from stdin")
+@handle_errors
+@pass_app
+def users_password(app: App, username: str, password_stdin: bool) -> None:
+    """Set a curator's password (prompted, or read from stdin); their sessions end."""
+    from watcher.desk.accounts import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    set_password(app.store, username, password)
+    click.echo(f"Password of {username} changed; their open sessions are closed.")
+
+
 @users.command("list")
 @common_options
 @handle_errors
@@ -82,7 +100,7 @@ def users_list(app: App) -> None:
 @handle_errors
 @pass_app
 def users_remove(app: App, username: str) -> None:
-    """Delete a curator account."""
+    """Delete a curator account (their open sessions end)."""
     from watcher.store.desk import delete_user
 
     delete_user(app.store, username)

@@ -69,20 +69,20 @@ class CollectRunner:
             )
             row = next((s for s in report.sources if s.source_id == job.source_id), None)
             if row is None or row.status == "failed":
-                job.status = "failed"
-                job.message = describe_error(row.error_kind, row.error_message) if row else ""
+                message = describe_error(row.error_kind, row.error_message) if row else ""
+                status = "failed"
             else:
-                job.status = "done"
-                job.message = f"{row.items_new} nouvel(s) élément(s)" + _label(
-                    store, settings, sources
-                )
+                message = f"{row.items_new} nouvel(s) élément(s)" + _label(store, settings, sources)
+                status = "done"
         except CrawlBusy:
-            job.status = "busy"
-            job.message = "une autre collecte est en cours (planificateur ou ligne de commande)"
+            status = "busy"
+            message = "une autre collecte est en cours (planificateur ou ligne de commande)"
         except Exception as exc:  # reported on the page: the desk keeps running
-            job.status = "failed"
-            job.message = f"{type(exc).__name__} : {exc}"
+            status = "failed"
+            message = f"{type(exc).__name__} : {exc}"
+        job.message = message
         job.finished_at = utcnow()
+        job.status = status  # last: whoever sees it finished sees its message too
 
 
 def _label(store: Store, settings: Settings, sources: SourcesFile | None) -> str:

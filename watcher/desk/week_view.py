@@ -155,12 +155,31 @@ def week_sections(
 
 
 def one_card(store: Store, week: str, settings: Settings, item_id: int) -> dict[str, Any] | None:
-    """The card of one item of the week (as ``week_sections`` would show it)."""
-    for section in week_sections(store, week, settings):
-        for item in section["items"]:
-            if item["id"] == item_id:
-                return item
-    return None
+    """The card of one item of the week (as ``week_sections`` would show it). Once
+    the week is curated, the automatic selection no longer matters: only that
+    item is read, not the whole week."""
+    if not store_bulletins.is_curated(store, week):
+        for section in week_sections(store, week, settings):
+            for item in section["items"]:
+                if item["id"] == item_id:
+                    return item
+        return None
+    rows = store_bulletins.load_items(store, ids=[item_id])
+    if not rows:
+        return None
+    row = rows[0]
+    entry = store_bulletins.entries(store, week).get(item_id)
+    row.update(
+        entry=entry,
+        status=entry["status"] if entry else "candidate",
+        pinned=bool(entry and entry["pinned"]),
+        position=entry["position"] if entry else None,
+        auto=False,
+    )
+    explanations = desk_store.get_explanations(store, [item_id]).get(item_id, {})
+    card = _decorate(row, True, explanations)
+    card["orderable"] = card["section"] in ORDERED_SECTIONS
+    return card
 
 
 def section_order(store: Store, week: str, settings: Settings, section_id: str) -> list[int]:

@@ -287,6 +287,10 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.classList && event.target.classList.contains("close-help")) {
+      event.target.closest("dialog").close();
+      return;
+    }
     var link = event.target.closest && event.target.closest("a.edit-link");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
       event.preventDefault();

