@@ -342,3 +342,21 @@ def test_bulk_and_statuses_refuse_unknown_values(server):
     )
     assert response.status_code == 409
     assert entries(server.store, WEEK) == {}
+
+
+def test_an_unexpected_error_is_a_french_500_with_the_headers(store, tmp_path):
+    from starlette.routing import Route
+
+    settings = make_settings(tmp_path)
+    app = create_app(store, settings)
+
+    async def broken(request):  # noqa: ANN001, ANN202
+        raise RuntimeError("secret detail")
+
+    app.router.routes.insert(0, Route("/casse", broken))
+    with served(app) as url:
+        answer = httpx.get(f"{url}/casse")
+    assert answer.status_code == 500 and "Erreur du bureau" in answer.text
+    assert "secret detail" not in answer.text and "Traceback" not in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in answer.headers["content-security-policy"]

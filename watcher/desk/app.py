@@ -35,7 +35,7 @@ from watcher.desk import (
     views_week,
 )
 from watcher.desk.accounts import has_accounts
-from watcher.desk.guard import BodyLimit, RequestCheck, SecurityHeaders, allowed_hosts
+from watcher.desk.guard import HEADERS, BodyLimit, RequestCheck, SecurityHeaders, allowed_hosts
 from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import LoginThrottle, check_bind
 from watcher.desk.sources_runner import CollectRunner
@@ -74,7 +74,11 @@ async def _watcher_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    return _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
+    # Sent by Starlette's outermost layer, outside SecurityHeaders: set them here.
+    response = _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
+    for name, value in HEADERS:
+        response.headers[name] = value
+    return response
 
 
 def secret_key(store: Store, settings: Settings) -> str:

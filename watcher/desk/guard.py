@@ -124,6 +124,14 @@ class BodyLimit:
                 await _too_large(send, cap)
 
 
+HEADERS = (
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "SAMEORIGIN"),
+)
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -136,12 +144,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _v in message.get("headers", [])}
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"SAMEORIGIN"),
-                ]
+                extra = [(k.encode(), v.encode()) for k, v in HEADERS]
                 message["headers"] = [
                     *message.get("headers", []),
                     *[(k, v) for k, v in extra if k not in present],
