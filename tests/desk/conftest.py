@@ -100,15 +100,28 @@ def csrf_of(client) -> str:  # noqa: ANN001
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text).group(1)
 
 
-def log_in(client, user: str = USER, password: str = PASSWORD):  # noqa: ANN001, ANN201
-    """Sign in through the form; the client keeps the session; returns the response."""
+def log_in(client, user: str = USER, password: str = PASSWORD, **headers: str):  # noqa: ANN001, ANN201
+    """Sign in through the form (a TestClient or an httpx.Client); the client keeps
+    the session and its CSRF token (``client.csrf``); returns the response."""
     token = csrf_of(client)
     client.csrf = token
     return client.post(
         "/connexion",
         data={"csrf": token, "username": user, "password": password, "suite": "/"},
+        headers=headers,
         follow_redirects=False,
     )
+
+
+@pytest.fixture
+def client(store: Store, desk_settings: Settings):  # noqa: ANN201
+    """A signed-in TestClient of the desk over the builder's store (``client.ids``)."""
+    ids = build_store(store)
+    create_user(store, USER, PASSWORD)
+    client = desk_client(create_app(store, desk_settings))
+    assert log_in(client).status_code == 303
+    client.ids, client.store, client.settings = ids, store, desk_settings
+    return client
 
 
 def sign_in(page, desk: Desk) -> None:  # noqa: ANN001

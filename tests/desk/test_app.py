@@ -57,18 +57,6 @@ def test_every_curator_post_route_checks_csrf():
     assert unprotected == []
 
 
-@pytest.fixture
-def client(store, desk_settings):
-    ids = build_store(store)
-    create_user(store, USER, PASSWORD)
-    client = desk_client(create_app(store, desk_settings))
-    assert log_in(client).status_code == 303
-    client.ids = ids
-    client.store = store
-    client.settings = desk_settings
-    return client
-
-
 def _post(client, path, **data):  # noqa: ANN001, ANN202
     return client.post(path, data={"csrf": client.csrf, **data}, follow_redirects=False)
 

@@ -5,7 +5,6 @@ sessions that end, cookies, headers on every response, case of user names."""
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -22,22 +21,7 @@ from watcher.store.bulletins import entries
 from watcher.store.desk import UserError, delete_user
 from watcher.store.labels import effective_labels, get_overrides
 
-from .conftest import PASSWORD, USER, served
-
-
-def _csrf(client: httpx.Client) -> str:
-    page = client.get("/connexion")
-    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-
-
-def _login(client: httpx.Client, user: str = USER, password: str = PASSWORD, **headers: str):
-    token = _csrf(client)
-    client.csrf = token
-    return client.post(
-        "/connexion",
-        data={"csrf": token, "username": user, "password": password, "suite": "/"},
-        headers=headers,
-    )
+from .conftest import PASSWORD, USER, log_in, served
 
 
 @pytest.fixture
@@ -48,7 +32,7 @@ def server(store, tmp_path):
     create_user(store, USER, PASSWORD)
     app = create_app(store, settings)
     with served(app) as url, httpx.Client(base_url=url, timeout=20) as client:
-        assert _login(client).status_code == 303
+        assert log_in(client).status_code == 303
         client.ids, client.store, client.app, client.url = ids, store, app, url
         yield client
 
@@ -216,12 +200,12 @@ def test_sign_in_slows_down_instead_of_locking_out(store, tmp_path):
     app.state.login_throttle = LoginThrottle(clock=lambda: now[0])
     with served(app) as url:
         curator = httpx.Client(base_url=url)
-        assert _login(curator).status_code == 303  # her browser now carries a device cookie
+        assert log_in(curator).status_code == 303  # her browser now carries a device cookie
         attacker = httpx.Client(base_url=url)
         waits = []
         for n in range(8):
             # a rotating X-Forwarded-For from loopback is not believed (no trusted proxy)
-            answer = _login(attacker, password=f"essai-{n}", **{"X-Forwarded-For": f"10.0.0.{n}"})
+            answer = log_in(attacker, password=f"essai-{n}", **{"X-Forwarded-For": f"10.0.0.{n}"})
             if answer.status_code == 429:
                 waits.append(int(answer.headers["retry-after"]))
                 now[0] += waits[-1]  # the attacker waits as told, then tries again
@@ -230,11 +214,11 @@ def test_sign_in_slows_down_instead_of_locking_out(store, tmp_path):
         assert waits and waits == sorted(waits) and waits[-1] > waits[0]  # growing delays
         # the curator, from her own browser, is not held back by the attack on her account
         curator.cookies.pop("veille_session", None)
-        assert _login(curator).status_code == 303
+        assert log_in(curator).status_code == 303
         # nor is a colleague's browser past the (bounded) delay: no lock-out
         now[0] += 61
         colleague = httpx.Client(base_url=url, headers={"X-Forwarded-For": "10.9.9.9"})
-        assert _login(colleague).status_code == 303
+        assert log_in(colleague).status_code == 303
 
 
 def test_forwarded_for_is_read_only_from_configured_proxies(store, tmp_path):
@@ -245,15 +229,15 @@ def test_forwarded_for_is_read_only_from_configured_proxies(store, tmp_path):
     with served(app) as url:
         client = httpx.Client(base_url=url)
         for _n in range(4):
-            _login(client, password="faux", **{"X-Forwarded-For": "203.0.113.7"})
-        blocked = _login(client, password="faux", **{"X-Forwarded-For": "203.0.113.7"})
+            log_in(client, password="faux", **{"X-Forwarded-For": "203.0.113.7"})
+        blocked = log_in(client, password="faux", **{"X-Forwarded-For": "203.0.113.7"})
         assert blocked.status_code == 429
         # another client behind the same proxy, on another account, is not held back
         other = httpx.Client(base_url=url)
-        answer = _login(other, "paul", "faux", **{"X-Forwarded-For": "198.51.100.4"})
+        answer = log_in(other, "paul", "faux", **{"X-Forwarded-For": "198.51.100.4"})
         assert answer.status_code == 401
         # while the first address stays throttled, whichever account it tries
-        again = _login(other, "paul", "faux", **{"X-Forwarded-For": "203.0.113.7"})
+        again = log_in(other, "paul", "faux", **{"X-Forwarded-For": "203.0.113.7"})
         assert again.status_code == 429
 
 
@@ -266,7 +250,7 @@ def test_sessions_end_with_logout_password_change_and_removal(server):
     assert thief.get("/abonnes", follow_redirects=False).status_code == 303  # dead cookie
 
     laptop, phone = httpx.Client(base_url=server.url), httpx.Client(base_url=server.url)
-    _login(laptop), _login(phone)
+    log_in(laptop), log_in(phone)
     assert phone.get("/abonnes", follow_redirects=False).status_code == 200
     answer = laptop.post(
         "/compte/mot-de-passe",
@@ -280,11 +264,11 @@ def test_sessions_end_with_logout_password_change_and_removal(server):
     assert answer.status_code == 303 and answer.headers["location"] == "/connexion"
     assert phone.get("/abonnes", follow_redirects=False).status_code == 303
     assert laptop.get("/abonnes", follow_redirects=False).status_code == 303
-    assert _login(laptop, password="nouveau-secret").status_code == 303
+    assert log_in(laptop, password="nouveau-secret").status_code == 303
 
     set_password(store, USER, "encore-un-autre")  # the CLI's way
     assert laptop.get("/abonnes", follow_redirects=False).status_code == 303
-    _login(laptop, password="encore-un-autre")
+    log_in(laptop, password="encore-un-autre")
     create_user(store, "autre", "un-autre-mot-de-passe")
     delete_user(store, USER)
     assert laptop.get("/abonnes", follow_redirects=False).status_code == 303
@@ -330,7 +314,7 @@ def test_user_names_are_compared_without_case(store, tmp_path):
     settings = make_settings(tmp_path)
     with served(create_app(store, settings)) as url:
         client = httpx.Client(base_url=url)
-        assert _login(client, user="MARIE").status_code == 303
+        assert log_in(client, user="MARIE").status_code == 303
         page = client.get("/compte").text
         assert "Mon compte : Marie" in page
     delete_user(store, "mARIE")

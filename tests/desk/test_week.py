@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.desk.builder import WEEK, build_store
-from watcher.desk.accounts import create_user
-from watcher.desk.app import create_app
+from tests.desk.builder import WEEK
 from watcher.publish.bulletin import build_bulletin, render_email, render_web
 from watcher.store.bulletins import current_edition, entries, published_snapshots
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
-from .conftest import PASSWORD, USER, desk_client, log_in
+from .conftest import desk_client
 
 FETCH = {"X-Requested-With": "fetch"}
-
-
-@pytest.fixture
-def client(store, desk_settings):
-    ids = build_store(store)
-    create_user(store, USER, PASSWORD)
-    client = desk_client(create_app(store, desk_settings))
-    assert log_in(client).status_code == 303
-    client.ids, client.store, client.settings = ids, store, desk_settings
-    return client
 
 
 def _post(client, path, fetch=False, **data):  # noqa: ANN001, ANN202

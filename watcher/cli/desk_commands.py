@@ -44,6 +44,12 @@ def users() -> None:
     """Curators' accounts of the desk."""
 
 
+def _password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
 @users.command("add")
 @common_options
 @click.argument("username")
@@ -55,11 +61,7 @@ def users_add(app: App, username: str, password_stdin: bool) -> None:
     """Create a curator account (password prompted, or read from stdin)."""
     from watcher.desk.accounts import create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    create_user(app.store, username, password)
+    create_user(app.store, username, _password(password_stdin, "Password"))
     click.echo(f"User {username} created.")
 
 
@@ -73,11 +75,7 @@ def users_password(app: App, username: str, password_stdin: bool) -> None:
     """Set a curator's password (prompted, or read from stdin); their sessions end."""
     from watcher.desk.accounts import set_password
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    set_password(app.store, username, password)
+    set_password(app.store, username, _password(password_stdin, "New password"))
     click.echo(f"Password of {username} changed; their open sessions are closed.")
 
 

@@ -33,13 +33,31 @@ def _rebuild_site(app) -> None:  # noqa: ANN001
     click.echo(f"site rebuilt in {report.site_dir}: {report.summary()}")
 
 
-@bulletin.command("publish")
-@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
-@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
-@click.option("--no-site", is_flag=True, help="do not rebuild the archive site")
-@common_options
-@handle_errors
-@pass_app
+def _edition_command(name: str, *, site_option: bool = True):  # noqa: ANN202
+    """A `bulletin` subcommand acting on one week's edition, logged as --user."""
+
+    def decorate(function):  # noqa: ANN001, ANN202
+        options = [
+            click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48"),
+            click.option(
+                "--user", default="cli", show_default=True, help="name written in the decisions log"
+            ),
+        ]
+        if site_option:
+            options.append(
+                click.option("--no-site", is_flag=True, help="do not rebuild the archive site")
+            )
+        command = pass_app(function)
+        command = handle_errors(command)
+        command = common_options(command)
+        for option in reversed(options):
+            command = option(command)
+        return bulletin.command(name)(command)
+
+    return decorate
+
+
+@_edition_command("publish")
 def bulletin_publish(app, week: str, user: str, no_site: bool) -> None:  # noqa: ANN001
     """Freeze a week's bulletin as it stands (as the desk's "Publier"), then rebuild the site."""
     from watcher.desk.curation import publish_week
@@ -50,13 +68,7 @@ def bulletin_publish(app, week: str, user: str, no_site: bool) -> None:  # noqa:
         _rebuild_site(app)
 
 
-@bulletin.command("unpublish")
-@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
-@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
-@click.option("--no-site", is_flag=True, help="do not rebuild the archive site")
-@common_options
-@handle_errors
-@pass_app
+@_edition_command("unpublish")
 def bulletin_unpublish(app, week: str, user: str, no_site: bool) -> None:  # noqa: ANN001
     """Take back a publication before any e-mail of it went out (exit 1 after)."""
     from watcher.desk.curation import withdraw_week
@@ -67,12 +79,7 @@ def bulletin_unpublish(app, week: str, user: str, no_site: bool) -> None:  # noq
         _rebuild_site(app)
 
 
-@bulletin.command("new-edition")
-@click.option("--week", required=True, type=ISO_WEEK, help="ISO week, e.g. 2026-W48")
-@click.option("--user", default="cli", show_default=True, help="name written in the decisions log")
-@common_options
-@handle_errors
-@pass_app
+@_edition_command("new-edition", site_option=False)
 def bulletin_new_edition(app, week: str, user: str) -> None:  # noqa: ANN001
     """Open the next edition of a published week (a correction, sent again to everyone)."""
     from watcher.desk.curation import open_new_edition

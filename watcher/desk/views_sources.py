@@ -16,7 +16,7 @@ from watcher.config import SourcesFile
 from watcher.desk.security import login_required, post_form
 from watcher.desk.sources_file import add_source, set_enabled
 from watcher.desk.sources_runner import describe_error
-from watcher.desk.web import back, flash, french_error, render
+from watcher.desk.web import back, flash, french_error, render, translate
 from watcher.exceptions import WatcherError
 from watcher.store import Store
 from watcher.urls import is_http_url
@@ -39,11 +39,7 @@ _WARNINGS_FR = [
 
 
 def warning_fr(text: str) -> str:
-    for pattern, french in _WARNINGS_FR:
-        match = pattern.match(text)
-        if match:
-            return french.format(*match.groups())
-    return text
+    return translate(_WARNINGS_FR, text) or text
 
 
 def source_rows(store: Store, sources: SourcesFile | None) -> list[dict[str, Any]]:

@@ -194,13 +194,18 @@ _ERRORS_FR = [
 ]
 
 
+def translate(patterns: list[tuple[re.Pattern[str], str]], text: str) -> str | None:
+    """The French of the first pattern matching ``text`` (its groups filled in)."""
+    for pattern, french in patterns:
+        match = pattern.search(text)
+        if match:
+            return french.format(*match.groups())
+    return None
+
+
 def french_error(message: str) -> str:
     """The library's (English) error as the curators read it."""
-    for pattern, text in _ERRORS_FR:
-        match = pattern.search(message)
-        if match:
-            return text.format(*match.groups())
-    return f"Action impossible : {message}"
+    return translate(_ERRORS_FR, message) or f"Action impossible : {message}"
 
 
 class FlashBox:

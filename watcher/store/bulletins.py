@@ -274,6 +274,15 @@ def _latest(conn: Any, week: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+def _refuse_published(latest: dict[str, Any] | None, week: str) -> None:
+    """A published edition is frozen: its entries and editorial wait for a new edition."""
+    if latest and latest["status"] == "published":
+        raise PublishError(
+            f"bulletin {week} edition {latest['edition']} is published",
+            hint="open a new edition (new_edition) to correct it",
+        )
+
+
 def set_entry(store: Store, week: str, item_id: int, *, user: str, **changes: Any) -> dict | None:
     """Create or change the entry of an item in a week's bulletin; returns the row
     before the change (None when there was none)."""
@@ -288,11 +297,7 @@ def set_entry(store: Store, week: str, item_id: int, *, user: str, **changes: An
     with store.begin() as conn:
         lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
-        if latest and latest["status"] == "published":
-            raise PublishError(
-                f"bulletin {week} edition {latest['edition']} is published",
-                hint="open a new edition (new_edition) to correct it",
-            )
+        _refuse_published(latest, week)
         if conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is None:
             raise PublishError(f"bulletin entry: no item with id {item_id}")
         key = and_(bulletin_entries.c.week == week, bulletin_entries.c.item_id == item_id)
@@ -426,11 +431,7 @@ def set_editorial(store: Store, week: str, text: str, *, user: str) -> None:
     parse_week(week)
     with store.begin() as conn:
         latest = _latest(conn, week)
-        if latest and latest["status"] == "published":
-            raise PublishError(
-                f"bulletin {week} edition {latest['edition']} is published",
-                hint="open a new edition (new_edition) to correct it",
-            )
+        _refuse_published(latest, week)
         if latest is None:
             conn.execute(
                 bulletins.insert().values(
