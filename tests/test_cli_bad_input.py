@@ -318,14 +318,16 @@ GOOD_OPTIONS = {
 
 def _required(path: tuple[str, ...], param: click.Parameter, w: World, web: str) -> str:
     """A good value for a required parameter; an unknown one gets "x"."""
-    existing = path[-1] in ("remove", "update")  # acts on the template's user or subscriber
+    # acts on the template's user or subscriber
+    existing = path[-1] in ("remove", "update", "password")
     return {
         "corpus": w["corpus.jsonl"],
         "url": web,
         "username": "lea" if existing else "nouvelle",
         "email": "lea@example.org" if existing else "nouveau@example.org",
         "file": w["subscribers.csv"],
-        "week": WEEK,
+        # the template's WEEK is published already; 2026-W40 holds an older item
+        "week": "2026-W40" if path == ("bulletin", "publish") else WEEK,
         "job": "retention",
     }.get(param.name or "", "x")
 
@@ -402,7 +404,7 @@ def run(
     if case and not case.positional:
         args += case.args
     args += GOOD_OPTIONS.get(path, [])
-    stdin = PASSWORD * 2 if path == ("users", "add") else ""
+    stdin = PASSWORD * 2 if path in (("users", "add"), ("users", "password")) else ""
     result = CliRunner().invoke(main, [*path, *args], input=stdin)
     where = f"$ watcher {' '.join([*path, *args])}\n{result.output}"
     assert not isinstance(result.exception, Exception), (

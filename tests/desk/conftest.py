@@ -15,7 +15,7 @@ import uvicorn
 from tests.desk.builder import build_store
 from tests.shared import launch_chromium, make_settings
 from watcher.desk.accounts import create_user
-from watcher.desk.app import create_app, server_config
+from watcher.desk.app import create_app, server_options
 from watcher.settings import Settings
 from watcher.store import Store
 
@@ -32,7 +32,8 @@ class Desk:
 
 
 def run_in_thread(app) -> tuple[uvicorn.Server, threading.Thread, int]:  # noqa: ANN001
-    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, log_level="warning"))
+    config = uvicorn.Config(app, **server_options(host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

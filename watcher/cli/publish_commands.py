@@ -26,10 +26,18 @@ def bulletin_build(app, week: str) -> None:  # noqa: ANN001
     click.echo(f"bulletin {week}: {len(paths)} files written under {folder}")
 
 
-def _rebuild_site(app) -> None:  # noqa: ANN001
+def _rebuild_site(app, done: str) -> None:  # noqa: ANN001
+    """Rebuild the archive after ``done`` (already committed): a failure says so."""
+    from watcher.exceptions import WatcherError
     from watcher.publish.site import build_site
 
-    report = build_site(app.store, app.settings)
+    try:
+        report = build_site(app.store, app.settings)
+    except WatcherError as exc:
+        raise WatcherError(
+            f"{done}, but the site could not be rebuilt: {exc.message}",
+            hint="fix that, then `watcher site build`",
+        ) from None
     click.echo(f"site rebuilt in {report.site_dir}: {report.summary()}")
 
 
@@ -65,7 +73,7 @@ def bulletin_publish(app, week: str, user: str, no_site: bool) -> None:  # noqa:
     edition = publish_week(app.store, week, user=user, settings=app.settings)
     click.echo(f"bulletin {week}: edition {edition} published")
     if not no_site:
-        _rebuild_site(app)
+        _rebuild_site(app, f"bulletin {week} edition {edition} is published")
 
 
 @_edition_command("unpublish")
@@ -76,7 +84,7 @@ def bulletin_unpublish(app, week: str, user: str, no_site: bool) -> None:  # noq
     edition = withdraw_week(app.store, week, user=user)
     click.echo(f"bulletin {week}: edition {edition} is a draft again")
     if not no_site:
-        _rebuild_site(app)
+        _rebuild_site(app, f"bulletin {week} edition {edition} is a draft again")
 
 
 @_edition_command("new-edition", site_option=False)

@@ -134,13 +134,11 @@ def create_app(
     return app
 
 
-def server_config(app: Starlette, host: str, port: int, **options: Any) -> Any:
-    """uvicorn's configuration of the desk (also used by the tests' servers)."""
-    import uvicorn
-
+def server_options(**options: Any) -> dict[str, Any]:
+    """uvicorn's options for the desk (``serve`` and the tests' servers)."""
     # The client's address is read by the desk itself, through desk.trusted_proxies
     # only: uvicorn would otherwise believe any X-Forwarded-For sent from loopback.
-    return uvicorn.Config(app, host=host, port=port, proxy_headers=False, **options)
+    return {"proxy_headers": False, **options}
 
 
 def serve(
@@ -160,4 +158,4 @@ def serve(
     port = settings.desk.port if port is None else port
     check_bind(host, count_users(store))
     app = create_app(store, settings, sources, sources_path=sources_path, bind_host=host)
-    uvicorn.Server(server_config(app, host, port, log_level="info")).run()
+    uvicorn.run(app, **server_options(host=host, port=port, log_level="info"))
