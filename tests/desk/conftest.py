@@ -69,7 +69,7 @@ def desk(store: Store, desk_settings: Settings) -> Iterator[Desk]:
         yield Desk(url, store, desk_settings, ids)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed after each module: other folders start their own
 def browser():  # noqa: ANN201
     from playwright.sync_api import sync_playwright
 

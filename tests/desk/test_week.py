@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from tests.desk.builder import WEEK
 from watcher.publish.bulletin import build_bulletin, render_email, render_web
-from watcher.store.bulletins import current_edition, entries, published_snapshots
+from watcher.store.bulletins import bulletins, current_edition, entries, published_snapshots
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
@@ -157,10 +159,11 @@ def test_the_editorial_is_sanitised_shown_everywhere_and_kept_per_edition(client
     snapshot = published_snapshots(store)[0]
     assert snapshot["edition"] == 2
     assert snapshot["snapshot"]["editorial"] == "Correction : un appel a été prolongé."
-    first = store.engine.connect().exec_driver_sql(
-        "SELECT snapshot FROM bulletins WHERE week = ? AND edition = 1", (WEEK,)
-    )
-    assert "trois appels" in first.scalar_one()
+    with store.connect() as conn:
+        first = conn.execute(
+            select(bulletins.c.snapshot).where(bulletins.c.week == WEEK, bulletins.c.edition == 1)
+        ).scalar_one()
+    assert "trois appels" in first["editorial"]  # edition 1 keeps its own editorial
     site = client.settings.publish.site_dir / "bulletins" / WEEK / "index.html"
     assert "un appel a été prolongé" in site.read_text()
     too_long = _post(client, f"/semaine/{WEEK}/mot", True, editorial="x" * 4001)
