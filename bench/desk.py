@@ -172,12 +172,19 @@ def triage(url: str, week: str, javascript: bool, actions: int) -> dict[str, flo
         edits = 0
         for card_id in ids[:3]:
             card = page.locator(f"#{card_id}")
-            card.locator("details.edit summary", has_text="étiquettes").first.click()
+            if card.locator("a.edit-link").count():  # the triage view: the editor on demand
+                card.locator("a.edit-link").click()
+                meter.settle()
+                card = page.locator(f"#{card_id}") if javascript else page
+            else:  # the desk before it: the forms were in every card
+                card.locator("details.edit summary", has_text="étiquettes").first.click()
             box = card.locator("form.labels-form input[name=themes]").first
             box.set_checked(not box.is_checked())
             card.locator("form.labels-form button").first.click()
             meter.settle()
             edits += 1
+            if not javascript and "/modifier" in page.url:
+                page.goto(f"{url}/semaine/{week}")  # (never reached: the form redirects back)
         elapsed = time.monotonic() - started
         result = {
             "cards": len(ids),

@@ -116,3 +116,19 @@ def test_users_password_ends_the_sessions(store):
         _cli(store, "users", "password", "paul", "--password-stdin", input="xxxxxxxx\n").exit_code
         == 1
     )
+
+
+def test_expired_sessions_are_forgotten_at_the_next_sign_in(store):
+    from datetime import timedelta
+
+    import time_machine
+
+    from watcher.desk.accounts import create_user
+    from watcher.store.desk import create_session, session_user
+
+    create_user(store, "marie", "motdepasse1")
+    with time_machine.travel("2026-11-01 09:00Z", tick=False):
+        old = create_session(store, "marie")
+    with time_machine.travel("2026-11-03 09:00Z", tick=False):
+        fresh = create_session(store, "marie", forget_after=timedelta(hours=12))
+    assert session_user(store, old) is None and session_user(store, fresh) == "marie"

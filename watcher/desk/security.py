@@ -75,7 +75,8 @@ def sign_in(request: Request, username: str) -> None:
         desk_store.end_session(store, old)
     csrf = request.session.get("csrf")
     request.session.clear()
-    request.session["sid"] = desk_store.create_session(store, username)
+    max_age = timedelta(hours=request.app.state.settings.desk.session_max_age_h)
+    request.session["sid"] = desk_store.create_session(store, username, forget_after=max_age)
     request.session["csrf"] = csrf or secrets.token_urlsafe(32)
     request.state.user = username
 

@@ -163,11 +163,16 @@ def _token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_session(store: Store, username: str) -> str:
-    """A new session of the account; returns the token to keep in the cookie."""
+def create_session(store: Store, username: str, *, forget_after: timedelta | None = None) -> str:
+    """A new session of the account; returns the token to keep in the cookie.
+    Sessions of anyone older than ``forget_after`` are deleted on the way."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with store.begin() as conn:
+        if forget_after is not None:
+            conn.execute(
+                desk_sessions.delete().where(desk_sessions.c.created_at < now - forget_after)
+            )
         conn.execute(
             insert(desk_sessions).values(
                 id=_token_id(token), username=username, created_at=now, last_seen=now
