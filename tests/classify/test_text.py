@@ -56,3 +56,41 @@ def test_scope() -> None:
     world = gaz.scope("Le recyclage en Chine", "Le marché mondial et la Chine, les États-Unis.")
     assert world.scope == "international"
     assert gaz.scope("Décret", "", hint="grand_est").scope == "grand_est"
+
+
+def test_scope_small_places_territories_and_inhabitants() -> None:
+    gaz = load_gazetteer(BUNDLED_CLASSIFIERS / "gazetteer.yaml")
+    for title, text in [
+        ("Visite d'une laiterie", "Les participants ont découvert le site de Bénestroff."),
+        ("Bilan de la démarche", "La démarche de la vallée de la Bruche compte 50 synergies."),
+        (
+            "Un programme transfrontalier",
+            "Les entreprises alsaciennes implantées à Bâle en profitent.",
+        ),
+        ("Note juridique", "Un cabinet nancéien rappelle les règles du prêt de salariés."),
+        ("Priorités 2026", "Le programme Interreg Rhin supérieur adopte ses priorités."),
+    ]:
+        assert gaz.scope(title, text).scope == "grand_est", text
+    # Words spelt like a place once accents are folded, or places elsewhere.
+    assert gaz.scope("En ville", "Une ville moyenne de Bretagne, à Rennes.").scope == "france"
+    assert (
+        gaz.scope("Saint-Louis du Sénégal", "Un parc industriel au Sénégal.").scope != "grand_est"
+    )
+
+
+def test_scope_a_regional_name_in_passing_and_events_held_in_france() -> None:
+    gaz = load_gazetteer(BUNDLED_CLASSIFIERS / "gazetteer.yaml")
+    national = gaz.scope(
+        "L'ADEME publie le gisement national de chaleur fatale",
+        "Le gisement français, dont une part en Grand Est, est évalué par le ministère au "
+        "niveau national pour toute la France.",
+    )
+    assert national.scope == "france"
+    # The region named in the title still decides.
+    assert gaz.scope("Le Grand Est et la chaleur fatale", "En France.").scope == "grand_est"
+    fair = (
+        "Salon Biogaz Europe, la 6e édition",
+        "Le salon européen du biogaz en Europe se tient à Nantes.",
+    )
+    assert gaz.scope(*fair).scope == "europe"
+    assert gaz.scope(*fair, gathering=True).scope == "france"

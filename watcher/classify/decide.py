@@ -171,10 +171,12 @@ def _axes(d: _Decision, type_id: str, taxonomy: Any) -> list[str]:
     return axes
 
 
-def _scope(d: _Decision, gazetteer: Any) -> str:
+def _scope(d: _Decision, gazetteer: Any, type_id: str) -> str:
     """The gazetteer's places decide; a confident model may read an EU or world text
     the cues missed ("le règlement ESPR", "Kalundborg") when they said nothing."""
-    scope = gazetteer.scope(d.p.title, d.p.text, hint=d.p.hints.get("scope"))
+    scope = gazetteer.scope(
+        d.p.title, d.p.text, hint=d.p.hints.get("scope"), gathering=type_id in EVENT_TYPES
+    )
     d.out_scores["scope"] = scope.scores
     d.explanations["scope"] = {k: v for k, v in scope.cues.items() if v}
     learned = d.scores.get("scope") or {}
@@ -232,7 +234,7 @@ def decide(
     type_id = _type(d)
     themes = _themes(d)
     axes = _axes(d, type_id, taxonomy)
-    scope = _scope(d, gazetteer)
+    scope = _scope(d, gazetteer, type_id)
     deadline, event = _dates(d, type_id)
     labels = Labels(
         relevant=True, type=type_id, themes=themes, axes=axes, scope=scope, deadline=deadline,

@@ -19,6 +19,7 @@ from watcher.exceptions import ClassifierError
 
 # A department code in brackets, "Moselle (57)", or a postcode before a town name.
 _WORD = re.compile(r"\w+")
+PASSING_MIN = 3.0
 _DEPT_RE = {
     "bracket": r"\((?:0?8|10|51|52|54|55|57|67|68|88)\)",
     "postcode": r"\b(?:08|10|51|52|54|55|57|67|68|88)\d{3}\s+[A-ZÉÈ][a-zéèêëîïôûü-]+",
@@ -64,7 +65,9 @@ class Gazetteer:
             raise ClassifierError(f"{path}: cannot read the gazetteer: {exc}") from exc
         self.digest = hashlib.sha256(raw).hexdigest()
         ge = data.get("grand_est") or {}
-        names: list[str] = list(ge.get("region") or []) + list(ge.get("towns") or [])
+        names: list[str] = []
+        for key in ("region", "towns", "more_towns", "territories", "sites", "demonyms"):
+            names.extend(ge.get(key) or [])
         for dept_names in (ge.get("departments") or {}).values():
             names.extend(dept_names)
         self.sensitive = {str(v) for v in ge.get("case_sensitive") or []}
@@ -128,7 +131,10 @@ class Gazetteer:
         out["grand_est"] += [(m.start(), m.end(), m.group(0)) for m in self.dept.finditer(text)]
         return out
 
-    def scope(self, title: str, text: str, hint: str | None = None) -> ScopeResult:
+    def scope(
+        self, title: str, text: str, hint: str | None = None, gathering: bool = False
+    ) -> ScopeResult:
+        """``gathering``: the item is an event or a training, which happens somewhere."""
         head = text[:4000]
         t_cues = self.cues(title)
         b_cues = self.cues(head)
@@ -150,8 +156,14 @@ class Gazetteer:
         ge_in_title = bool(t_cues.get("grand_est"))
         # A Grand Est place decides, unless it is one name among places elsewhere
         # (a national list of projects, a tour of regions).
-        if ge > 0 and (ge > elsewhere or (ge_in_title and ge >= elsewhere)):
+        # One Grand Est name in passing in the body does not make a national or
+        # European text regional ("dont deux en région Grand Est").
+        national = max(scores["france"], scores["europe"], scores["international"])
+        passing = not ge_in_title and ge <= 1 and national >= PASSING_MIN
+        if ge > 0 and not passing and (ge > elsewhere or (ge_in_title and ge >= elsewhere)):
             scope = "grand_est"
+        elif gathering and elsewhere > 0 and not score("europe") and scores["international"] < 3:
+            scope = "france"  # held in France: an EU theme or "Europe" in its name does not move it
         elif (
             scores["europe"] >= 2.5
             and scores["europe"] >= scores["international"]
