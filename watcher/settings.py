@@ -102,6 +102,8 @@ class PublishSettings(_Section):
     # so 0.3 keeps every item it calls relevant; raise it for a shorter bulletin.
     score_threshold: Fraction = 0.3
     cap_per_section: PositiveInt = 12
+    # Characters of each item's text the site's search indexes (after title and summary).
+    search_text_chars: NonNegativeInt = 5000
 
 
 class DeliverySettings(_Section):

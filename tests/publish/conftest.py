@@ -81,8 +81,21 @@ def seed(store: Store) -> dict[str, int]:
             summary="Journée d'échanges à Metz.",
             first_seen=at,
             labels=factory.labels("evenement", ["territoire"]),
-            extra={"event_date": "2026-12-10"},
+            event={
+                "start": "2026-12-10T09:30",
+                "end": "2026-12-10T17:00",
+                "place": "Metz, Arsenal",
+            },
             score=0.9,
+        ),
+        "training": factory.add_item(
+            store,
+            title="Formation aux diagnostics de flux",
+            summary="Trois jours pour apprendre à conduire un diagnostic de flux.",
+            first_seen=at,
+            labels=factory.labels("formation", ["territoire", "energie"]),
+            event={"start": "2026-12-14", "end": "2026-12-16", "place": "Nancy"},
+            score=0.88,
         ),
         "irrelevant": factory.add_item(
             store,

@@ -106,6 +106,7 @@ def add_item(
     score: float = 0.9,
     source_ids: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
 ) -> int:
     ensure_sources(store)
     return add_items(
@@ -121,6 +122,7 @@ def add_item(
                 "score": score,
                 "sources": source_ids or ["ademe"],
                 "extra": extra or {},
+                "event": event,
             }
         ],
     )[0]
@@ -164,6 +166,7 @@ def add_items(store: Store, specs: list[dict[str, Any]]) -> list[int]:
                     item_labels.insert().values(
                         item_id=item_id,
                         labels=spec["labels"],
+                        event=spec.get("event"),  # the model's EventInfo.to_dict(), or None
                         scores={"relevant": spec.get("score", 0.9)},
                         explanations={},
                         model_version="test",
@@ -217,9 +220,16 @@ def generated_specs(
         other = rng.sample(filler, 8)
         relevant = rng.random() < 0.85
         deadline = (seen + timedelta(days=rng.randint(-5, 60))).date() if kind == TYPES[0] else None
-        extra = {}
-        if kind == "evenement":
-            extra["event_date"] = (seen + timedelta(days=rng.randint(3, 40))).date().isoformat()
+        event = None
+        if kind in ("evenement", "formation"):
+            begins = (seen + timedelta(days=rng.randint(3, 40))).replace(
+                hour=rng.choice([9, 10, 14]), minute=rng.choice([0, 30]), tzinfo=None
+            )
+            event = {
+                "start": begins.strftime("%Y-%m-%dT%H:%M"),
+                "end": None,
+                "place": rng.choice(["Metz", "Nancy", "Reims", "Strasbourg", None]),
+            }
         specs.append(
             {
                 "title": f"{words[0].capitalize()} et {words[1]} : {other[0]} n°{n}",
@@ -236,7 +246,7 @@ def generated_specs(
                 ),
                 "score": round(rng.uniform(0.55, 0.99), 3) if relevant else 0.1,
                 "sources": rng.sample([s for s, _ in SOURCES], rng.randint(1, 2)),
-                "extra": extra,
+                "event": event,
             }
         )
     return specs

@@ -1,35 +1,49 @@
 """The built site in headless Chromium (Debian's, driven by Playwright).
 
-The checks are functions of a site folder, so the same ones run against the
+The checks are functions of a site folder, so the same ones can run against the
 demo's site: `check_search(site, word, title)`, `check_theme_filter(site, word,
-theme)`, `check_bulletin_links(site, week)`.
+theme)`, `check_bulletin_links(site, week)`, `check_open_calls(site, ...)`.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.publish.browser import run_with_chromium, serve
-from tests.publish.conftest import UNIQUE_WORD, WEEK
+from tests.publish.conftest import TODAY, UNIQUE_WORD, WEEK
 
 pytestmark = pytest.mark.browser
 
-RESULT = ".pagefind-ui__result-link"
-MESSAGE = ".pagefind-ui__message"
+RESULT = "#resultats .result"
+LINK = "#resultats .result h3 a"
+COUNT = "#resultats .count"
+MONTHS = {"septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12}
 
 
 def result_count(page: Any) -> int:
     page.wait_for_function(
-        "() => /\\d+ résultats? pour/.test(document.querySelector(arguments[0])?.innerText || '')".replace(
-            "arguments[0]", repr(MESSAGE)
-        ),
+        f"() => /\\d+ résultats?|Aucun/.test(document.querySelector({COUNT!r}).innerText)",
         timeout=15000,
     )
-    return int(re.search(r"(\d+) résultat", page.inner_text(MESSAGE))[1])
+    text = page.inner_text(COUNT)
+    return 0 if text.startswith("Aucun") else int(re.match(r"(\d+) résultat", text)[1])
+
+
+def wait_for_new_count(page: Any, before: str) -> int:
+    page.wait_for_function(
+        f"(b) => document.querySelector({COUNT!r}).innerText !== b", arg=before, timeout=15000
+    )
+    return result_count(page)
+
+
+def french_day(text: str) -> date:
+    day, month, year = re.search(r"(\d+)(?:er)? (\w+) (\d{4})", text).groups()
+    return date(int(year), MONTHS[month], int(day))
 
 
 def check_search(site: Path, word: str, title: str) -> None:
@@ -44,9 +58,9 @@ def _search(browser: Any, site: Path, word: str, title: str) -> None:
         page.fill("#recherche-rapide", word)
         page.press("#recherche-rapide", "Enter")
         page.wait_for_selector(RESULT, timeout=15000)
-        titles = page.locator(RESULT).all_inner_texts()
+        titles = page.locator(LINK).all_inner_texts()
         assert any(title in t for t in titles), titles
-        page.locator(RESULT, has_text=title).first.click()
+        page.locator(LINK, has_text=title).first.click()
         page.wait_for_load_state()
         assert page.inner_text("h1") == title
         page.close()
@@ -63,15 +77,11 @@ def _theme_filter(browser: Any, site: Path, word: str, theme: str) -> None:
         page.goto(base + f"recherche/index.html?q={word}")
         page.wait_for_selector(RESULT, timeout=15000)
         before = result_count(page)
-        page.locator(".pagefind-ui__filter-name", has_text="Thème").click()
-        page.locator(".pagefind-ui__filter-label", has_text=theme).first.click()
-        page.wait_for_function(
-            f"() => !document.querySelector({MESSAGE!r}).innerText.startsWith('{before} ')",
-            timeout=15000,
-        )
-        after = result_count(page)
+        page.get_by_label(theme, exact=True).check()
+        after = wait_for_new_count(page, page.inner_text(COUNT))
         assert 0 < after < before, (before, after)
-        page.locator(RESULT).first.click()
+        assert "theme=" in page.url  # the state is in the address
+        page.locator(LINK).first.click()
         page.wait_for_load_state()
         assert theme in page.inner_text(".facts")
         page.close()
@@ -96,6 +106,52 @@ def _bulletin_links(browser: Any, site: Path, week: str, sub_path: str) -> None:
         page.close()
 
 
+def check_open_calls(site: Path, today: date, before: date, expected: str, absent: list[str]):  # noqa: ANN201
+    """With no word, "open calls only" and "deadline before" find the calls closing
+    between `today` (the browser's date) and `before`, nearest first."""
+    return run_with_chromium(
+        lambda browser: _open_calls(browser, site, today, before, expected, absent)
+    )
+
+
+def _open_calls(
+    browser: Any, site: Path, today: date, before: date, expected: str, absent: list[str]
+) -> list[date]:
+    with serve(site, sub_path="veille/") as base:
+        page = browser.new_page()
+        page.clock.set_fixed_time(datetime(today.year, today.month, today.day, 12))
+        page.goto(base + "recherche/index.html")
+        assert page.inner_text(COUNT).startswith("Saisissez")
+        assert page.input_value("#q") == ""
+        shown = page.inner_text(COUNT)
+        page.check("#ouverts")
+        shown = str(wait_for_new_count(page, shown))
+        page.fill("#avant", before.isoformat())
+        shown = page.inner_text(COUNT)
+        page.select_option("#tri", "echeance")
+        page.wait_for_function(
+            f"() => document.querySelector({COUNT!r}).innerText !== {shown!r}", timeout=15000
+        )
+        page.wait_for_selector(RESULT, timeout=15000)
+        page.wait_for_function(
+            "() => !location.search.includes('tri=') || location.search.includes('echeance')"
+        )
+        titles = page.locator(LINK).all_inner_texts()
+        assert any(expected in t for t in titles), titles
+        for title in absent:
+            assert not any(title in t for t in titles), (title, titles)
+        deadlines = [french_day(t) for t in page.locator(f"{RESULT} .deadline").all_inner_texts()]
+        assert len(deadlines) == len(titles)
+        assert deadlines == sorted(deadlines), deadlines  # nearest first
+        assert all(today <= d <= before for d in deadlines), deadlines
+        assert "ouverts=1" in page.url and f"avant={before.isoformat()}" in page.url
+        page.locator(LINK, has_text=expected).first.click()
+        page.wait_for_load_state()
+        assert "/veille/items/" in page.url and expected in page.inner_text("h1")
+        page.close()
+        return deadlines
+
+
 def test_search_finds_an_item_by_a_word_of_its_text(built) -> None:  # noqa: ANN001
     check_search(
         built["site"],
@@ -104,9 +160,69 @@ def test_search_finds_an_item_by_a_word_of_its_text(built) -> None:  # noqa: ANN
     )
 
 
+def test_search_reads_the_full_text_not_only_the_summary(built) -> None:  # noqa: ANN001
+    # "SECRETE" is in the text only, after the summary's sentences: never on a page.
+    check_search(built["site"], "secrete", "Appel à projets chaleur fatale Grand Est")
+
+
 def test_theme_filter_narrows_results(built) -> None:  # noqa: ANN001
     check_theme_filter(built["site"], "chaleur", "Énergie")
 
 
 def test_bulletin_page_links_to_its_items(built) -> None:  # noqa: ANN001
     check_bulletin_links(built["site"], WEEK)
+
+
+def test_open_call_found_by_the_deadline_filter_with_an_empty_query(built) -> None:  # noqa: ANN001
+    deadlines = check_open_calls(
+        built["site"],
+        TODAY,
+        date(2026, 12, 10),
+        expected="AMI réemploi des matériaux du BTP",  # closes on 3 December
+        absent=["Appel à projets chaleur fatale", "Appel clos sur les biodéchets"],
+    )
+    assert date(2026, 12, 3) in deadlines
+
+
+def test_filters_alone_sort_by_date_across_bundles(built) -> None:  # noqa: ANN001
+    def check(browser: Any) -> None:
+        with serve(built["site"]) as base:
+            page = browser.new_page()
+            page.goto(base + "recherche/index.html?type=appel_a_projets")
+            page.wait_for_selector(RESULT, timeout=15000)
+            total = result_count(page)
+            assert total > page.locator(RESULT).count() == 20  # a page of results
+            while page.locator(RESULT).count() < total:
+                shown = page.locator(RESULT).count()
+                page.click("#resultats .more")
+                page.wait_for_function(
+                    f"(n) => document.querySelectorAll({RESULT!r}).length > n", arg=shown
+                )
+            assert page.is_hidden("#resultats .more")
+            metas = page.locator(f"{RESULT} .meta").all_inner_texts()
+            assert all(m.startswith("Appels à projets") for m in metas)
+            days = [french_day(m) for m in metas]
+            assert days == sorted(days, reverse=True), days  # newest first
+            # Items of both bundles (2026-t4, 2026-t3), merged in one order.
+            assert days[0] >= date(2026, 10, 1) > date(2026, 9, 30) >= days[-1]
+            page.close()
+
+    run_with_chromium(check)
+
+
+def test_hostile_text_stays_inert_in_search_results(built) -> None:  # noqa: ANN001
+    def check(browser: Any) -> None:
+        with serve(built["site"]) as base:
+            page = browser.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(base + "recherche/index.html?q=piégé")
+            page.wait_for_selector(RESULT, timeout=15000)
+            assert "Appel piégé" in page.inner_text("#resultats")
+            for tag in ("img", "iframe", "script", "style", "a[href^='javascript']"):
+                assert page.locator(f"#resultats .results {tag}").count() == 0, tag
+            page.wait_for_timeout(300)
+            assert dialogs == []
+            page.close()
+
+    run_with_chromium(check)

@@ -75,3 +75,27 @@ def test_hostile_item_is_inert_in_bulletin_and_email(seeded) -> None:  # noqa: A
                 content[content.index("<style") : content.index("</style>")], ""
             )
         assert_inert(content, str(path))
+
+
+def test_hostile_event_place_is_inert(seeded) -> None:  # noqa: ANN001
+    from tests.publish.conftest import TODAY
+    from watcher.publish.site import build_site
+    from watcher.store.labels import set_override
+
+    store, ids, settings = seeded
+    place = '<img src=x onerror="alert(7)">Metz<script>alert(8)</script>'
+    set_override(store, ids["event"], {"event": {"start": "2026-12-10", "place": place}}, "anne")
+    build_site(store, settings, today=TODAY)
+    site = settings.publish.site_dir
+    uid = load_items(store, ids=[ids["event"]])[0]["uid"]
+    pages = [site / "calendrier/2026-12.html", *(site / "items").glob(f"*/{uid}.html")]
+    for path in [*pages, site / "feeds/tout.xml", site / "calendriers/tout.ics"]:
+        text = path.read_text(encoding="utf-8")
+        assert "Metz" in text or path.suffix == ".html", path
+        assert_inert(text, str(path))
+    cal = Calendar.from_ical((site / "calendriers/tout.ics").read_bytes())
+    (meeting,) = [e for e in cal.walk("VEVENT") if str(e["uid"]).startswith(uid)]
+    assert str(meeting["location"]) == "Metz"
+    html, text = render_email(build_bulletin(store, WEEK, settings), settings)
+    assert_inert(html, "e-mail HTML")
+    assert_inert(text, "e-mail text")

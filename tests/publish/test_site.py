@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
 from pathlib import Path
 
 import feedparser
 import pytest
-from icalendar import Calendar
 
 from tests.publish import factory
 from tests.publish.conftest import TODAY, WEEK
@@ -94,7 +92,7 @@ def test_item_page_has_labels_but_not_the_full_text(built) -> None:  # noqa: ANN
     site, ids, store = built["site"], built["ids"], built["store"]
     page = item_page(site, uid_of(store, ids["call_open"])).read_text(encoding="utf-8")
     assert "Appel à projets chaleur fatale Grand Est" in page
-    assert 'data-pagefind-filter="Thème"' in page and "Énergie" in page
+    assert "Énergie" in page and "Date limite" in page
     assert "15 décembre 2026" in page
     assert "https://ademe.example.org/aap-chaleur" in page
     assert "PHRASE FINALE SECRETE" not in page
@@ -120,6 +118,9 @@ def test_feeds_read_back(built) -> None:  # noqa: ANN001
         parsed = feedparser.parse(path.read_bytes())
         assert not parsed.bozo, (path, parsed.get("bozo_exception"))
         assert parsed.feed.title.startswith("Veille EIT Grand Est")
+        # No public_url: no self link rather than an invented address.
+        assert not [link for link in parsed.feed.get("links", []) if link.rel == "self"], path
+        assert b"veille.invalid" not in path.read_bytes()
     water = feedparser.parse((site / "feeds/eau.xml").read_bytes())
     decree = f"tag:veille-eit-grand-est.fr,2026:item/{uid_of(store, ids['decree'])}"
     assert decree in [e.id for e in water.entries]
@@ -128,25 +129,64 @@ def test_feeds_read_back(built) -> None:  # noqa: ANN001
     titles = [e.title for e in everything.entries]
     assert "Appel à projets chaleur fatale Grand Est" in titles
     assert "Résultats du match de football" not in titles
+    # Dates a reader acts on: in the content and as categories.
+    by_title = {e.title: e for e in everything.entries}
+    call = by_title["Appel à projets chaleur fatale Grand Est"]
+    assert "Date limite : 15 décembre 2026" in call.content[0].value
+    deadline = [t for t in call.tags if (t.scheme or "").endswith(":date-limite")]
+    assert [t.term for t in deadline] == ["2026-12-15"]
+    meeting = by_title["Rencontre régionale des animateurs EIT"]
+    assert "Quand : jeudi 10 décembre 2026, de 9 h 30 à 17 h — Metz, Arsenal" in (
+        meeting.content[0].value
+    )
+    assert [t.term for t in meeting.tags if (t.scheme or "").endswith(":evenement")] == [
+        "2026-12-10T09:30"
+    ]
 
 
-def test_calendars_read_back(built) -> None:  # noqa: ANN001
-    site, ids, store = built["site"], built["ids"], built["store"]
-    calendars = sorted((site / "calendriers").glob("*.ics"))
-    assert {c.stem for c in calendars} == {"tout", *load_taxonomy().names["themes"]}
-    for path in calendars:
-        Calendar.from_ical(path.read_bytes())
-    cal = Calendar.from_ical((site / "calendriers/tout.ics").read_bytes())
-    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
-    call = events[f"{uid_of(store, ids['call_open'])}-cloture@veille-eit-grand-est.fr"]
-    assert call.decoded("dtstart") == date(2026, 12, 15)
-    assert str(call["summary"]) == "Clôture : Appel à projets chaleur fatale Grand Est"
-    meeting = events[f"{uid_of(store, ids['event'])}-evenement@veille-eit-grand-est.fr"]
-    assert meeting.decoded("dtstart") == date(2026, 12, 10)
-    assert not any("biodéchets" in str(e["summary"]) for e in events.values())  # closed
-    energy = Calendar.from_ical((site / "calendriers/energie.ics").read_bytes())
-    energy_uids = {str(e["uid"]) for e in energy.walk("VEVENT")}
-    assert call["uid"] in energy_uids and meeting["uid"] not in energy_uids
+def test_feeds_with_a_public_url_and_the_opml_list(seeded) -> None:  # noqa: ANN001
+    from xml.etree import ElementTree
+
+    store, _ids, settings = seeded
+    settings.publish.public_url = "https://veille.example.org"
+    build_site(store, settings, today=TODAY)
+    site = settings.publish.site_dir
+    energy = feedparser.parse((site / "feeds/energie.xml").read_bytes())
+    links = {link.rel: link.href for link in energy.feed.links}
+    assert links["self"] == "https://veille.example.org/feeds/energie.xml"
+    assert links["alternate"] == "https://veille.example.org/themes/energie/index.html"
+    assert all(e.link.startswith("https://veille.example.org/items/") for e in energy.entries)
+    opml = ElementTree.parse(site / "feeds/veille.opml").getroot()
+    assert opml.get("version") == "2.0"
+    outlines = {o.get("xmlUrl"): o for o in opml.iter("outline") if o.get("xmlUrl")}
+    assert len(outlines) == 1 + len(load_taxonomy().names["themes"])
+    energy_outline = outlines["https://veille.example.org/feeds/energie.xml"]
+    assert energy_outline.get("text") == "Veille EIT Grand Est — Énergie"
+    assert energy_outline.get("type") == "rss"
+
+
+def test_opml_without_public_url_lists_relative_feeds(built) -> None:  # noqa: ANN001
+    from xml.etree import ElementTree
+
+    site = built["site"]
+    opml = ElementTree.parse(site / "feeds/veille.opml").getroot()
+    urls = [o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")]
+    assert "tout.xml" in urls and all((site / "feeds" / url).is_file() for url in urls)
+    page = (site / "abonnements/index.html").read_text(encoding="utf-8")
+    assert 'href="../feeds/veille.opml"' in page and "calendrier/index.html" in page
+
+
+def test_theme_pages_link_and_autodiscover_their_own_feed(built) -> None:  # noqa: ANN001
+    site = built["site"]
+    for rel in ("themes/energie/index.html", "themes/energie/2026-11.html"):
+        page = (site / rel).read_text(encoding="utf-8")
+        alternates = re.findall(r'<link rel="alternate" type="application/atom\+xml"[^>]*>', page)
+        assert len(alternates) == 1 and 'href="../../feeds/energie.xml"' in alternates[0], rel
+        assert 'href="../../calendrier/energie/index.html"' in page
+        assert 'href="../../calendriers/energie.ics"' in page
+        assert 'href="../../recherche/index.html?theme=energie"' in page
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="./feeds/tout.xml"' in home
 
 
 def test_rebuild_keeps_ids_and_rewrites_only_what_changed(seeded) -> None:  # noqa: ANN001
@@ -175,7 +215,8 @@ def test_rebuild_keeps_ids_and_rewrites_only_what_changed(seeded) -> None:  # no
         labels=factory.labels("actualite", ["eau"]),
     )
     more = build_site(store, settings, today=TODAY)
-    assert more.pagefind_ran
+    assert more.bundles_indexed == ["2026-t4"]  # the new item's quarter only
+    assert (site / "pagefind/2026-t3/pagefind-entry.json").is_file()
     new_uid = uid_of(store, new_id)
     assert f"items/2026-t4/{new_uid}.html" in more.written_paths
     assert not any(p.startswith("items/") and new_uid not in p for p in more.written_paths)
@@ -211,6 +252,35 @@ def test_failed_build_leaves_previous_site(seeded, monkeypatch) -> None:  # noqa
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in site.parent.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_search_index_failure_leaves_previous_site(seeded, monkeypatch) -> None:  # noqa: ANN001
+    from watcher.publish import search
+
+    store, _ids, settings = seeded
+    site = settings.publish.site_dir
+    build_site(store, settings, today=TODAY)
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    factory.add_item(
+        store,
+        title="Jamais indexé",
+        first_seen=factory.datetime(2026, 11, 25, 8, tzinfo=factory.UTC),
+        labels=factory.labels("actualite"),
+    )
+
+    def crash(staging, output, timeout_s):  # noqa: ANN001, ANN202
+        raise PublishError(f"pagefind failed on {output.name} (exit 101): killed")
+
+    monkeypatch.setattr(search, "_index_one", crash)
+    with pytest.raises(PublishError, match="pagefind failed"):
+        build_site(store, settings, today=TODAY)
+    after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    leftovers = [p.name for p in site.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no temporary build or staging folder left behind
+    monkeypatch.undo()
+    again = build_site(store, settings, today=TODAY)
+    assert again.bundles_indexed == ["2026-t4"]
 
 
 def test_site_build_command(seeded, tmp_path) -> None:  # noqa: ANN001

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from watcher.base.weeks import MONTHS_FR
+from watcher.models import EventInfo
 
 DATA_DIR = Path(__file__).parent / "data"
 PARIS = ZoneInfo("Europe/Paris")
@@ -68,6 +69,9 @@ class DemoItem:
     link: str  # what the source links to (a feed may point elsewhere)
     deadline: date | None = None
     event: date | None = None
+    # What the text says of the event (starts, ends or days, place in data/*.yaml):
+    # what the extractor should find, and the calendars hold.
+    event_info: EventInfo | None = None
     offtopic: bool = False
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
@@ -113,6 +117,22 @@ def _published(today: date, ago: int, index: int) -> datetime:
     return datetime.combine(today - timedelta(days=ago), moment, tzinfo=PARIS)
 
 
+def _event_info(raw: dict[str, Any], event: date | None) -> EventInfo | None:
+    """An item's `starts`/`ends` ("HH:MM", Paris time), `days` and `place`."""
+    if event is None:
+        return None
+    starts, ends, days = raw.get("starts"), raw.get("ends"), int(raw.get("days") or 1)
+    start: date | datetime = (
+        datetime.combine(event, time.fromisoformat(starts)) if starts else event
+    )
+    end: date | datetime | None = None
+    if days > 1:
+        end = event + timedelta(days=days - 1)
+    elif ends:
+        end = datetime.combine(event, time.fromisoformat(ends))
+    return EventInfo(start=start, end=end, place=raw.get("place"))
+
+
 def _item(
     source: dict[str, Any], raw: dict[str, Any], index: int, today: date, bodies: dict
 ) -> DemoItem:
@@ -125,9 +145,12 @@ def _item(
     event = (
         today + timedelta(days=int(raw["event_in"])) if raw.get("event_in") is not None else None
     )
+    info = _event_info(raw, event)
+    last_day = info.end if info and isinstance(info.end, date) else None
     values = {
         "year": str(today.year),
         "event": fr_date(event, weekday=True) if event else "",
+        "event_end": fr_date(last_day, weekday=True) if last_day else "",
         "deadline": deadline_phrase(deadline, int(raw.get("deadline_style", 0)), published.date())
         if deadline
         else "",
@@ -154,6 +177,7 @@ def _item(
         link=raw.get("link", path),
         deadline=deadline,
         event=event,
+        event_info=info,
         offtopic=bool(raw.get("offtopic")),
         extra={k: raw[k] for k in ("financer",) if k in raw},
     )

@@ -1,66 +1,141 @@
-"""iCalendar files (icalendar): open calls' closing dates and events.
+"""iCalendar files (icalendar): events, trainings and calls' closing dates.
 
-One all-day event per closing date and per event date; UIDs come from the
-item's stable ``uid`` and DTSTAMP from its first-seen time, so a rebuild gives
-the same file and a calendar never duplicates an entry.
+One VEVENT per event or training that has dates (``Entry.event``: DTSTART and
+DTEND in Europe/Paris wall time with a VTIMEZONE, or DATE values when all
+day; LOCATION; URL) and one all-day VEVENT per call's closing date. UIDs come
+from the item's stable ``uid`` and DTSTAMP from its first-seen time, so a
+rebuild gives the same file and a calendar never duplicates an entry.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
-from watcher.publish.sanitize import plain_text, safe_url
-from watcher.publish.selection import EVENT_DATE_KEYS, _as_date
+from watcher.base.clock import PARIS
+from watcher.models import EventInfo
+from watcher.publish.dates import event_bounds, event_span, event_when
+from watcher.publish.model import Entry
+from watcher.publish.selection import as_date, event_of
 
 DOMAIN = "veille-eit-grand-est.fr"
 PAST_EVENTS_DAYS = 60
+CLOSING = "cloture"
+
+# Europe/Paris by the EU rule in force since 1996: a few lines valid every year,
+# where a table of transitions would stop at some year.
+PARIS_VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Europe/Paris
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE
+"""
 
 
-def calendar_events(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-    """The dated things of `rows`: {"kind": "cloture"|"evenement", "day", "row"}."""
+@dataclass(frozen=True, eq=False)
+class Dated:
+    """One thing a calendar shows: a call's closing date, an event or a training."""
+
+    kind: str  # "cloture" or the item's type (evenement, formation)
+    row: dict[str, Any]  # the item (as ``store.bulletins.load_items``)
+    day: date  # the closing date, or the first day of the event
+    days: tuple[date, ...]  # every day it covers (a three-day training shows on each)
+    clock: str = ""  # "HH:MM" when the event starts at a stated time
+    event: EventInfo | None = None
+
+
+def dated_items(rows: Iterable[dict[str, Any]]) -> list[Dated]:
+    """The calls' closing dates and the dated events and trainings of `rows`, by
+    day then start time."""
     out = []
     for row in rows:
         labels = row.get("labels") or {}
-        kind = labels.get("type")
-        if kind == "appel_a_projets":
-            deadline = _as_date(labels.get("deadline"))
-            if deadline and deadline >= today:
-                out.append({"kind": "cloture", "day": deadline, "row": row})
-        elif kind == "evenement":
-            extra = row.get("extra") or {}
-            day = next((_as_date(extra.get(k)) for k in EVENT_DATE_KEYS if extra.get(k)), None)
-            if day and day >= today - timedelta(days=PAST_EVENTS_DAYS):
-                out.append({"kind": "evenement", "day": day, "row": row})
-    out.sort(key=lambda e: (e["day"], e["row"]["id"]))
+        if labels.get("type") == "appel_a_projets":
+            deadline = as_date(labels.get("deadline"))
+            if deadline:
+                out.append(Dated(CLOSING, row, deadline, (deadline,)))
+        elif (event := event_of(row)) is not None:
+            start = event.start
+            clock = start.strftime("%H:%M") if isinstance(start, datetime) else ""
+            days = tuple(event_span(event))
+            out.append(Dated(labels["type"], row, days[0], days, clock, event))
+    out.sort(key=lambda d: (d.day, d.clock, d.row["id"], d.kind))
     return out
 
 
-def ics_calendar(events: list[dict[str, Any]], *, title: str, public_url: str = "") -> bytes:
+def upcoming(items: Iterable[Dated], today: date) -> list[Dated]:
+    """What a subscribed calendar holds: open calls' closing dates, events and
+    trainings not over for more than PAST_EVENTS_DAYS."""
+    oldest = today - timedelta(days=PAST_EVENTS_DAYS)
+
+    def keep(item: Dated) -> bool:
+        return item.day >= today if item.kind == CLOSING else item.days[-1] >= oldest
+
+    return [item for item in items if keep(item)]
+
+
+def _aware(moment: date | datetime) -> date | datetime:
+    return moment.replace(tzinfo=PARIS) if isinstance(moment, datetime) else moment
+
+
+def ics_calendar(
+    items: Iterable[Dated],
+    *,
+    title: str,
+    entry_of: Callable[[dict[str, Any]], Entry],
+    link: Callable[[Entry], str],
+) -> bytes:
+    """An iCalendar document of `items`; `entry_of(row)` gives each item as the site
+    shows it, `link(entry)` its URL."""
     cal = Calendar()
     cal.add("prodid", "-//Veille EIT Grand Est//watcher//FR")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", title)
-    base = public_url.rstrip("/")
-    for event in events:
-        row = event["row"]
-        title_text = plain_text(row.get("title")) or "(sans titre)"
-        item = Event()
-        item.add("uid", f"{row['uid']}-{event['kind']}@{DOMAIN}")
-        stamp = row["first_seen"]
-        item.add("dtstamp", stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
-        item.add("dtstart", event["day"])
-        item.add("dtend", event["day"] + timedelta(days=1))
-        prefix = "Clôture : " if event["kind"] == "cloture" else ""
-        item.add("summary", f"{prefix}{title_text}")
-        link = f"{base}/items/{row['uid']}.html" if base else safe_url(row.get("url"))
-        if link:
-            item.add("url", link)
-        description = plain_text(row.get("summary"))[:500]
-        item.add("description", "\n".join(filter(None, [description, link])))
-        item.add("transp", "TRANSPARENT")
-        cal.add_component(item)
+    cal.add("x-wr-timezone", "Europe/Paris")
+    timed = False
+    for item in items:
+        entry = entry_of(item.row)
+        event = Event()
+        event.add("uid", f"{entry.uid}-{item.kind}@{DOMAIN}")
+        stamp = item.row["first_seen"]
+        event.add("dtstamp", stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+        details = [entry.summary[:500]]
+        if item.event is None:
+            event.add("summary", f"Clôture : {entry.title}")
+            event.add("dtstart", item.day)
+            event.add("dtend", item.day + timedelta(days=1))
+            event.add("transp", "TRANSPARENT")
+        else:
+            start, end = event_bounds(item.event)
+            timed = timed or isinstance(start, datetime)
+            event.add("summary", entry.title)
+            event.add("dtstart", _aware(start))
+            event.add("dtend", _aware(end))
+            if item.event.place:
+                event.add("location", item.event.place)
+            details.insert(0, event_when(item.event))
+        url = link(entry)
+        if url:
+            event.add("url", url)
+        event.add("description", "\n\n".join(filter(None, [*details, url])))
+        cal.add_component(event)
+    if timed:
+        cal.subcomponents.insert(0, Timezone.from_ical(PARIS_VTIMEZONE))
     return cal.to_ical()

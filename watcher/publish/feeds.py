@@ -1,20 +1,30 @@
-"""Atom feeds (feedgen): one for everything, one per theme.
+"""Atom feeds (feedgen), one for everything and one per theme, and their OPML list.
 
 Entry ids are tag URIs built from the item's stable ``uid`` and entry dates
 are the item's first-seen time, so a rebuild never shows an old item as new.
+A call's closing date and an event's dates are written in the entry's content
+and as categories (scheme ``…:date-limite`` / ``…:evenement``, term the ISO
+date). Without ``publish.public_url`` the feed has no self link (an invented
+address would be worse than none) and entries link to the originals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from feedgen.feed import FeedGenerator
 
-from watcher.publish.sanitize import plain_text, safe_url
+from watcher.base.weeks import french_date
+from watcher.publish.dates import event_when
+from watcher.publish.model import Entry
 
 FEED_SIZE = 50
 TAG = "tag:veille-eit-grand-est.fr,2026"
+DEADLINE_SCHEME = f"{TAG}:date-limite"
+EVENT_SCHEME = f"{TAG}:evenement"
 
 
 def _aware(moment: datetime | None) -> datetime:
@@ -23,17 +33,32 @@ def _aware(moment: datetime | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def dates_text(entry: Entry) -> list[str]:
+    """The dates a reader acts on, in French: the closing date, the event's."""
+    lines = []
+    if entry.deadline and entry.type == "appel_a_projets":
+        lines.append(f"Date limite : {french_date(entry.deadline)}")
+    if entry.event is not None:
+        where = f" — {entry.event.place}" if entry.event.place else ""
+        lines.append(f"Quand : {event_when(entry.event)}{where}")
+    return lines
+
+
 def atom_feed(
     rows: list[dict[str, Any]],
     *,
     feed_id: str,
     title: str,
     names: dict[str, dict[str, str]],
+    entry_of: Callable[[dict[str, Any]], Entry],
+    link: Callable[[Entry], str],
     public_url: str = "",
     self_path: str = "",
+    page_path: str = "",
 ) -> bytes:
-    """An Atom document of the newest items of `rows` (item dicts with labels);
-    ``names`` gives the labels' French names (``Taxonomy.names``)."""
+    """An Atom document of the newest items of `rows`; `entry_of(row)` gives each
+    one as the site shows it, `link(entry)` its URL; ``names`` gives the labels'
+    French names (``Taxonomy.names``)."""
     newest = sorted(rows, key=lambda r: (_aware(r["first_seen"]), r["id"]), reverse=True)
     newest = newest[:FEED_SIZE]
     fg = FeedGenerator()
@@ -44,29 +69,59 @@ def atom_feed(
     base = public_url.rstrip("/")
     if base:
         fg.link(href=f"{base}/{self_path}", rel="self")
-        fg.link(href=f"{base}/", rel="alternate")
-    else:
-        fg.link(href=f"https://veille.invalid/{self_path}", rel="self")
+        fg.link(href=f"{base}/{page_path}", rel="alternate")
     fg.updated(_aware(newest[0]["first_seen"]) if newest else _aware(None))
     for row in reversed(newest):  # feedgen prepends: add oldest first
-        labels = row.get("labels") or {}
-        entry = fg.add_entry()
-        entry.id(f"{TAG}:item/{row['uid']}")
-        entry.title(plain_text(row.get("title")) or "(sans titre)")
-        link = f"{base}/items/{row['uid']}.html" if base else safe_url(row.get("url"))
-        if link:
-            entry.link(href=link, rel="alternate")
-        entry.updated(_aware(row["first_seen"]))
-        entry.published(_aware(row.get("published") or row["first_seen"]))
-        summary = plain_text(row.get("summary")) or plain_text(row.get("text"))[:400]
-        if summary:
-            entry.summary(summary[:600], type="text")
-        if not link:  # Atom wants a link or a content: the text stands in for the link
-            entry.content(summary[:600] or entry.title(), type="text")
-        for theme in labels.get("themes") or []:
-            entry.category(term=theme, label=names["themes"].get(theme, theme))
-        if labels.get("type"):
-            entry.category(
-                term=labels["type"], label=names["types"].get(labels["type"], labels["type"])
+        entry = entry_of(row)
+        item = fg.add_entry()
+        item.id(f"{TAG}:item/{row['uid']}")
+        item.title(entry.title)
+        url = link(entry)
+        if url:
+            item.link(href=url, rel="alternate")
+        item.updated(_aware(row["first_seen"]))
+        item.published(_aware(row.get("published") or row["first_seen"]))
+        if entry.summary:
+            item.summary(entry.summary, type="text")
+        dates = dates_text(entry)
+        if dates or not url:  # Atom wants a link or a content
+            item.content("\n".join([*dates, entry.summary or entry.title]), type="text")
+        for theme in entry.themes:
+            item.category(term=theme, label=names["themes"].get(theme, theme))
+        if entry.type:
+            item.category(term=entry.type, label=names["types"].get(entry.type, entry.type))
+        if entry.deadline and entry.type == "appel_a_projets":
+            item.category(
+                term=entry.deadline.isoformat(),
+                scheme=DEADLINE_SCHEME,
+                label=f"Date limite : {french_date(entry.deadline)}",
+            )
+        if entry.event is not None:
+            start = entry.event.to_dict()["start"]
+            item.category(
+                term=start, scheme=EVENT_SCHEME, label=f"Quand : {event_when(entry.event)}"
             )
     return fg.atom_str(pretty=True)
+
+
+def opml(feeds: list[tuple[str, str, str]], *, title: str, public_url: str = "") -> bytes:
+    """An OPML 2.0 list of feeds `(title, feed path, page path)` (paths from the
+    site root). Addresses are absolute with ``public_url``; otherwise relative to
+    the OPML file in ``feeds/`` (a reader importing the file by its URL resolves them)."""
+    base = public_url.rstrip("/")
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = title
+    body = ElementTree.SubElement(root, "body")
+    group = ElementTree.SubElement(body, "outline", text=title, title=title)
+    for name, feed_path, page_path in feeds:
+        outline = {
+            "type": "rss",  # OPML's word for any feed, Atom included
+            "text": name,
+            "title": name,
+            "xmlUrl": f"{base}/{feed_path}" if base else feed_path.removeprefix("feeds/"),
+            "htmlUrl": f"{base}/{page_path}" if base else f"../{page_path}",
+        }
+        ElementTree.SubElement(group, "outline", outline)
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
+from watcher.models import EventInfo
+
 
 @dataclass
 class Entry:
@@ -25,23 +27,36 @@ class Entry:
     summary: str = ""  # plain text, 2-3 sentences
     deadline: date | None = None
     days_left: int | None = None
-    event_date: date | None = None
+    event: EventInfo | None = None  # an event's or a training's dates and place
     pinned: bool = False
     score: float = 0.0
 
+    @property
+    def event_date(self) -> date | None:
+        """The day an event or a training starts."""
+        if self.event is None:
+            return None
+        start = self.event.start
+        return start.date() if isinstance(start, datetime) else start
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("date", "deadline", "event_date"):
+        for key in ("date", "deadline"):
             data[key] = data[key].isoformat() if data[key] else None
+        data["event"] = self.event.to_dict() if self.event else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("date", "deadline", "event_date"):
+        for key in ("date", "deadline"):
             if isinstance(values.get(key), str):
                 values[key] = date.fromisoformat(values[key])
+        if isinstance(values.get("event"), dict):
+            values["event"] = EventInfo.from_dict(values["event"])
+        elif data.get("event_date"):  # snapshots frozen before events had times and places
+            values["event"] = EventInfo(start=date.fromisoformat(data["event_date"]))
         return cls(**values)
 
 

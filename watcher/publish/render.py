@@ -31,8 +31,9 @@ from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import Taxonomy, taxonomy_for
 from watcher.base.weeks import french_date, french_month
 from watcher.exceptions import PublishError
+from watcher.publish.dates import event_when
 from watcher.publish.editorial import editorial_html, editorial_text
-from watcher.publish.sanitize import safe_html, safe_url
+from watcher.publish.sanitize import plain_text, safe_html, safe_url
 from watcher.settings import Settings
 
 
@@ -79,10 +80,13 @@ def _environment(dirs: tuple[Path, ...], taxonomy: Taxonomy, strict: bool) -> En
         axis_name=lambda key: taxonomy.name("axes", key),
         days_left=days_left_text,
         safe_html=safe_html,
+        plain=plain_text,
         safe_url=safe_url,
         editorial_html=editorial_html,
         editorial_text=editorial_text,
         iso=lambda d: d.isoformat() if isinstance(d, date) else "",
+        event_when=event_when,
+        event_iso=lambda event: event.to_dict()["start"] if event else "",
     )
     env.globals["label_names"] = taxonomy.names
     return env

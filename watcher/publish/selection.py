@@ -9,6 +9,7 @@ or pinned, in their position order (no cap: the curators chose).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from watcher.base.clock import PARIS
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.vocabulary import TYPES
 from watcher.base.weeks import issue_date
+from watcher.models import EventInfo
 from watcher.publish.model import Entry, Section
 from watcher.publish.sanitize import first_sentences, plain_text, safe_url
 from watcher.settings import Settings
@@ -23,10 +25,12 @@ from watcher.settings import Settings
 # Sections after "À la une", in the bulletin's order: one per item type.
 SECTION_ORDER = TYPES
 UNE = "À la une"
-EVENT_DATE_KEYS = ("event_date", "event_start", "start_date", "date_debut")
+# The types whose items have dates and a place of their own (``Labels.event``).
+EVENT_TYPES = ("evenement", "formation")
+PLACE_CHARS = 200
 
 
-def _as_date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
         return value.astimezone(PARIS).date()
@@ -40,6 +44,19 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
+def event_of(row: dict[str, Any]) -> EventInfo | None:
+    """The dates and place of an event or a training (the row's effective ``event``)."""
+    data = row.get("event")
+    if not data or (row.get("labels") or {}).get("type") not in EVENT_TYPES:
+        return None
+    try:
+        event = data if isinstance(data, EventInfo) else EventInfo.from_dict(data)
+    except ValueError:
+        return None  # the store checks what it keeps: a bad value is dropped, not published
+    place = plain_text(event.place)[:PLACE_CHARS] or None  # found in the source's text
+    return replace(event, place=place) if place != event.place else event
+
+
 def make_entry(row: dict[str, Any], ref: date, entry: dict | None = None) -> Entry:
     """An item dict (as ``store.bulletins.load_items``) as a bulletin entry."""
     labels = row.get("labels") or {}
@@ -51,9 +68,7 @@ def make_entry(row: dict[str, Any], ref: date, entry: dict | None = None) -> Ent
     if not summary:
         summary = first_sentences(row.get("text") or "", 3)
     title = plain_text((entry or {}).get("title") or row.get("title")) or "(sans titre)"
-    deadline = _as_date(labels.get("deadline"))
-    extra = row.get("extra") or {}
-    event_date = next((_as_date(extra.get(k)) for k in EVENT_DATE_KEYS if extra.get(k)), None)
+    deadline = as_date(labels.get("deadline"))
     return Entry(
         item_id=row["id"],
         uid=row["uid"],
@@ -63,11 +78,11 @@ def make_entry(row: dict[str, Any], ref: date, entry: dict | None = None) -> Ent
         themes=[t for t in labels.get("themes") or [] if isinstance(t, str)],
         scope=labels.get("scope"),
         sources=[plain_text(s) for s in row.get("source_names") or row.get("sources") or []],
-        date=_as_date(row.get("published")) or _as_date(row.get("first_seen")),
+        date=as_date(row.get("published")) or as_date(row.get("first_seen")),
         summary=summary,
         deadline=deadline,
         days_left=(deadline - ref).days if deadline else None,
-        event_date=event_date,
+        event=event_of(row),
         pinned=bool(entry and entry.get("pinned")),
         score=float(row.get("score") or 0.0),
     )
@@ -81,11 +96,19 @@ def _sort_section(kind: str, entries: list[Entry], curated: bool) -> list[Entry]
     if kind == "appel_a_projets":
         # By closing date; calls with no stated deadline (standing schemes) last.
         return sorted(entries, key=lambda e: (e.deadline is None, e.deadline or date.max))
-    if kind == "evenement":
-        return sorted(entries, key=lambda e: e.event_date or e.date or date.max)
+    if kind in EVENT_TYPES:  # the agenda by start (time included), undated last
+        return sorted(entries, key=lambda e: _start_key(e) or (date.max, "", e.item_id))
     if curated:
         return entries
     return sorted(entries, key=lambda e: -e.score)
+
+
+def _start_key(entry: Entry) -> tuple | None:
+    if entry.event is None:
+        return None
+    start = entry.event.start
+    clock = start.strftime("%H:%M") if isinstance(start, datetime) else ""
+    return (entry.event_date, clock, entry.item_id)
 
 
 def auto_selection(
@@ -101,7 +124,7 @@ def auto_selection(
             continue
         if (row.get("score") or 0.0) < threshold:
             continue
-        deadline = _as_date(labels.get("deadline"))
+        deadline = as_date(labels.get("deadline"))
         if labels.get("type") == "appel_a_projets" and deadline and deadline < ref:
             continue
         kept.append(row)

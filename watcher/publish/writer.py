@@ -17,8 +17,15 @@ import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MANIFEST = ".watcher-build.json"
+STATE = ".watcher-state.json"  # what a build keeps for the next one (search bundles' keys)
+
+
+def key_of(*parts: Any) -> str:
+    """A fingerprint of a page's inputs (plain values whose repr is stable)."""
+    return hashlib.md5(repr(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 def _sha(data: bytes) -> str:
@@ -41,6 +48,14 @@ class SiteWriter:
             except (OSError, ValueError):
                 self.old_manifest = {}
         self.manifest: dict[str, dict[str, str]] = {}
+        self.old_state: dict[str, Any] = {}
+        state = self.target / STATE
+        if state.is_file():
+            try:
+                self.old_state = json.loads(state.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.old_state = {}
+        self.state: dict[str, Any] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
         # Unchanged files are taken from the previous build only at commit time:
@@ -89,20 +104,6 @@ class SiteWriter:
         dest = self.tmp / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(payload)
-
-    def changed_matching(self, prefix: str) -> bool:
-        old = {k for k in self.old_manifest if k.startswith(prefix)}
-        new = {k for k in self.manifest if k.startswith(prefix)}
-        return old != new or any(rel.startswith(prefix) for rel in self.written)
-
-    def materialize(self, prefix: str) -> None:
-        """Put the unchanged files under `prefix` in the new build now (a tool such
-        as Pagefind is about to read the folder)."""
-        for rel in [r for r in self._deferred if r.startswith(prefix)]:
-            content = self._deferred.pop(rel)
-            if not self._reuse(rel, self.tmp / rel):
-                data = content() if callable(content) else content
-                self._put(rel, data.encode("utf-8") if isinstance(data, str) else data)
 
     def reuse_tree(self, rel_dir: str) -> bool:
         """Take a whole folder of the previous build as it is (e.g. a search index)."""
@@ -155,6 +156,7 @@ class SiteWriter:
         try:
             self._take_previous(moved)
             (self.tmp / MANIFEST).write_text(json.dumps(self.manifest, sort_keys=True), "utf-8")
+            (self.tmp / STATE).write_text(json.dumps(self.state, sort_keys=True), "utf-8")
             old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
             if old.exists():
                 shutil.rmtree(old)

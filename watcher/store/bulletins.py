@@ -115,7 +115,8 @@ def load_items(
 ) -> list[dict[str, Any]]:
     """Items (first seen in [since, until) and/or with the given ids) with labels,
     ``event`` (``EventInfo.to_dict()`` of an event or training, or None), scores
-    and source names. ``text`` holds only the head of the text."""
+    and source names. ``text`` holds only the head of the text; ``content_hash``
+    changes with the title or the full text."""
     query = select(
         items.c.id,
         items.c.uid,
@@ -128,6 +129,7 @@ def load_items(
         items.c.first_seen,
         items.c.last_seen,
         items.c.extra,
+        items.c.content_hash,
         item_labels.c.labels,
         item_labels.c.event,
         item_labels.c.scores,
@@ -183,6 +185,19 @@ def load_items(
         row["extra"] = row["extra"] or {}
         row["score"] = relevance_score(row["labels"], row["scores"])
     return rows
+
+
+def text_heads(store: Store, ids: Iterable[int], chars: int) -> dict[int, str]:
+    """The first `chars` characters of the text of each item of `ids` (the search index)."""
+    out: dict[int, str] = {}
+    query = select(items.c.id, func.substr(items.c.text, 1, chars))
+    with store.connect() as conn:
+        for chunk in _chunks(sorted(set(ids))):
+            out.update(
+                (item_id, text or "")
+                for item_id, text in conn.execute(query.where(items.c.id.in_(chunk)))
+            )
+    return out
 
 
 def relevance_score(labels: dict | None, scores: dict | None) -> float:
