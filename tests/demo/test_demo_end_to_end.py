@@ -153,3 +153,55 @@ def test_running_the_demo_again_recreates_the_same_store(collected):
         items_again = list(iter_items(store))
     assert len(items_again) == len(items)
     assert {i.title for i in items_again} == {i.title for i in items}
+
+
+def test_the_calendars_hold_the_demo_events_at_their_paris_times(collected):
+    """Every event and training the demo's texts date (in words: « le mardi 15
+    décembre 2026, de 9 h 30 à 17 h, au centre des congrès de Reims ») reaches
+    tout.ics with its times in Europe/Paris, its end and its place."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from icalendar import Calendar
+
+    from watcher.store.bulletins import load_items
+
+    out, result, _items, _second = collected
+    paris = ZoneInfo("Europe/Paris")
+    calendar = Calendar.from_ical((out / "site" / "calendriers" / "tout.ics").read_bytes())
+    by_title = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+    with Store(result.db_path) as store:
+        typed = {r["title"]: (r["labels"] or {}).get("type") for r in load_items(store)}
+    expected = [
+        item
+        for source in load_demo(paris_today())
+        for item in source.items
+        if item.event_info and not item.offtopic
+    ]
+    checked, placed = 0, 0
+    for item in expected:
+        if typed.get(item.title) not in ("evenement", "formation"):
+            continue  # the classifier's type decides what is an event
+        event = by_title[item.title]
+        info = item.event_info
+        start, end = event.decoded("dtstart"), event.decoded("dtend")
+        if isinstance(info.start, datetime):
+            assert start == info.start.replace(tzinfo=paris), item.slug
+            assert str(event["dtstart"].params["TZID"]) == "Europe/Paris", item.slug
+            assert end == (info.end or info.start + timedelta(hours=1)).replace(tzinfo=paris)
+        else:
+            assert start == info.start and not isinstance(start, datetime), item.slug
+            assert end == (info.end or info.start) + timedelta(days=1), item.slug
+            assert isinstance(end, date)
+        if info.place:
+            placed += info.place in str(event.get("location", ""))
+        checked += 1
+    assert checked >= 0.8 * len(expected) and checked >= 20, (checked, len(expected))
+    with_place = [
+        i
+        for i in expected
+        if i.event_info.place and typed.get(i.title) in ("evenement", "formation")
+    ]
+    assert placed >= 0.8 * len(with_place), (placed, len(with_place))
+    closing = [e for e in by_title if e.startswith("Clôture : ")]
+    assert len(closing) >= 10
