@@ -215,7 +215,7 @@ def test_rebuild_keeps_ids_and_rewrites_only_what_changed(seeded) -> None:  # no
         labels=factory.labels("actualite", ["eau"]),
     )
     more = build_site(store, settings, today=TODAY)
-    assert more.bundles_indexed == ["2026-t4"]  # the new item's quarter only
+    assert more.bundles_indexed == ["2026-11"]  # the new item's month only
     assert (site / "pagefind/2026-t3/pagefind-entry.json").is_file()
     new_uid = uid_of(store, new_id)
     assert f"items/2026-t4/{new_uid}.html" in more.written_paths
@@ -280,7 +280,7 @@ def test_search_index_failure_leaves_previous_site(seeded, monkeypatch) -> None:
     assert leftovers == []  # no temporary build or staging folder left behind
     monkeypatch.undo()
     again = build_site(store, settings, today=TODAY)
-    assert again.bundles_indexed == ["2026-t4"]
+    assert again.bundles_indexed == ["2026-11"]
 
 
 def test_site_build_command(seeded, tmp_path) -> None:  # noqa: ANN001

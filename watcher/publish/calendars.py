@@ -94,6 +94,50 @@ def _aware(moment: date | datetime) -> date | datetime:
     return moment.replace(tzinfo=PARIS) if isinstance(moment, datetime) else moment
 
 
+def vevent(item: Dated, entry: Entry, url: str) -> bytes:
+    """One VEVENT of `item` (`entry`: the item as the site shows it; `url`: its link)."""
+    event = Event()
+    event.add("uid", f"{entry.uid}-{item.kind}@{DOMAIN}")
+    stamp = item.row["first_seen"]
+    event.add("dtstamp", stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+    details = [entry.summary[:500]]
+    if item.event is None:
+        event.add("summary", f"Clôture : {entry.title}")
+        event.add("dtstart", item.day)
+        event.add("dtend", item.day + timedelta(days=1))
+        event.add("transp", "TRANSPARENT")
+    else:
+        start, end = event_bounds(item.event)
+        event.add("summary", entry.title)
+        event.add("dtstart", _aware(start))
+        event.add("dtend", _aware(end))
+        if item.event.place:
+            event.add("location", item.event.place)
+        details.insert(0, event_when(item.event))
+    if url:
+        event.add("url", url)
+    event.add("description", "\n\n".join(filter(None, [*details, url])))
+    return event.to_ical()
+
+
+def ics_document(events: Iterable[bytes], *, title: str) -> bytes:
+    """A calendar of VEVENTs made by `vevent` (each made once, however many
+    calendars hold it); the Paris VTIMEZONE when one of them has a time."""
+    cal = Calendar()
+    cal.add("prodid", "-//Veille EIT Grand Est//watcher//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", title)
+    cal.add("x-wr-timezone", "Europe/Paris")
+    body = b"".join(events)
+    if b";TZID=Europe/Paris:" in body:
+        cal.add_component(Timezone.from_ical(PARIS_VTIMEZONE))
+    head = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    return head[: -len(end)] + body + end
+
+
 def ics_calendar(
     items: Iterable[Dated],
     *,
@@ -103,39 +147,8 @@ def ics_calendar(
 ) -> bytes:
     """An iCalendar document of `items`; `entry_of(row)` gives each item as the site
     shows it, `link(entry)` its URL."""
-    cal = Calendar()
-    cal.add("prodid", "-//Veille EIT Grand Est//watcher//FR")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", title)
-    cal.add("x-wr-timezone", "Europe/Paris")
-    timed = False
+    events = []
     for item in items:
         entry = entry_of(item.row)
-        event = Event()
-        event.add("uid", f"{entry.uid}-{item.kind}@{DOMAIN}")
-        stamp = item.row["first_seen"]
-        event.add("dtstamp", stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
-        details = [entry.summary[:500]]
-        if item.event is None:
-            event.add("summary", f"Clôture : {entry.title}")
-            event.add("dtstart", item.day)
-            event.add("dtend", item.day + timedelta(days=1))
-            event.add("transp", "TRANSPARENT")
-        else:
-            start, end = event_bounds(item.event)
-            timed = timed or isinstance(start, datetime)
-            event.add("summary", entry.title)
-            event.add("dtstart", _aware(start))
-            event.add("dtend", _aware(end))
-            if item.event.place:
-                event.add("location", item.event.place)
-            details.insert(0, event_when(item.event))
-        url = link(entry)
-        if url:
-            event.add("url", url)
-        event.add("description", "\n\n".join(filter(None, [*details, url])))
-        cal.add_component(event)
-    if timed:
-        cal.subcomponents.insert(0, Timezone.from_ical(PARIS_VTIMEZONE))
-    return cal.to_ical()
+        events.append(vevent(item, entry, link(entry)))
+    return ics_document(events, title=title)

@@ -33,7 +33,9 @@ PALETTE = [
 
 
 def last_weeks(today: date, count: int = 52) -> list[str]:
-    return [week_of(today - timedelta(weeks=n)) for n in range(count - 1, -1, -1)]
+    """The `count` complete weeks before the current one, oldest first: a week in
+    progress would show a short bar (and redraw the charts at every build)."""
+    return [week_of(today - timedelta(weeks=n)) for n in range(count, 0, -1)]
 
 
 def weekly_counts(

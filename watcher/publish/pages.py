@@ -46,6 +46,7 @@ class Pages:
         self.public = (settings.publish.public_url or "").rstrip("/")
         # Templates and label names: a change to either re-renders every keyed page.
         self.fingerprint = key_of(templates_fingerprint(settings), site.names)
+        self.ics_cache: dict[str, str] = writer.old_state.get("ics", {})
 
     def page(
         self,
@@ -264,6 +265,11 @@ class Pages:
         site = self.site
         newest = sorted(site.rows, key=lambda r: (r["first_seen"], r["id"]), reverse=True)
         upcoming = calendars.upcoming(site.dated, site.today)
+        kept = self.writer.state.setdefault("ics", {})
+        for item in upcoming:  # events of calendars left as they are stay cached
+            key = key_of(item.kind, item.row["_sig"], self.public)
+            if key in self.ics_cache:
+                kept[key] = self.ics_cache[key]
         for theme, name in self.scopes():
             top = self._of_theme(theme, newest)[: feeds.FEED_SIZE]
             path = f"feeds/{theme}.xml"
@@ -289,8 +295,8 @@ class Pages:
             title = f"{TITLE} — {name} — agenda et échéances"
             self.writer.write(
                 f"calendriers/{theme}.ics",
-                lambda chosen=chosen, title=title: calendars.ics_calendar(
-                    chosen, title=title, entry_of=site.entry, link=self.link
+                lambda chosen=chosen, title=title: calendars.ics_document(
+                    [self.vevent(d) for d in chosen], title=title
                 ),
                 key=key_of(title, self.public, [(d.kind, d.row["_sig"]) for d in chosen]),
             )
@@ -303,6 +309,17 @@ class Pages:
             "feeds/veille.opml",
             feeds.opml([everything, *listed], title=TITLE, public_url=self.public),
         )
+
+    def vevent(self, item: calendars.Dated) -> bytes:
+        """An item's VEVENT, made once per item and kept for the next build (the
+        calendars hold thousands of them and change with every new event)."""
+        key = key_of(item.kind, item.row["_sig"], self.public)
+        text = self.ics_cache.get(key)
+        if text is None:
+            entry = self.site.entry(item.row)
+            text = calendars.vevent(item, entry, self.link(entry)).decode("utf-8")
+        self.writer.state.setdefault("ics", {})[key] = text
+        return text.encode("utf-8")
 
     def calendar_pages(self) -> None:
         site = self.site
@@ -350,9 +367,10 @@ class Pages:
             "year": [str(day.year)],
             "bundle": [bundle],  # the search page asks each bundle for its sorted results
         }
-        sort = {"date": day.isoformat()}
+        # Bundles hold consecutive periods of first sight: sorted by that day, the
+        # search page reads them one after the other instead of merging them.
+        sort = {"date": paris_date(row["first_seen"]).isoformat()}
         meta = {
-            "date": day.isoformat(),
             "date_fr": french_date(day),
             "type": names["types"].get(entry.type or "", ""),
             "themes": " · ".join(names["themes"].get(t, t) for t in entry.themes),
@@ -386,7 +404,12 @@ class Pages:
         state: dict[str, dict[str, Any]] = {}
         todo: dict[str, list[dict[str, Any]]] = {}
         for bundle, rows in members.items():
-            key = key_of(self.fingerprint, chars, sorted((r["_path"], r["_sig"]) for r in rows))
+            key = key_of(
+                search.RECORD_VERSION,
+                self.fingerprint,
+                chars,
+                sorted((r["_path"], r["_sig"]) for r in rows),
+            )
             old = previous.get(bundle, {})
             if old.get("key") == key and writer.reuse_tree(f"{search.BUNDLE}/{bundle}"):
                 state[bundle] = old
@@ -410,10 +433,12 @@ class Pages:
         report.index_files = sum(s.get("files", 0) for s in state.values())
         report.index_bytes = sum(s.get("bytes", 0) for s in state.values())
         years = sorted({str(r["_day"].year) for r in site.rows}, reverse=True)
+        closing = sorted({d.day.isoformat() for d in site.dated if d.kind == calendars.CLOSING})
         self.page(
             "recherche/index.html",
             "site/search.html",
             bundles=search.bundle_order(state),
             years=years,
             scopes=site.names["scopes"],
+            closing=closing,
         )

@@ -9,9 +9,10 @@ deadline, event) as metadata — and the Pagefind binary (the `pagefind`
 package) indexes that folder under the URL of the item's real page.
 
 Items are grouped in bundles by when they were first seen (`bundle_of`): one
-per past year, one per quarter of the current year, so new items re-index one
-quarter only; a bundle is rebuilt only when the key of its items changed. The
-search page searches every bundle (`templates/site/assets/search.js`).
+per past year, one per past quarter of the current year, one per month of the
+current quarter, so new items re-index one month only; a bundle is rebuilt only
+when the key of its items changed. The search page searches every bundle
+(`templates/site/assets/search.js`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 from watcher.exceptions import PublishError
 
 BUNDLE = "pagefind"
+# Part of every bundle's key: raise it when what a record holds changes.
+RECORD_VERSION = 2
 
 
 @dataclass
@@ -47,16 +50,31 @@ class SearchRecord:
 
 
 def bundle_of(day: date, today: date) -> str:
-    """The index bundle of an item first seen on `day`: its year before the
-    current year (`2025`), else its quarter (`2026-t4`)."""
+    """The index bundle of an item first seen on `day`: its year before the current
+    year (`2025`), its quarter before the current quarter (`2026-t3`), else its
+    month (`2026-11`). New items land in the current month's bundle, the smallest;
+    at a new quarter (year) the months (quarters) of the last one merge into one
+    bundle, indexed once then."""
     if day.year < today.year:
         return str(day.year)
-    return f"{day.year}-t{(day.month - 1) // 3 + 1}"
+    quarter = (day.month - 1) // 3 + 1
+    if quarter < (today.month - 1) // 3 + 1:
+        return f"{day.year}-t{quarter}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def _last_month(bundle: str) -> tuple[int, int]:
+    year, _, part = bundle.partition("-")
+    if not part:
+        return int(year), 12
+    if part.startswith("t"):
+        return int(year), int(part[1:]) * 3
+    return int(year), int(part)
 
 
 def bundle_order(bundles: Iterable[str]) -> list[str]:
-    """Newest first (`2026-t4`, `2026-t3`, `2025`, …)."""
-    return sorted(bundles, key=lambda b: (b[:4], b[4:] or "~"), reverse=True)
+    """Newest first (`2026-12`, `2026-11`, `2026-t3`, `2025`, …)."""
+    return sorted(bundles, key=_last_month, reverse=True)
 
 
 def _page(record: SearchRecord) -> str:

@@ -98,8 +98,18 @@ class Site:
     signature), ``_day`` (the date it shows), ``_path`` (its page); entries are
     made on demand (``entry``) for the pages that are rendered."""
 
-    def __init__(self, store: Store, settings: Settings, today: date) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        today: date,
+        cache: dict[str, Any] | None = None,
+    ) -> None:
+        """``cache``: what the previous build kept (``SiteWriter.old_state``); what
+        this build keeps goes to ``self.state``."""
         self.store = store
+        self.cache = cache or {}
+        self.state: dict[str, Any] = {}
         self.settings = settings
         self.today = today
         self.current_week = week_of(today)
@@ -107,9 +117,9 @@ class Site:
         all_rows = store_bulletins.load_items(store)
         for row in all_rows:
             row["_week"] = week_of(row["first_seen"])
+            row["_sig"] = _row_signature(row)
         self.rows = [r for r in all_rows if (r.get("labels") or {}).get("relevant")]
         for row in self.rows:
-            row["_sig"] = _row_signature(row)
             row["_day"] = as_date(row.get("published")) or as_date(row["first_seen"])
             row["_path"] = f"items/{partition(row['first_seen'])}/{row['uid']}.html"
         self.rows.sort(key=lambda r: (r["_day"], r["id"]), reverse=True)
@@ -141,12 +151,19 @@ class Site:
         return row["_sig"], left
 
     def _bulletins(self, store: Store, all_rows: list[dict[str, Any]]) -> list[Bulletin]:
+        """Every bulletin up to this week, newest first: published ones as frozen,
+        the others as the selection makes them (kept from the previous build when
+        nothing they depend on changed)."""
         by_week: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in all_rows:
             by_week[row["_week"]].append(row)
         snapshots = {s["week"]: s for s in store_bulletins.published_snapshots(store)}
         curated = store_bulletins.all_entries(store)
         by_id = {r["id"]: r for r in all_rows}
+        publish = self.settings.publish
+        rules = key_of(publish.score_threshold, publish.cap_per_section, self.names)
+        previous = self.cache.get("bulletins", {})
+        kept = self.state["bulletins"] = {}
         out = []
         for week in sorted(set(by_week) | set(snapshots), reverse=True):
             if week > self.current_week:
@@ -161,20 +178,31 @@ class Site:
                 if entries:
                     have = {r["id"] for r in rows}
                     rows += [by_id[i] for i in entries if i not in have and i in by_id]
-                monday, sunday = week_dates(week)
-                bulletin = Bulletin(
-                    week=week,
-                    title=f"{TITLE} — {week_label(week)}",
-                    period=week_label(week),
-                    start=monday,
-                    end=sunday,
-                    issue_date=issue_date(week),
-                    mode="curated" if entries else "automatic",
-                    sections=build_sections(rows, week, entries, self.settings),
-                )
+                key = key_of(week, rules, entries, sorted((r["_sig"], r["score"]) for r in rows))
+                if previous.get(week, {}).get("key") == key:
+                    bulletin = Bulletin.from_dict(previous[week]["bulletin"])
+                    kept[week] = previous[week]
+                else:
+                    bulletin = self._selection(week, rows, entries)
+                    kept[week] = {"key": key, "bulletin": bulletin.to_dict()}
             if not bulletin.is_empty:
                 out.append(bulletin)
         return out
+
+    def _selection(
+        self, week: str, rows: list[dict[str, Any]], entries: dict[int, Any] | None
+    ) -> Bulletin:
+        monday, sunday = week_dates(week)
+        return Bulletin(
+            week=week,
+            title=f"{TITLE} — {week_label(week)}",
+            period=week_label(week),
+            start=monday,
+            end=sunday,
+            issue_date=issue_date(week),
+            mode="curated" if entries else "automatic",
+            sections=build_sections(rows, week, entries, self.settings),
+        )
 
     def open_calls(self) -> list[dict[str, Any]]:
         calls = []
@@ -201,7 +229,8 @@ def build_site(store: Store, settings: Settings, *, today: date | None = None) -
     report = SiteReport(site_dir=target)
     writer = SiteWriter(target)
     try:
-        site = Site(store, settings, today)
+        site = Site(store, settings, today, writer.old_state)
+        writer.state.update(site.state)
         pages = Pages(site, writer, settings)
         pages.write_all()
         pages.search_index(report)

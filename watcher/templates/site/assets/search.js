@@ -1,8 +1,9 @@
 // The search page: Pagefind's JavaScript API over every bundle of the index
-// (one per year, then per quarter), filters that work without a word, sort by
-// date or closing date. The form's state lives in the address (?q=…&theme=…),
-// so a search can be bookmarked and the header's box lands here with ?q=.
-// Result links are made relative to this page: the site works from any sub-path.
+// (per year, per quarter, per month of the current quarter, newest first),
+// filters that work without a word, sort by date or closing date. The form's
+// state lives in the address (?q=…&theme=…), so a search can be bookmarked and
+// the header's box lands here with ?q=. Result links are made relative to this
+// page: the site works from any sub-path.
 (function () {
   "use strict";
   var form = document.getElementById("recherche");
@@ -11,10 +12,14 @@
   var root = box.getAttribute("data-root") || "./";
   var bundles = (box.getAttribute("data-bundles") || "").split(" ").filter(Boolean)
     .map(function (path) { return new URL(path, document.baseURI).href; });
+  var names = (box.getAttribute("data-bundle-names") || "").split(" ").filter(Boolean);
+  // Every closing date of the index, written by the build: no filter index to read.
+  var closing = (box.getAttribute("data-closing") || "").split(" ").filter(Boolean);
   var count = box.querySelector(".count");
   var list = box.querySelector(".results");
   var more = box.querySelector(".more");
   var PAGE = 20;
+  var FIRST = 5;  // shown as soon as they are there, the rest of the page follows
   var MULTI = ["theme", "type", "portee"];
   var FIELDS = { theme: "theme", type: "type", portee: "scope" };
 
@@ -39,11 +44,10 @@
     chain = result.catch(function () {});
     return result;
   }
-  var names = (box.getAttribute("data-bundle-names") || "").split(" ").filter(Boolean);
 
   function readState() {
     var params = new URLSearchParams(window.location.search);
-    var state = { q: params.get("q") || "", ouverts: params.get("ouverts") === "1",
+    var state = { q: (params.get("q") || "").trim(), ouverts: params.get("ouverts") === "1",
       avant: params.get("avant") || "", tri: params.get("tri") || "", annee: params.get("annee") || "" };
     MULTI.forEach(function (name) { state[name] = params.getAll(name); });
     return state;
@@ -80,67 +84,83 @@
     return window.location.pathname + (query ? "?" + query : "");
   }
 
-  function closingDates(pagefind) {  // every closing date the index knows
-    return queued(function () { return pagefind.filters(); }).then(function (filters) {
-      return Object.keys((filters && filters.cloture) || {});
-    });
-  }
-
-  function filtersFor(state, pagefind) {
+  function filtersFor(state) {
     var filters = {};
     MULTI.forEach(function (name) {
       if (state[name].length) { filters[FIELDS[name]] = { any: state[name] }; }
     });
     if (state.annee) { filters.year = state.annee; }
-    if (!state.ouverts && !state.avant) { return Promise.resolve(filters); }
-    var low = state.ouverts ? today() : "";
-    var high = state.avant || "9999-12-31";
-    return closingDates(pagefind).then(function (dates) {
-      filters.cloture = { any: dates.filter(function (d) { return d >= low && d <= high; }) };
-      return filters;
-    });
+    if (state.ouverts || state.avant) {
+      var low = state.ouverts ? today() : "";
+      var high = state.avant || "9999-12-31";
+      filters.cloture = { any: closing.filter(function (d) { return d >= low && d <= high; }) };
+    }
+    return filters;
   }
 
-  // Pagefind sorts within a bundle only: sorted, each bundle is asked for its own
-  // results (filter "bundle") and the lists are merged by the results' metadata;
-  // a plain word search comes back in one list, by relevance.
-  function Merger(responses, sortKey) {
-    this.lists = responses.map(function (r) { return r.results; });
-    this.at = this.lists.map(function () { return 0; });
-    this.sortKey = sortKey;
-    this.total = this.lists.reduce(function (n, l) { return n + l.length; }, 0);
-    if (!sortKey) {
-      this.flat = [].concat.apply([], this.lists).sort(function (a, b) { return b.score - a.score; });
-    }
-    this.done = 0;
-  }
-  Merger.prototype.data = function (result) {
+  function load(result) {  // a result's data (title, address, metadata, excerpt), once
     if (!result.loaded) { result.loaded = result.data(); }
     return result.loaded;
+  }
+
+  // Three ways to walk the results, each with next(n) -> Promise of data:
+  // by relevance (one search over every bundle); by date (the bundles hold
+  // consecutive periods, newest first: each is asked in turn, sorted, only when
+  // the one before is used up); by closing date (every bundle asked, sorted,
+  // the lists merged on the closing date). Pagefind sorts within a bundle only.
+  function Relevance(response) {
+    this.results = response.results;
+    this.total = this.results.length;
+    this.done = 0;
+  }
+  Relevance.prototype.next = function (n) {
+    var slice = this.results.slice(this.done, this.done + n);
+    this.done += slice.length;
+    return Promise.all(slice.map(load));
   };
-  Merger.prototype.next = function (n) {
+
+  function ByDate(pagefind, term, filters, total) {
+    this.pagefind = pagefind; this.term = term; this.filters = filters;
+    this.total = total; this.done = 0; this.bundle = 0; this.results = null; this.at = 0;
+  }
+  ByDate.prototype.next = function (n) {
     var self = this;
-    if (!this.sortKey) {
-      var slice = this.flat.slice(this.done, this.done + n);
-      this.done += slice.length;
-      return Promise.all(slice.map(function (r) { return self.data(r); }));
-    }
     var out = [];
-    var desc = this.sortKey === "date";
     function step() {
-      if (out.length >= n) { return Promise.resolve(out); }
+      if (out.length >= n || self.bundle >= names.length) { return Promise.all(out.map(load)); }
+      if (self.results === null) {
+        var own = Object.assign({ bundle: names[self.bundle] }, self.filters);
+        return queued(function () {
+          return self.pagefind.search(self.term, { filters: own, sort: { date: "desc" } });
+        }).then(function (response) { self.results = response.results; self.at = 0; return step(); });
+      }
+      while (out.length < n && self.at < self.results.length) { out.push(self.results[self.at++]); }
+      if (self.at >= self.results.length) { self.bundle += 1; self.results = null; }
+      return step();
+    }
+    return step().then(function (datas) { self.done += datas.length; return datas; });
+  };
+
+  function ByDeadline(responses) {
+    this.lists = responses.map(function (r) { return r.results; });
+    this.at = this.lists.map(function () { return 0; });
+    this.total = this.lists.reduce(function (n, l) { return n + l.length; }, 0);
+    this.done = 0;
+  }
+  ByDeadline.prototype.next = function (n) {
+    var self = this;
+    var out = [];
+    function step() {
       var heads = [];
       self.lists.forEach(function (l, i) { if (self.at[i] < l.length) { heads.push(i); } });
-      if (!heads.length) { return Promise.resolve(out); }
-      return Promise.all(heads.map(function (i) { return self.data(self.lists[i][self.at[i]]); }))
+      if (out.length >= n || !heads.length) { self.done += out.length; return Promise.resolve(out); }
+      return Promise.all(heads.map(function (i) { return load(self.lists[i][self.at[i]]); }))
         .then(function (datas) {
           var best = 0;
           for (var k = 1; k < heads.length; k++) {
-            var a = datas[k].meta[self.sortKey] || "", b = datas[best].meta[self.sortKey] || "";
-            if (desc ? a > b : a < b) { best = k; }
+            if ((datas[k].meta.deadline || "") < (datas[best].meta.deadline || "")) { best = k; }
           }
           self.at[heads[best]] += 1;
-          self.done += 1;
           out.push(datas[best]);
           return step();
         });
@@ -191,52 +211,58 @@
   }
 
   var current = null;
-  function showMore() {
-    var merger = current;
-    if (!merger) { return Promise.resolve(); }
-    return merger.next(PAGE).then(function (datas) {
-      if (merger !== current) { return; }
+  function show(walker, n) {
+    return walker.next(n).then(function (datas) {
+      if (walker !== current) { return; }
       datas.forEach(function (data) { var node = render(data); if (node) { list.appendChild(node); } });
-      more.hidden = merger.done >= merger.total;
+      more.hidden = walker.done >= walker.total;
     });
+  }
+  function showMore() {
+    var walker = current;
+    if (!walker) { return Promise.resolve(); }
+    return show(walker, PAGE);
+  }
+
+  function counted(n, term) {
+    return n === 0 ? "Aucun résultat." : n + (n > 1 ? " résultats" : " résultat") +
+      (term ? " pour « " + term + " »" : "") + ".";
   }
 
   var searchId = 0;
   function search(state) {
     var id = ++searchId;
     var term = state.q || null;
+    var filters = filtersFor(state);
+    if (term === null && !Object.keys(filters).length) {
+      current = null;
+      list.textContent = "";
+      more.hidden = true;
+      count.textContent = "Saisissez un mot ou choisissez un filtre.";
+      return Promise.resolve();
+    }
+    var mode = state.tri === "echeance" ? "deadline" : (state.tri === "date" || !term ? "date" : "");
     return ready.then(function (pagefind) {
-      return filtersFor(state, pagefind).then(function (filters) {
-        if (term === null && !Object.keys(filters).length) {
-          current = null;
-          list.textContent = "";
-          more.hidden = true;
-          count.textContent = "Saisissez un mot ou choisissez un filtre.";
-          return;
-        }
-        var sortKey = state.tri === "echeance" ? "deadline" : (state.tri === "date" || !term ? "date" : "");
-        var sort = {};
-        if (sortKey) { sort[sortKey] = sortKey === "deadline" ? "asc" : "desc"; }
-        var empty = filters.cloture && !filters.cloture.any.length;
-        var searches = [];
-        if (!empty && !sortKey) {
-          searches = [queued(function () { return pagefind.search(term, { filters: filters }); })];
-        } else if (!empty) {
-          searches = names.map(function (name) {
-            var own = Object.assign({ bundle: name }, filters);
-            return queued(function () { return pagefind.search(term, { filters: own, sort: sort }); });
-          });
-        }
-        return Promise.all(searches).then(function (responses) {
-          if (id !== searchId) { return; }
-          current = new Merger(responses, sortKey);
-          list.textContent = "";
-          var n = current.total;
-          count.textContent = n === 0 ? "Aucun résultat." : n + (n > 1 ? " résultats" : " résultat") +
-            (term ? " pour « " + term + " »" : "") + ".";
-          return showMore();
+      if (filters.cloture && !filters.cloture.any.length) {
+        return { total: 0, done: 0, next: function () { return Promise.resolve([]); } };
+      }
+      if (mode === "deadline") {
+        return Promise.all(names.map(function (name) {
+          var own = Object.assign({ bundle: name }, filters);
+          return queued(function () { return pagefind.search(term, { filters: own, sort: { deadline: "asc" } }); });
+        })).then(function (responses) { return new ByDeadline(responses); });
+      }
+      return queued(function () { return pagefind.search(term, { filters: filters }); })
+        .then(function (response) {
+          return mode === "date" ? new ByDate(pagefind, term, filters, response.results.length)
+            : new Relevance(response);
         });
-      });
+    }).then(function (walker) {
+      if (id !== searchId) { return; }
+      current = walker;
+      list.textContent = "";
+      count.textContent = counted(walker.total, term);
+      return show(walker, FIRST).then(function () { return show(walker, PAGE - FIRST); });
     }).catch(function () {
       count.textContent = "La recherche n'a pas pu être chargée. Parcourez les thèmes ou le calendrier.";
     });
