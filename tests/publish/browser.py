@@ -22,6 +22,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closed before the end of a download: nothing to report
+
+
 @contextmanager
 def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
     """Serve `folder` and yield its base URL (ending with '/'). With `sub_path`
@@ -35,7 +40,7 @@ def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
         (holder / sub_path.strip("/")).symlink_to(root.resolve(), target_is_directory=True)
         root = holder
     handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -331,3 +331,25 @@ def test_home_shows_the_latest_published_bulletin(seeded) -> None:  # noqa: ANN0
     assert "bulletins/2026-W47/index.html" in home and f"bulletins/{WEEK}/" not in home
     page = (settings.publish.site_dir / "bulletins/2026-W47/index.html").read_text("utf-8")
     assert "Édition 1" in page and "Décret relatif" in page
+
+
+def test_kept_bulletins_follow_curation_and_settings(seeded) -> None:  # noqa: ANN001
+    from watcher.store import bulletins as sb
+
+    store, ids, settings = seeded
+    site = settings.publish.site_dir
+    build_site(store, settings, today=TODAY)
+    page = site / f"bulletins/{WEEK}/index.html"
+    assert "Décret relatif" in page.read_text(encoding="utf-8")
+    sb.set_entry(store, WEEK, ids["call_open"], user="anne", status="kept", pinned=True)
+    build_site(store, settings, today=TODAY)
+    curated = page.read_text(encoding="utf-8")
+    assert "À la une" in curated and "Décret relatif" not in curated  # only kept entries
+    sb.set_entry(store, WEEK, ids["call_open"], user="anne", title="Titre relu par Anne")
+    build_site(store, settings, today=TODAY)
+    assert "Titre relu par Anne" in page.read_text(encoding="utf-8")
+    older = site / "bulletins/2026-W45/index.html"
+    before = older.read_text(encoding="utf-8").count('class="card"')
+    settings.publish.cap_per_section = 1
+    build_site(store, settings, today=TODAY)
+    assert older.read_text(encoding="utf-8").count('class="card"') < before

@@ -427,18 +427,30 @@ class Pages:
             report.pagefind_ran = True
             report.bundles_indexed = search.bundle_order(todo)
             for bundle in todo:
-                files, size = search.bundle_size(writer.tmp / search.BUNDLE / bundle)
-                state[bundle].update(files=files, bytes=size)
+                state[bundle].update(search.bundle_facts(writer.tmp / search.BUNDLE / bundle))
         writer.state["search"] = state
         report.index_files = sum(s.get("files", 0) for s in state.values())
         report.index_bytes = sum(s.get("bytes", 0) for s in state.values())
         years = sorted({str(r["_day"].year) for r in site.rows}, reverse=True)
-        closing = sorted({d.day.isoformat() for d in site.dated if d.kind == calendars.CLOSING})
+        # The calls' closing dates, per bundle: « open calls » asks only the bundles
+        # that hold some, without reading any filter index first.
+        closing: dict[str, set[str]] = defaultdict(set)
+        for item in site.dated:
+            if item.kind == calendars.CLOSING:
+                bundle = search.bundle_of(paris_date(item.row["first_seen"]), site.today)
+                closing[bundle].add(item.day.isoformat())
         self.page(
             "recherche/index.html",
             "site/search.html",
-            bundles=search.bundle_order(state),
+            bundles=[
+                {
+                    "name": name,
+                    "tag": state[name]["key"][:12],
+                    "meta": state[name].get("meta", ""),
+                    "closing": " ".join(sorted(closing.get(name, ()))),
+                }
+                for name in search.bundle_order(state)
+            ],
             years=years,
             scopes=site.names["scopes"],
-            closing=closing,
         )

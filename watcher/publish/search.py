@@ -18,6 +18,7 @@ when the key of its items changed. The search page searches every bundle
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 import subprocess
@@ -29,12 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from watcher.exceptions import PublishError
 
 BUNDLE = "pagefind"
 # Part of every bundle's key: raise it when what a record holds changes.
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 
 
 @dataclass
@@ -153,7 +155,10 @@ def index_bundles(
     return time.perf_counter() - started
 
 
-def bundle_size(folder: Path) -> tuple[int, int]:
-    """(files, bytes) of one bundle."""
+def bundle_facts(folder: Path) -> dict[str, Any]:
+    """What the search page preloads of a bundle, and its size: {"meta": the
+    language index's hash (``pagefind.<meta>.pf_meta``), "files", "bytes"}."""
     files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
-    return len(files), sum(p.stat().st_size for p in files)
+    entry = json.loads((folder / "pagefind-entry.json").read_text(encoding="utf-8"))
+    meta = next(iter(entry["languages"].values()))["hash"]
+    return {"meta": meta, "files": len(files), "bytes": sum(p.stat().st_size for p in files)}

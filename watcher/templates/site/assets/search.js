@@ -10,11 +10,16 @@
   var box = document.getElementById("resultats");
   if (!form || !box) { return; }
   var root = box.getAttribute("data-root") || "./";
-  var bundles = (box.getAttribute("data-bundles") || "").split(" ").filter(Boolean)
-    .map(function (path) { return new URL(path, document.baseURI).href; });
-  var names = (box.getAttribute("data-bundle-names") || "").split(" ").filter(Boolean);
-  // Every closing date of the index, written by the build: no filter index to read.
-  var closing = (box.getAttribute("data-closing") || "").split(" ").filter(Boolean);
+  // The index's bundles, newest first, as the build wrote them: where, the tag of
+  // their version (the address the page preloads), the closing dates they hold.
+  var bundles = Array.prototype.map.call(box.querySelectorAll(".index-bundles span"), function (node) {
+    return {
+      name: node.getAttribute("data-name"),
+      path: new URL(node.getAttribute("data-path"), document.baseURI).href,
+      tag: node.getAttribute("data-tag"),
+      closing: (node.getAttribute("data-closing") || "").split(" ").filter(Boolean)
+    };
+  });
   var count = box.querySelector(".count");
   var list = box.querySelector(".results");
   var more = box.querySelector(".more");
@@ -32,10 +37,14 @@
   // One Pagefind with the other bundles merged in: Pagefind keeps one WebAssembly
   // module per page, so two independent instances would corrupt each other.
   // Calls go one at a time for the same reason.
-  var ready = bundles.length ? import(bundles[0] + "pagefind.js").then(function (pagefind) {
-    return pagefind.options({ baseUrl: "/", excerptLength: 24 }).then(function () {
+  // In this page rather than a worker: its fetches find what the page preloaded.
+  var ready = bundles.length ? import(bundles[0].path + "pagefind.js").then(function (pagefind) {
+    var options = { baseUrl: "/", excerptLength: 24, metaCacheTag: bundles[0].tag, noWorker: true };
+    return pagefind.options(options).then(function () {
       pagefind.init();
-      return Promise.all(bundles.slice(1).map(function (path) { return pagefind.mergeIndex(path); }));
+      return Promise.all(bundles.slice(1).map(function (b) {
+        return pagefind.mergeIndex(b.path, { metaCacheTag: b.tag });
+      }));
     }).then(function () { return pagefind; });
   }) : Promise.reject(new Error("no search index"));
   var chain = Promise.resolve();
@@ -93,9 +102,20 @@
     if (state.ouverts || state.avant) {
       var low = state.ouverts ? today() : "";
       var high = state.avant || "9999-12-31";
-      filters.cloture = { any: closing.filter(function (d) { return d >= low && d <= high; }) };
+      var dates = {};
+      bundles.forEach(function (b) {
+        b.closing.forEach(function (d) { if (d >= low && d <= high) { dates[d] = true; } });
+      });
+      filters.cloture = { any: Object.keys(dates).sort() };
     }
     return filters;
+  }
+
+  function bundlesFor(filters) {  // the bundles that may hold results
+    if (!filters.cloture) { return bundles; }
+    return bundles.filter(function (b) {
+      return b.closing.some(function (d) { return filters.cloture.any.indexOf(d) >= 0; });
+    });
   }
 
   function load(result) {  // a result's data (title, address, metadata, excerpt), once
@@ -121,15 +141,16 @@
 
   function ByDate(pagefind, term, filters, total) {
     this.pagefind = pagefind; this.term = term; this.filters = filters;
+    this.names = bundlesFor(filters).map(function (b) { return b.name; });
     this.total = total; this.done = 0; this.bundle = 0; this.results = null; this.at = 0;
   }
   ByDate.prototype.next = function (n) {
     var self = this;
     var out = [];
     function step() {
-      if (out.length >= n || self.bundle >= names.length) { return Promise.all(out.map(load)); }
+      if (out.length >= n || self.bundle >= self.names.length) { return Promise.all(out.map(load)); }
       if (self.results === null) {
-        var own = Object.assign({ bundle: names[self.bundle] }, self.filters);
+        var own = Object.assign({ bundle: self.names[self.bundle] }, self.filters);
         return queued(function () {
           return self.pagefind.search(self.term, { filters: own, sort: { date: "desc" } });
         }).then(function (response) { self.results = response.results; self.at = 0; return step(); });
@@ -247,8 +268,8 @@
         return { total: 0, done: 0, next: function () { return Promise.resolve([]); } };
       }
       if (mode === "deadline") {
-        return Promise.all(names.map(function (name) {
-          var own = Object.assign({ bundle: name }, filters);
+        return Promise.all(bundlesFor(filters).map(function (b) {
+          var own = Object.assign({ bundle: b.name }, filters);
           return queued(function () { return pagefind.search(term, { filters: own, sort: { deadline: "asc" } }); });
         })).then(function (responses) { return new ByDeadline(responses); });
       }
