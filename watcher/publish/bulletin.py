@@ -45,6 +45,16 @@ def build_bulletin(store: Store, week: str, settings: Settings) -> Bulletin:
         return bulletin
     curated = store_bulletins.entries(store, week) or None
     rows = _week_rows(store, week, curated or {})
+    bulletin = week_bulletin(week, rows, curated, settings)
+    bulletin.edition = current["edition"] if current else None
+    return bulletin
+
+
+def week_bulletin(
+    week: str, rows: list[dict[str, Any]], curated: dict[int, Any] | None, settings: Settings
+) -> Bulletin:
+    """The draft bulletin of `week` from its item rows: the curated entries when
+    `curated` (the week's entries) is given, else the automatic selection."""
     monday, sunday = week_dates(week)
     return Bulletin(
         week=week,
@@ -55,7 +65,6 @@ def build_bulletin(store: Store, week: str, settings: Settings) -> Bulletin:
         issue_date=issue_date(week),
         mode="curated" if curated else "automatic",
         sections=build_sections(rows, week, curated, settings),
-        edition=current["edition"] if current else None,
         status="draft",
         editorial=(current or {}).get("editorial") or "",
     )

@@ -22,14 +22,14 @@ from typing import Any
 
 from watcher.base.clock import paris_date, paris_today
 from watcher.base.taxonomy import taxonomy_for
-from watcher.base.weeks import issue_date, week_dates, week_label, week_of
+from watcher.base.weeks import week_of
 from watcher.exceptions import PublishError, WatcherError
 from watcher.publish import calendars
-from watcher.publish.bulletin import TITLE
+from watcher.publish.bulletin import week_bulletin
 from watcher.publish.model import Bulletin, Entry
 from watcher.publish.pages import Pages
 from watcher.publish.render import days_left_text
-from watcher.publish.selection import as_date, build_sections, make_entry
+from watcher.publish.selection import as_date, make_entry
 from watcher.publish.writer import SiteWriter, key_of
 from watcher.settings import Settings
 from watcher.store import Store
@@ -183,26 +183,11 @@ class Site:
                     bulletin = Bulletin.from_dict(previous[week]["bulletin"])
                     kept[week] = previous[week]
                 else:
-                    bulletin = self._selection(week, rows, entries)
+                    bulletin = week_bulletin(week, rows, entries, self.settings)
                     kept[week] = {"key": key, "bulletin": bulletin.to_dict()}
             if not bulletin.is_empty:
                 out.append(bulletin)
         return out
-
-    def _selection(
-        self, week: str, rows: list[dict[str, Any]], entries: dict[int, Any] | None
-    ) -> Bulletin:
-        monday, sunday = week_dates(week)
-        return Bulletin(
-            week=week,
-            title=f"{TITLE} — {week_label(week)}",
-            period=week_label(week),
-            start=monday,
-            end=sunday,
-            issue_date=issue_date(week),
-            mode="curated" if entries else "automatic",
-            sections=build_sections(rows, week, entries, self.settings),
-        )
 
     def open_calls(self) -> list[dict[str, Any]]:
         calls = []

@@ -28,6 +28,14 @@ def key_of(*parts: Any) -> str:
     return hashlib.md5(repr(parts).encode(), usedforsecurity=False).hexdigest()
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    """What a previous build left; nothing when it is missing or damaged (all is rebuilt)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -40,21 +48,9 @@ class SiteWriter:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
-        self.old_manifest: dict[str, dict[str, str]] = {}
-        manifest = self.target / MANIFEST
-        if manifest.is_file():
-            try:
-                self.old_manifest = json.loads(manifest.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.old_manifest = {}
+        self.old_manifest: dict[str, dict[str, str]] = _read_json(self.target / MANIFEST)
         self.manifest: dict[str, dict[str, str]] = {}
-        self.old_state: dict[str, Any] = {}
-        state = self.target / STATE
-        if state.is_file():
-            try:
-                self.old_state = json.loads(state.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.old_state = {}
+        self.old_state: dict[str, Any] = _read_json(self.target / STATE)
         self.state: dict[str, Any] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
