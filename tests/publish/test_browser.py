@@ -34,6 +34,22 @@ def result_count(page: Any) -> int:
     return 0 if text.startswith("Aucun") else int(re.match(r"(\d+) résultat", text)[1])
 
 
+def wait_for_results(page: Any) -> int:
+    """The number of results, once the count and the first page of them (up to 20)
+    on screen agree (a search the form started later may still be running)."""
+    page.wait_for_function(
+        """([count, result]) => {
+            const text = document.querySelector(count).innerText;
+            const found = /^(\\d+) résultat/.exec(text);
+            const total = text.startsWith("Aucun") ? 0 : (found ? Number(found[1]) : -1);
+            return total >= 0 && document.querySelectorAll(result).length === Math.min(total, 20);
+        }""",
+        arg=[COUNT, RESULT],
+        timeout=15000,
+    )
+    return result_count(page)
+
+
 def wait_for_new_count(page: Any, before: str) -> int:
     page.wait_for_function(
         f"(b) => document.querySelector({COUNT!r}).innerText !== b", arg=before, timeout=15000
@@ -58,6 +74,7 @@ def _search(browser: Any, site: Path, word: str, title: str) -> None:
         page.fill("#recherche-rapide", word)
         page.press("#recherche-rapide", "Enter")
         page.wait_for_selector(RESULT, timeout=15000)
+        wait_for_results(page)
         titles = page.locator(LINK).all_inner_texts()
         assert any(title in t for t in titles), titles
         page.locator(LINK, has_text=title).first.click()
@@ -136,6 +153,7 @@ def _open_calls(
         page.wait_for_function(
             "() => !location.search.includes('tri=') || location.search.includes('echeance')"
         )
+        wait_for_results(page)
         titles = page.locator(LINK).all_inner_texts()
         assert any(expected in t for t in titles), titles
         for title in absent:
@@ -189,9 +207,10 @@ def test_filters_alone_sort_by_date_across_bundles(built) -> None:  # noqa: ANN0
         with serve(built["site"]) as base:
             page = browser.new_page()
             page.goto(base + "recherche/index.html?type=appel_a_projets")
-            page.wait_for_selector(RESULT, timeout=15000)
             total = result_count(page)
-            assert total > page.locator(RESULT).count() == 20  # a page of results
+            # The first results show at once, the rest of the page follows: 20 in all.
+            page.wait_for_function(f"() => document.querySelectorAll({RESULT!r}).length >= 20")
+            assert total > page.locator(RESULT).count() == 20
             while page.locator(RESULT).count() < total:
                 shown = page.locator(RESULT).count()
                 page.click("#resultats .more")

@@ -406,7 +406,7 @@ class Pages:
         for bundle, rows in members.items():
             key = key_of(
                 search.RECORD_VERSION,
-                self.fingerprint,
+                site.names,  # the results' type and theme names
                 chars,
                 sorted((r["_path"], r["_sig"]) for r in rows),
             )
@@ -453,4 +453,5 @@ class Pages:
             ],
             years=years,
             scopes=site.names["scopes"],
+            every_item=search.EVERY_ITEM,
         )

@@ -20,6 +20,9 @@
       closing: (node.getAttribute("data-closing") || "").split(" ").filter(Boolean)
     };
   });
+  // A word of every record: filters alone search for it (a search with no word
+  // would make Pagefind load the whole index).
+  var every = box.getAttribute("data-every") || "";
   var count = box.querySelector(".count");
   var list = box.querySelector(".results");
   var more = box.querySelector(".more");
@@ -43,7 +46,7 @@
     return pagefind.options(options).then(function () {
       pagefind.init();
       return Promise.all(bundles.slice(1).map(function (b) {
-        return pagefind.mergeIndex(b.path, { metaCacheTag: b.tag });
+        return pagefind.mergeIndex(b.path, { metaCacheTag: b.tag, baseUrl: "/", excerptLength: 24 });
       }));
     }).then(function () { return pagefind; });
   }) : Promise.reject(new Error("no search index"));
@@ -170,23 +173,28 @@
   }
   ByDeadline.prototype.next = function (n) {
     var self = this;
-    var out = [];
-    function step() {
-      var heads = [];
-      self.lists.forEach(function (l, i) { if (self.at[i] < l.length) { heads.push(i); } });
-      if (out.length >= n || !heads.length) { self.done += out.length; return Promise.resolve(out); }
-      return Promise.all(heads.map(function (i) { return load(self.lists[i][self.at[i]]); }))
-        .then(function (datas) {
-          var best = 0;
-          for (var k = 1; k < heads.length; k++) {
-            if ((datas[k].meta.deadline || "") < (datas[best].meta.deadline || "")) { best = k; }
+    // Each list is sorted: the next n of every list hold the next n of all of them.
+    var ahead = this.lists.map(function (l, i) { return l.slice(self.at[i], self.at[i] + n); });
+    return Promise.all(ahead.map(function (l) { return Promise.all(l.map(load)); }))
+      .then(function (datas) {
+        var out = [];
+        var taken = datas.map(function () { return 0; });
+        while (out.length < n) {
+          var best = -1;
+          for (var i = 0; i < datas.length; i++) {
+            if (taken[i] >= datas[i].length) { continue; }
+            if (best < 0 || (datas[i][taken[i]].meta.deadline || "") < (datas[best][taken[best]].meta.deadline || "")) {
+              best = i;
+            }
           }
-          self.at[heads[best]] += 1;
-          out.push(datas[best]);
-          return step();
-        });
-    }
-    return step();
+          if (best < 0) { break; }
+          out.push(datas[best][taken[best]]);
+          taken[best] += 1;
+        }
+        taken.forEach(function (k, i) { self.at[i] += k; });
+        self.done += out.length;
+        return out;
+      });
   };
 
   function element(tag, className, text) {
@@ -197,7 +205,9 @@
   }
 
   function excerpt(html) {  // Pagefind escapes the text and adds <mark>: keep nothing else
-    return String(html || "").replace(/<(?!\/?mark>)[^>]*>/g, "");
+    var text = String(html || "").replace(/<(?!\/?mark>)[^>]*>/g, "");
+    if (every) { text = text.split("<mark>" + every + "</mark>").join("").split(every).join(""); }
+    return text.replace(/^[\s.]+/, "");
   }
 
   function leftText(deadline) {
@@ -208,14 +218,16 @@
   }
 
   function render(data) {
-    // Pagefind gives the page's path from the site root, sometimes with this origin.
-    var url = "";
-    try { url = new URL(data.url || "", window.location.origin).pathname; } catch (e) { return null; }
-    if (!/^\/items\/[\w-]+\/[\w-]+\.html$/.test(url)) { return null; }
+    // Pagefind gives the page's path from the index's root (sometimes with this
+    // origin, or the folder the site is served from): keep items/<part>/<uid>.html.
+    var path = "";
+    try { path = new URL(data.url || "", window.location.origin).pathname; } catch (e) { return null; }
+    var found = /\/(items\/[\w-]+\/[\w-]+\.html)$/.exec(path);
+    if (!found) { return null; }
     var item = element("li", "result");
     var heading = element("h3");
     var link = element("a", "", data.meta.title || "(sans titre)");
-    link.href = root + url.slice(1);
+    link.href = root + found[1];
     heading.appendChild(link);
     item.appendChild(heading);
     var facts = [data.meta.type, data.meta.date_fr, data.meta.themes].filter(Boolean);
@@ -254,6 +266,7 @@
   function search(state) {
     var id = ++searchId;
     var term = state.q || null;
+    var word = term || every || null;
     var filters = filtersFor(state);
     if (term === null && !Object.keys(filters).length) {
       current = null;
@@ -270,12 +283,12 @@
       if (mode === "deadline") {
         return Promise.all(bundlesFor(filters).map(function (b) {
           var own = Object.assign({ bundle: b.name }, filters);
-          return queued(function () { return pagefind.search(term, { filters: own, sort: { deadline: "asc" } }); });
+          return queued(function () { return pagefind.search(word, { filters: own, sort: { deadline: "asc" } }); });
         })).then(function (responses) { return new ByDeadline(responses); });
       }
-      return queued(function () { return pagefind.search(term, { filters: filters }); })
+      return queued(function () { return pagefind.search(word, { filters: filters }); })
         .then(function (response) {
-          return mode === "date" ? new ByDate(pagefind, term, filters, response.results.length)
+          return mode === "date" ? new ByDate(pagefind, word, filters, response.results.length)
             : new Relevance(response);
         });
     }).then(function (walker) {
