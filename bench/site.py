@@ -63,11 +63,12 @@ def timed_build(store: Store, settings: Settings, today) -> tuple[SiteReport, fl
     return report, cpu_seconds() - before
 
 
-def first_searches(site: Path) -> tuple[list[float], list[float], float, int]:
-    """(first-search times, plain page loads, filter-only search time, its results)."""
+def first_searches(site: Path) -> tuple[list[float], list[float], list[float], float, int]:
+    """(first-search times from the navigation, the same from DOMContentLoaded, plain
+    page loads, filter-only search time, its results)."""
     from playwright.sync_api import sync_playwright
 
-    searches, plain = [], []
+    searches, from_dom, plain = [], [], []
     with serve(site) as base, sync_playwright() as p:
         browser = launch_chromium(p)
         for query in QUERIES:
@@ -77,6 +78,12 @@ def first_searches(site: Path) -> tuple[list[float], list[float], float, int]:
             page.goto(base + f"recherche/index.html?q={query}")
             page.wait_for_function("window.__firstResult !== null", timeout=60000)
             searches.append(page.evaluate("window.__firstResult"))
+            from_dom.append(
+                page.evaluate(
+                    "window.__firstResult - "
+                    "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+                )
+            )
             context.close()
             context = browser.new_context()
             page = context.new_page()
@@ -95,7 +102,7 @@ def first_searches(site: Path) -> tuple[list[float], list[float], float, int]:
         found = page.locator(RESULT).count()
         context.close()
         browser.close()
-    return searches, plain, filtered, found
+    return searches, from_dom, plain, filtered, found
 
 
 def main() -> None:
@@ -139,11 +146,12 @@ def main() -> None:
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: {own:.0f} MB (python), {child:.0f} MB (largest child: pagefind)")
 
-    searches, plain, filtered, found = first_searches(settings.publish.site_dir)
+    searches, from_dom, plain, filtered, found = first_searches(settings.publish.site_dir)
     print(
-        "first search, page load to first results (ms): "
+        "first search, navigation start to first results (ms): "
         + ", ".join(f"{q}={ms:.0f}" for q, ms in zip(QUERIES, searches, strict=True))
         + f"; median {statistics.median(searches):.0f} ms (target <= 300); "
+        f"from the page's DOMContentLoaded: median {statistics.median(from_dom):.0f} ms; "
         f"plain page load in the same browser: median {statistics.median(plain):.0f} ms"
     )
     print(
