@@ -148,16 +148,6 @@ def test_the_demo_desk_publishes_into_the_demo_site(collected):
     assert settings.classify.model_dir == (out / "model").resolve()
 
 
-# Last: it recreates the folder the tests above read.
-def test_running_the_demo_again_recreates_the_same_store(collected):
-    out, _result, items, _second = collected
-    again = run_demo(out, steps=[STEPS[0]], echo=lambda _l: None)
-    with Store(again.db_path) as store:
-        items_again = list(iter_items(store))
-    assert len(items_again) == len(items)
-    assert {i.title for i in items_again} == {i.title for i in items}
-
-
 def test_the_calendars_hold_the_demo_events_at_their_paris_times(collected):
     """Every event and training the demo's texts date (in words: « le mardi 15
     décembre 2026, de 9 h 30 à 17 h, au centre des congrès de Reims ») reaches
@@ -205,3 +195,13 @@ def test_the_calendars_hold_the_demo_events_at_their_paris_times(collected):
     assert placed >= 0.8 * len(with_place), (placed, len(with_place))
     closing = [e for e in by_title if e.startswith("Clôture : ")]
     assert len(closing) >= 10
+
+
+# Last: it recreates the folder the tests above read.
+def test_running_the_demo_again_recreates_the_same_store(collected):
+    out, _result, items, _second = collected
+    again = run_demo(out, steps=[STEPS[0]], echo=lambda _l: None)
+    with Store(again.db_path) as store:
+        items_again = list(iter_items(store))
+    assert len(items_again) == len(items)
+    assert {i.title for i in items_again} == {i.title for i in items}

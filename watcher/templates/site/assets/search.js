@@ -206,7 +206,9 @@
 
   function excerpt(html) {  // Pagefind escapes the text and adds <mark>: keep nothing else
     var text = String(html || "").replace(/<(?!\/?mark>)[^>]*>/g, "");
-    if (every) { text = text.split("<mark>" + every + "</mark>").join("").split(every).join(""); }
+    if (every) {  // the word every record holds is no part of the text
+      text = text.replace(new RegExp("(<mark>[^<]*)?" + every + "[^<\\s]*(</mark>)?", "g"), "");
+    }
     return text.replace(/^[\s.]+/, "");
   }
 
