@@ -47,6 +47,7 @@ def build_bulletin(store: Store, week: str, settings: Settings) -> Bulletin:
     rows = _week_rows(store, week, curated or {})
     bulletin = week_bulletin(week, rows, curated, settings)
     bulletin.edition = current["edition"] if current else None
+    bulletin.editorial = (current or {}).get("editorial") or ""
     return bulletin
 
 
@@ -66,7 +67,6 @@ def week_bulletin(
         mode="curated" if curated else "automatic",
         sections=build_sections(rows, week, curated, settings),
         status="draft",
-        editorial=(current or {}).get("editorial") or "",
     )
 
 
