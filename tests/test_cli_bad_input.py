@@ -444,7 +444,7 @@ def test_bad_input_gives_one_clear_error(
         "watcher.collect.discover.discover_feeds",
         lambda url, settings: {"url": url, "title": "Site", "feeds": []},
     )
-    monkeypatch.setattr("watcher.publish.site.run_pagefind", lambda site, parts: 0.0)
+    monkeypatch.setattr("watcher.publish.search.index_bundles", lambda site, bundles, **_: 0.0)
     case = {c.name: c for c in [*_file_cases(world), *_option_cases(path, world)]}[case_name]
     result, where = run(path, case, world, web, tmp_path, monkeypatch)
     opened = OPENS.get(case.spoils) in touched

@@ -259,6 +259,8 @@ def test_the_sites_subscribe_page_links_to_the_form_only_when_there_is_one():
             types={},
             item_paths={},
             subscribe_url=settings.desk.subscription_url(),
+            public_url=None,
+            theme=None,
         )
 
     with_app = page(make_settings(desk={"public_url": "https://veille.example.org/app"}))
