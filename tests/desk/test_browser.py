@@ -69,6 +69,13 @@ def test_a_week_prepared_with_the_keyboard(page, desk):
     page.goto(f"{desk.url}/semaine/{WEEK}")
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
+    # ? shows the shortcuts; Escape closes them
+    _key(page, "?")
+    assert page.locator("#help").is_visible()
+    assert "Raccourcis clavier" in page.inner_text("#help")
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.querySelector('#help').open")
+
     # filter: "/" jumps to the filters; the arrow keys choose a section
     _key(page, "/")
     assert page.evaluate("document.activeElement.id") == "f-type"
