@@ -163,6 +163,9 @@ def build_store(store: Store) -> dict[str, int]:
                 "model": [["dépôt", 0.4]],
             }
             explanations["themes"] = {t: {"lexicon": [[f"terme-{t}", 1.0]]} for t in themes}
+        if deadline:  # as watcher.classify.deadline explains a closing date
+            explanations["deadline"] = ["«…dossiers reçus jusqu'au 15 janvier»", "cue: jusqu'au"]
+            explanations["deadline"].append("year from the publication date")
         results.append(Result(item_id, labels, {"relevant": score}, explanations))
     save_labels(store, results, model_version="test", input_hashes=[str(r.id) for r in results])
     return ids

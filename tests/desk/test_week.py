@@ -48,6 +48,9 @@ def test_sections_with_counts_and_filters(client):
     assert _visible_cards(low) == {f"item-{ids['football']}"}
     news = client.get(f"/semaine/{WEEK}", params={"type": "actualite", "etat": "kept"}).text
     assert _visible_cards(news) == {f"item-{ids['mutualisation']}", f"item-{ids['piege']}"}
+    # a closing date shows the words it was read from, not the classifier's English trace
+    assert "«…dossiers reçus jusqu&#39;au 15 janvier»" in page
+    assert "cue:" not in page and "year from" not in page
     bogus = client.get(f"/semaine/{WEEK}", params={"theme": "<script>", "etat": "x"})
     assert bogus.status_code == 200 and "8 élément(s) affiché(s) sur 8" in bogus.text
 

@@ -103,7 +103,11 @@ def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) 
         "summary_override": entry.get("summary") or "",
         "why": why,
         "relevance_why": explain(explanations, "relevant", "relevant"),
-        "deadline_why": explain(explanations, "deadline", "deadline"),
+        # only the quoted words the date was read from: the rest is the classifier's
+        # own (English) trace, for `watcher label`, not for the French desk
+        "deadline_why": [
+            line for line in explain(explanations, "deadline", "deadline") if line.startswith("«")
+        ],
         "event": row.get("event"),
         "shows_event": labels.get("type") in EVENT_TYPES,
     }
