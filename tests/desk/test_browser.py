@@ -252,6 +252,21 @@ def test_everything_works_without_javascript(browser, desk):
     with page.expect_navigation():
         page.click("#bulk button.drop")
     assert "2 élément(s) : écartés." in page.inner_text("main")
+    with page.expect_navigation():
+        page.click(f"#item-{ids['reut']} button.pin")
+    assert page.locator(f"#item-{ids['reut']} .badge.une").count() == 1
+    page.click("#mot summary")
+    page.fill("#editorial", "Sans script, **le mot** part aussi.")
+    with page.expect_navigation():
+        page.click("#mot form button")
+    assert page.locator("#editorial-preview strong").text_content() == "le mot"
+    # the preview per theme: the select and its "Voir" button
+    page.goto(f"{desk.url}/semaine/{WEEK}/apercu")
+    page.select_option("#theme", "eau")
+    with page.expect_navigation():
+        page.click("form.theme-pick button")
+    assert "theme=eau" in page.url
+    assert "theme=eau" in page.get_attribute("iframe.big", "src")
     context.close()
 
 
