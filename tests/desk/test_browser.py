@@ -214,6 +214,11 @@ def test_the_week_page_is_accessible_and_fits(browser, desk, width, tmp_path):
     for name in ("Modèle", "Sources"):
         box = nav.get_by_role("link", name=name).bounding_box()
         assert box and box["x"] + box["width"] <= width
+    # the sign-out button stays inside the dark header (it was white on white below it)
+    header = page.locator("header.top").bounding_box()
+    out = page.get_by_role("button", name="Se déconnecter").bounding_box()
+    assert out and out["x"] + out["width"] <= width
+    assert header["y"] <= out["y"] and out["y"] + out["height"] <= header["y"] + header["height"]
     page.screenshot(path=str(tmp_path / f"semaine-{width}.png"), full_page=True)
     for path in ("/sources", "/abonnes", f"/semaine/{WEEK}/apercu", "/compte"):
         page.goto(desk.url + path)
