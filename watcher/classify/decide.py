@@ -180,14 +180,16 @@ def _axes(d: _Decision, type_id: str, taxonomy: Any) -> list[str]:
 
 def _scope(d: _Decision, gazetteer: Any, type_id: str) -> str:
     """The gazetteer's places decide; a confident model may read an EU or world text
-    the cues missed ("le règlement ESPR", "Kalundborg") when they said nothing."""
+    the cues missed ("le règlement ESPR", "Kalundborg") when they said nothing, never
+    an event or a training held in a French town."""
     scope = gazetteer.scope(
         d.p.title, d.p.text, hint=d.p.hints.get("scope"), gathering=type_id in EVENT_TYPES
     )
     d.out_scores["scope"] = scope.scores
     d.explanations["scope"] = {k: v for k, v in scope.cues.items() if v}
     learned = d.scores.get("scope") or {}
-    if scope.scope == "france" and learned:
+    held_in_france = type_id in EVENT_TYPES and bool(scope.cues.get("france_places"))
+    if scope.scope == "france" and learned and not held_in_france:
         best = max(learned, key=learned.get)
         if best in ("europe", "international") and learned[best] >= SCOPE_MODEL_MIN:
             scope.scope = best
