@@ -1,4 +1,4 @@
-"""Benchmark of the archive site: `python bench/site.py [--items 50000]`.
+"""Benchmark of the archive site: `python bench/site.py [--items 50000] [--searches-only SITE]`.
 
 Builds the full site from a store of generated items over two years (about
 100 bulletins, events and trainings with dates, calls with closing dates) and
@@ -109,7 +109,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--searches-only",
+        type=Path,
+        default=None,
+        metavar="SITE",
+        help="measure only the searches, on a site an earlier run built",
+    )
     args = parser.parse_args()
+    if args.searches_only:
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        print_searches(args.searches_only)
+        return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-site-"))
     store = Store(work / "watcher.db")
     settings = Settings()
@@ -146,7 +157,11 @@ def main() -> None:
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: {own:.0f} MB (python), {child:.0f} MB (largest child: pagefind)")
 
-    searches, from_dom, plain, filtered, found = first_searches(settings.publish.site_dir)
+    print_searches(settings.publish.site_dir)
+
+
+def print_searches(site: Path) -> None:
+    searches, from_dom, plain, filtered, found = first_searches(site)
     print(
         "first search, navigation start to first results (ms): "
         + ", ".join(f"{q}={ms:.0f}" for q, ms in zip(QUERIES, searches, strict=True))
