@@ -139,3 +139,13 @@ def test_a_failed_backup_leaves_nothing_that_looks_like_a_backup(tmp_path, store
     ]
     with pytest.raises(WatcherError, match="already exists and is not an empty folder"):
         backup(store, settings, tmp_path / "bk" / "one")
+
+
+def test_a_broken_settings_file_is_reported_before_a_missing_database(tmp_path):
+    settings = tmp_path / "watcher.toml"
+    settings.write_text("[desk\nport = 1\n", encoding="utf-8")
+    missing = tmp_path / "missing.db"
+    result = CliRunner().invoke(main, ["status", "--db", str(missing), "--settings", str(settings)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {settings}: not valid TOML")
+    assert not missing.exists()

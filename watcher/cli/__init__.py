@@ -73,6 +73,10 @@ class App:
         if self._store is None:
             from watcher.store import Store
 
+            # A broken settings file is the first thing to fix: say so before
+            # complaining about a database its [store] section may be about.
+            self.settings  # noqa: B018
+
             self._store = Store(self.db_path, create=self.creates_database)
             if self._store.created:
                 click.echo(f"Note: created a new database at {self._store.path}", err=True)
