@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from watcher.exceptions import StoreError
+
+if TYPE_CHECKING:
+    from watcher.store import Store
 
 
 def _insert(connection: Connection, table: Table) -> Any:
@@ -95,7 +98,7 @@ class DatabaseLock:
     released or until that process dies: what a lock file is on one machine, for
     processes on several machines sharing the database."""
 
-    def __init__(self, store: Any, name: str) -> None:
+    def __init__(self, store: Store, name: str) -> None:
         self.store = store
         self.name = name
         self._connection: Connection | None = None
