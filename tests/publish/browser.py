@@ -1,7 +1,9 @@
 """Helpers to look at a built site in headless Chromium (tests and bench).
 
 `serve(folder)` serves any site folder (ours from a fixture store, or the demo's)
-on 127.0.0.1 with a threaded `http.server`; `run_with_chromium(check)` runs a check in a thread of its own.
+on 127.0.0.1 with a threaded `http.server` (HTTP/1.0, one connection per file;
+with `keep_alive=True` HTTP/1.1, connections kept open, as a static file server
+in production); `run_with_chromium(check)` runs a check in a thread of its own.
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _KeepAliveHandler(_QuietHandler):
+    protocol_version = "HTTP/1.1"  # the handler sends Content-Length: connections stay open
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a browser closed before the end of a download: nothing to report
 
 
 @contextmanager
-def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
+def serve(folder: Path, sub_path: str = "", keep_alive: bool = False) -> Iterator[str]:
     """Serve `folder` and yield its base URL (ending with '/'). With `sub_path`
-    (e.g. "veille/"), the site is served one folder down, as under a sub-path."""
+    (e.g. "veille/"), the site is served one folder down, as under a sub-path;
+    with `keep_alive`, over HTTP/1.1 with persistent connections."""
     root = Path(folder)
     if sub_path:
         # A parent folder holding only a link to the site: the site lives at /<sub_path>.
@@ -39,7 +46,9 @@ def serve(folder: Path, sub_path: str = "") -> Iterator[str]:
         holder = Path(tempfile.mkdtemp(prefix="site-holder-"))
         (holder / sub_path.strip("/")).symlink_to(root.resolve(), target_is_directory=True)
         root = holder
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    handler = functools.partial(
+        _KeepAliveHandler if keep_alive else _QuietHandler, directory=str(root)
+    )
     server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -48,8 +48,11 @@
       return Promise.all(bundles.slice(1).map(function (b) {
         return pagefind.mergeIndex(b.path, { metaCacheTag: b.tag, baseUrl: "/", excerptLength: 24 });
       }));
-    }).then(function () { return pagefind; });
+    }).then(function () { mark("search-index-ready"); return pagefind; });
   }) : Promise.reject(new Error("no search index"));
+  function mark(name) {  // for bench/site.py: when the index was ready, when a search answered
+    if (window.performance && performance.mark) { performance.mark(name); }
+  }
   var chain = Promise.resolve();
   function queued(call) {
     var result = chain.then(call);
@@ -295,6 +298,7 @@
         });
     }).then(function (walker) {
       if (id !== searchId) { return; }
+      mark("search-answered");
       current = walker;
       list.textContent = "";
       count.textContent = counted(walker.total, term);
