@@ -94,3 +94,17 @@ def test_scope_a_regional_name_in_passing_and_events_held_in_france() -> None:
     )
     assert gaz.scope(*fair).scope == "europe"
     assert gaz.scope(*fair, gathering=True).scope == "france"
+
+
+def test_a_common_word_spelt_like_a_place_elsewhere_does_not_move_the_scope() -> None:
+    gaz = load_gazetteer(BUNDLED_CLASSIFIERS / "gazetteer.yaml")
+    meeting = gaz.scope(
+        "Club d'entreprises de Thionville", "Lors de la réunion du club, trois tours de table."
+    )
+    assert meeting.scope == "grand_est"
+    assert not meeting.cues["france_places"]
+    island = gaz.scope("Un parc d'activités à la Réunion", "Sur l'île de La Réunion.")
+    assert island.scope == "france"
+    assert island.cues["france_places"] == ["La Réunion", "la Réunion"]
+    # Acronyms stay exact, other capitalised names still match in capitals.
+    assert gaz.scope("Un projet en MOSELLE", "").scope == "grand_est"

@@ -99,9 +99,17 @@ class Gazetteer:
         self.dept = re.compile("|".join(_DEPT_RE.values()))
 
     def _case_ok(self, name: str, written: str) -> bool:
-        """Names that are also common words or acronyms must keep their capitals."""
-        if name in self.sensitive or (name.isupper() and len(name) <= 6):
+        """Names that are also common words or acronyms must keep their capitals.
+
+        An acronym is matched exactly; in a name that is also a common word, every
+        capitalised word must be written with its capital ("la Réunion" the island,
+        not "la réunion" a meeting; the article may be either case).
+        """
+        if name.isupper() and len(name) <= 6:
             return _WORD.findall(written) == _WORD.findall(name)
+        if name in self.sensitive:
+            pairs = zip(_WORD.findall(name), _WORD.findall(written), strict=False)
+            return all(w[:1].isupper() for n, w in pairs if n[:1].isupper())
         return True
 
     def cues(self, text: str) -> dict[str, list[tuple[int, int, str]]]:
