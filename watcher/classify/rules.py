@@ -53,11 +53,20 @@ WINNERS = re.compile(
     _I,
 )
 
+# In a title only (a call's text often says what "the selected projects" will get).
+WINNERS_TITLE = re.compile(
+    r"\b(projets?|dossiers?|candidats?|entreprises?|territoires?|sites?)\b[^.:;]{0,40}"
+    r"\b(retenu|s[ée]lectionn[ée]|prim[ée]|distingu[ée])e?s?\b",
+    _I,
+)
+
 
 def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
     """(type, boost, reason) for the title and the first sentences."""
     out = []
-    winners = bool(WINNERS.search(title) or WINNERS.search(lead[:400]))
+    winners = bool(
+        WINNERS.search(title) or WINNERS_TITLE.search(title) or WINNERS.search(lead[:400])
+    )
     for type_id, boost, pattern, reason in TITLE_RULES:
         if pattern.search(title):
             if type_id == "appel_a_projets" and winners:
