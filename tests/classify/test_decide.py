@@ -1,8 +1,10 @@
-"""How combined scores become themes."""
+"""How combined scores and the conventions' rules become labels."""
 
 from watcher.base.resources import BUNDLED_CLASSIFIERS
-from watcher.classify.decide import _Decision, _scope, _themes
+from watcher.base.taxonomy import load_taxonomy
+from watcher.classify.decide import _axes, _Decision, _scope, _themes
 from watcher.classify.prepare import Prepared
+from watcher.classify.rules import type_adjustments
 from watcher.classify.scope import load_gazetteer
 
 
@@ -36,3 +38,28 @@ def test_an_event_held_in_france_stays_france_whatever_the_model_reads() -> None
     # A news item with the same words: the confident model may still read it as EU.
     news = _Decision(p, {"scope": learned}, {}, None)
     assert _scope(news, gazetteer, "actualite") == "europe"
+
+
+def test_projects_selected_in_a_title_are_winners_news_not_the_call() -> None:
+    winners = type_adjustments("Appel à projets hydrogène : quatre projets lorrains retenus", "")
+    assert ("actualite", 0.45, "winners announced: news (LABELS.md)") in winners
+    assert any(t == "appel_a_projets" and boost < 0 for t, boost, _ in winners)
+    # A call's text saying what the selected projects will get is still the call.
+    call = type_adjustments(
+        "Hydrogène : un appel à projets pour 2027",
+        "Les projets retenus recevront une aide de 40 %.",
+    )
+    assert all(t != "actualite" for t, _, _ in call)
+    assert ("appel_a_projets", 0.35, "the title announces a call or a grant") in call
+
+
+def test_an_event_always_feeds_savoirs_and_a_news_item_only_what_passes() -> None:
+    taxonomy = load_taxonomy(BUNDLED_CLASSIFIERS / "taxonomy.yaml")
+    p = Prepared(id=1, title="t", text="", published=None, hints={}, language="fr")
+    scores = {"axes": {a: 0.0 for a in taxonomy.ids("axes")} | {"veille": 0.9}}
+    thresholds = {"axes": {a: 0.5 for a in taxonomy.ids("axes")}}
+    assert _axes(_Decision(p, scores, thresholds, None), "evenement", taxonomy) == [
+        "savoirs",
+        "veille",
+    ]
+    assert _axes(_Decision(p, scores, thresholds, None), "actualite", taxonomy) == ["veille"]

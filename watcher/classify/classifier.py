@@ -33,7 +33,7 @@ from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6  # bump when the saved structure or the decision code changes meaning
+FORMAT_VERSION = 7  # bump when the saved structure or the decision code changes meaning
 MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
 
