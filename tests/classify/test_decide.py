@@ -63,3 +63,21 @@ def test_an_event_always_feeds_savoirs_and_a_news_item_only_what_passes() -> Non
         "veille",
     ]
     assert _axes(_Decision(p, scores, thresholds, None), "actualite", taxonomy) == ["veille"]
+
+
+def test_a_call_s_outcome_and_a_past_event_s_replay_are_news() -> None:
+    for title in [
+        "Lauréats de l'appel à projets Bioéconomie : 11 projets soutenus",
+        "Appel à projets « Eau et industrie » : l'agence a reçu 70 dossiers",
+        "Concours de l'innovation circulaire : une PME de Sélestat remporte le prix",
+    ]:
+        adjustments = type_adjustments(title, "")
+        assert ("actualite", 0.45, "winners announced: news (LABELS.md)") in adjustments, title
+    for title in [
+        "Webinaire sur le tri en sept flux : le replay",
+        "Salon X : ce qu'il fallait retenir",
+    ]:
+        assert any(t == "actualite" and b > 0 for t, b, _ in type_adjustments(title, "")), title
+    # An open call, even one that names what it funds, is still a call.
+    call = type_adjustments("Appel à projets : des aides pour les projets financés en 2027", "")
+    assert all(t != "actualite" for t, _, _ in call)

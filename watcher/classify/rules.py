@@ -53,10 +53,23 @@ WINNERS = re.compile(
     _I,
 )
 
-# In a title only (a call's text often says what "the selected projects" will get).
+# In a title only (a call's text often says what "the selected projects" will get):
+# winners named, or a call's outcome (its results, the projects it funded).
 WINNERS_TITLE = re.compile(
     r"\b(projets?|dossiers?|candidats?|entreprises?|territoires?|sites?)\b[^.:;]{0,40}"
-    r"\b(retenu|s[ée]lectionn[ée]|prim[ée]|distingu[ée])e?s?\b",
+    r"\b(retenu|s[ée]lectionn[ée]|prim[ée]|distingu[ée])e?s?\b|\blaur[ée]ats?\b",
+    _I,
+)
+CALL_WORD = re.compile(r"\b(appels?\s+[àa]|AAP|AMI|concours|prix|troph[ée]es?)\b", _I)
+CALL_OUTCOME = re.compile(
+    r"\br[ée]sultats?\b|\d\s+projets\s+(?:soutenus|financ[ée]s)|\bretient\b|\bremport|"
+    r"\bre[çc]u\s+\d+\s+(?:dossiers|candidatures)",
+    _I,
+)
+# A report on a past event, wherever the title says so (LABELS.md: news).
+PAST_EVENT = re.compile(
+    r"\breplay\b|ce\s+qu'il\s+fallait\s+retenir|supports?\s+(?:sont\s+)?(?:en\s+ligne|disponibles)|"
+    r"\bles\s+enseignements\s+d[eu]",
     _I,
 )
 
@@ -65,13 +78,18 @@ def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
     """(type, boost, reason) for the title and the first sentences."""
     out = []
     winners = bool(
-        WINNERS.search(title) or WINNERS_TITLE.search(title) or WINNERS.search(lead[:400])
+        WINNERS.search(title)
+        or WINNERS_TITLE.search(title)
+        or (CALL_WORD.search(title) and CALL_OUTCOME.search(title))
+        or WINNERS.search(lead[:400])
     )
     for type_id, boost, pattern, reason in TITLE_RULES:
         if pattern.search(title):
             if type_id == "appel_a_projets" and winners:
                 continue
             out.append((type_id, boost, reason))
+    if PAST_EVENT.search(title):
+        out.append(("actualite", 0.6, "a report on a past event is news (LABELS.md)"))
     if CALL_FOR_PAPERS.search(title):
         out = [o for o in out if o[0] != "appel_a_projets"]
         out.append(("evenement", 0.5, "a call for papers belongs to its event"))
