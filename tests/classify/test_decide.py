@@ -81,3 +81,10 @@ def test_a_call_s_outcome_and_a_past_event_s_replay_are_news() -> None:
     # An open call, even one that names what it funds, is still a call.
     call = type_adjustments("Appel à projets : des aides pour les projets financés en 2027", "")
     assert all(t != "actualite" for t, _, _ in call)
+
+
+def test_a_guide_or_note_explaining_a_rule_is_regulation() -> None:
+    explainer = type_adjustments("Note juridique : prêter un salarié à une entreprise voisine", "")
+    assert any(t == "reglementation" and b > 0 for t, b, _ in explainer)
+    guide = type_adjustments("Guide : organiser une collecte de cartons sur sa zone", "")
+    assert all(t != "reglementation" for t, _, _ in guide)

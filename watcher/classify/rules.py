@@ -73,6 +73,17 @@ PAST_EVENT = re.compile(
     _I,
 )
 
+# A guide, note or FAQ whose title names a rule explains it: regulation (LABELS.md).
+EXPLAINER = re.compile(
+    r"\b(guide|note|fiche|foire\s+aux\s+questions|FAQ|d[ée]cryptage|m[ée]mo|vade-mecum)\b", _I
+)
+RULE_WORD = re.compile(
+    r"juridique|r[ée]glementaire|r[ée]glementation|\bobligations?\b|s'appliqu|d[ée]cret|"
+    r"arr[êe]t[ée]\b|\bloi\b|\bstatut\b|inspection|\bICPE\b|registre|conformit|\bREP\b|"
+    r"directive|r[èe]glement\b",
+    _I,
+)
+
 
 def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
     """(type, boost, reason) for the title and the first sentences."""
@@ -88,6 +99,8 @@ def type_adjustments(title: str, lead: str) -> list[tuple[str, float, str]]:
             if type_id == "appel_a_projets" and winners:
                 continue
             out.append((type_id, boost, reason))
+    if EXPLAINER.search(title) and RULE_WORD.search(title):
+        out.append(("reglementation", 0.35, "a guide or note explaining a rule is regulation"))
     if PAST_EVENT.search(title):
         out.append(("actualite", 0.6, "a report on a past event is news (LABELS.md)"))
     if CALL_FOR_PAPERS.search(title):
