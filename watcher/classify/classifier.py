@@ -16,7 +16,13 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from watcher.base.taxonomy import Taxonomy, classifiers_dir, taxonomy_for
-from watcher.classify.decide import LabelResult, combine, decide, lexicon_matrix
+from watcher.classify.decide import (
+    AXES_BY_TYPE_ONLY,
+    LabelResult,
+    combine,
+    decide,
+    lexicon_matrix,
+)
 from watcher.classify.lexicon import Lexicon, load_lexicon
 from watcher.classify.metrics import summarize
 from watcher.classify.model import Features, FieldModel, best_threshold
@@ -209,9 +215,14 @@ def train(
             for f in labels:
                 oof[f][test_idx] = scores[f]
         thresholds["relevant"]["relevant"] = best_threshold(oof["relevant"][:, 0], rel, 0.3, 0.65)
+        # Axes are decided from scores only for the types whose axes the convention
+        # does not fix: their thresholds are tuned on those items.
+        fixed = [labels["type"].index(t) for t in AXES_BY_TYPE_ONLY if t in labels["type"]]
+        free = rel & ~y["type"][:, fixed].any(axis=1)
         for f in ("themes", "axes"):
+            mask = free if f == "axes" else rel
             for j, label in enumerate(labels[f]):
-                thresholds[f][label] = best_threshold(oof[f][rel, j], y[f][rel, j], 0.25, 0.65)
+                thresholds[f][label] = best_threshold(oof[f][mask, j], y[f][mask, j], 0.25, 0.65)
         cv_results = _decide_all(prepared, oof, labels, thresholds, resources)
         gold = [ex["labels"] for ex in examples]
         report["cv"] = summarize(gold, [r.labels.to_dict() for r in cv_results], resources.taxonomy)
