@@ -88,3 +88,16 @@ def test_a_guide_or_note_explaining_a_rule_is_regulation() -> None:
     assert any(t == "reglementation" and b > 0 for t, b, _ in explainer)
     guide = type_adjustments("Guide : organiser une collecte de cartons sur sa zone", "")
     assert all(t != "reglementation" for t, _, _ in guide)
+
+
+def test_a_type_s_own_axes_thresholds_win_over_the_general_ones() -> None:
+    taxonomy = load_taxonomy(BUNDLED_CLASSIFIERS / "taxonomy.yaml")
+    p = Prepared(id=1, title="t", text="", published=None, hints={}, language="fr")
+    scores = {"axes": {a: 0.0 for a in taxonomy.ids("axes")} | {"outils": 0.3, "veille": 0.4}}
+    thresholds = {
+        "axes": {a: 0.35 for a in taxonomy.ids("axes")},
+        "axes:publication": {a: 0.25 for a in taxonomy.ids("axes")} | {"veille": 0.5},
+    }
+    decision = _Decision(p, scores, thresholds, None)
+    assert _axes(decision, "publication", taxonomy) == ["outils"]
+    assert _axes(_Decision(p, scores, thresholds, None), "actualite", taxonomy) == ["veille"]

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 7  # bump when the saved structure or the decision code changes meaning
 MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
+MIN_TUNING_ITEMS = 100  # items of a type needed to tune its own axes thresholds
 
 
 @dataclass
@@ -223,6 +224,16 @@ def train(
             mask = free if f == "axes" else rel
             for j, label in enumerate(labels[f]):
                 thresholds[f][label] = best_threshold(oof[f][mask, j], y[f][mask, j], 0.25, 0.65)
+        # And per type where there are enough items to tune on: a news item, a
+        # publication and an event do not need the same score to feed an axis.
+        for k, type_id in enumerate(labels["type"]):
+            of_type = rel & y["type"][:, k]
+            if type_id in AXES_BY_TYPE_ONLY or of_type.sum() < MIN_TUNING_ITEMS:
+                continue
+            thresholds[f"axes:{type_id}"] = {
+                a: best_threshold(oof["axes"][of_type, j], y["axes"][of_type, j], 0.25, 0.65)
+                for j, a in enumerate(labels["axes"])
+            }
         cv_results = _decide_all(prepared, oof, labels, thresholds, resources)
         gold = [ex["labels"] for ex in examples]
         report["cv"] = summarize(gold, [r.labels.to_dict() for r in cv_results], resources.taxonomy)

@@ -162,13 +162,16 @@ def _themes(d: _Decision) -> list[str]:
 
 
 def _axes(d: _Decision, type_id: str, taxonomy: Any) -> list[str]:
-    """The convention for the type, plus what the text adds (an event keeps `savoirs`)."""
+    """The convention for the type, plus what the text adds (an event keeps `savoirs`).
+
+    The thresholds are the type's own (``axes:<type>``) when training tuned them.
+    """
     axis_scores = dict(d.scores["axes"])
     default = list(taxonomy.default_axes.get(type_id, []))
     if type_id in AXES_BY_TYPE_ONLY:
         axes = default
     else:
-        thresholds = d.thresholds.get("axes", {})
+        thresholds = d.thresholds.get(f"axes:{type_id}") or d.thresholds.get("axes", {})
         axes = [a for a in axis_scores if axis_scores[a] >= thresholds.get(a, 0.5)] or default
         if type_id == "evenement":  # an event is an exchange of knowledge, whatever it adds
             axes = list(dict.fromkeys(axes + default))
