@@ -16,24 +16,10 @@ from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-# No request in flight and no card being saved: desk.js is done with the last action.
-SETTLED = "() => !document.querySelector('.item.saving') && window.__idle !== false"
-
-
-def _watch_network(page) -> None:  # noqa: ANN001
-    """Count the page's own fetches so a test can wait for them to end."""
-    page.add_init_script(
-        """
-        (() => {
-          let busy = 0;
-          const original = window.fetch;
-          window.fetch = (...args) => {
-            busy += 1; window.__idle = false;
-            return original(...args).finally(() => { busy -= 1; window.__idle = busy === 0; });
-          };
-        })();
-        """
-    )
+# No card being saved and no action of desk.js waiting for its answer to be on the page.
+SETTLED = (
+    "() => !document.querySelector('.item.saving') && !('busy' in document.documentElement.dataset)"
+)
 
 
 def _settle(page) -> None:  # noqa: ANN001
@@ -64,7 +50,6 @@ def _go_to(page, item_id: int) -> None:  # noqa: ANN001
 
 def test_a_week_prepared_with_the_keyboard(page, desk):
     ids, store = desk.ids, desk.store
-    _watch_network(page)
     sign_in(page, desk)
     page.goto(f"{desk.url}/semaine/{WEEK}")
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page

@@ -34,9 +34,18 @@ def result_count(page: Any) -> int:
     return 0 if text.startswith("Aucun") else int(re.match(r"(\d+) résultat", text)[1])
 
 
+def wait_for_answer(page: Any) -> None:
+    """Until the answer to the form's last change is on the page (search.js keeps
+    aria-busy on the results from a change until then)."""
+    page.wait_for_function(
+        "() => !document.querySelector('#resultats').hasAttribute('aria-busy')", timeout=15000
+    )
+
+
 def wait_for_results(page: Any) -> int:
-    """The number of results, once the count and the first page of them (up to 20)
-    on screen agree (a search the form started later may still be running)."""
+    """The number of results, once the last change's answer is on the page and the
+    count and the first page of them (up to 20) agree."""
+    wait_for_answer(page)
     page.wait_for_function(
         """([count, result]) => {
             const text = document.querySelector(count).innerText;
@@ -140,19 +149,14 @@ def _open_calls(
         page.goto(base + "recherche/index.html")
         assert page.inner_text(COUNT).startswith("Saisissez")
         assert page.input_value("#q") == ""
-        shown = page.inner_text(COUNT)
-        page.check("#ouverts")
-        shown = str(wait_for_new_count(page, shown))
+        # A change marks the results busy at once (in the same task as the click).
+        busy = page.evaluate(
+            "() => { document.querySelector('#ouverts').click();"
+            " return document.querySelector('#resultats').getAttribute('aria-busy'); }"
+        )
+        assert busy == "true"
         page.fill("#avant", before.isoformat())
-        shown = page.inner_text(COUNT)
         page.select_option("#tri", "echeance")
-        page.wait_for_function(
-            f"() => document.querySelector({COUNT!r}).innerText !== {shown!r}", timeout=15000
-        )
-        page.wait_for_selector(RESULT, timeout=15000)
-        page.wait_for_function(
-            "() => !location.search.includes('tri=') || location.search.includes('echeance')"
-        )
         wait_for_results(page)
         titles = page.locator(LINK).all_inner_texts()
         assert any(expected in t for t in titles), titles

@@ -8,7 +8,9 @@
 // - the filters apply at once, without a request;
 // - keyboard shortcuts (j/k, g/x, u, Shift+K/J, e, s, /, ?, Ctrl+Enter, Escape);
 // - the e-mail preview loads only when its panel is open, and is refreshed
-//   after a change only then.
+//   after a change only then;
+// - while an action is on its way, and until its answer is on the page, the
+//   root element carries data-busy (tests and scripts wait for it to go).
 (function () {
   "use strict";
 
@@ -17,6 +19,22 @@
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  // The answer is on the page once the callers' .then() ran: they are microtasks,
+  // the timeout is a task, so it runs after them.
+  var pending = 0;
+  function busy(promise) {
+    pending += 1;
+    document.documentElement.dataset.busy = "";
+    function done() {
+      window.setTimeout(function () {
+        pending -= 1;
+        if (!pending) { delete document.documentElement.dataset.busy; }
+      }, 0);
+    }
+    promise.then(done, done);
+    return promise;
+  }
 
   function say(text) {
     var live = $("#live");
@@ -176,7 +194,7 @@
     if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
     var card = form.closest(".item");
     if (card) { card.classList.add("saving"); }
-    return fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: FETCH })
+    return busy(fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: FETCH })
       .then(function (response) {
         var type = response.headers.get("content-type") || "";
         var body = type.indexOf("json") >= 0 ? response.json() : response.text();
@@ -187,7 +205,7 @@
         if (result.status === 403) { window.location.reload(); return null; }  // session over
         if (!result.ok) { showError(form, result.body); return null; }
         return result.body;
-      });
+      }));
   }
 
   function onAsync(form, submitter) {
@@ -242,8 +260,8 @@
     if (open) { open.remove(); card.focus(); return; }
     var link = $("a.edit-link", card);
     if (!link) { return; }
-    fetch(link.href, { headers: FETCH, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
+    busy(fetch(link.href, { headers: FETCH, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; }))
       .then(function (html) {
         if (html === null) { window.location.href = link.href; return; }
         var holder = document.createElement("div");

@@ -3,7 +3,8 @@
 // filters that work without a word, sort by date or closing date. The form's
 // state lives in the address (?q=…&theme=…), so a search can be bookmarked and
 // the header's box lands here with ?q=. Result links are made relative to this
-// page: the site works from any sub-path.
+// page: the site works from any sub-path. The results carry aria-busy from a
+// change of the form until the answer to it is on the page.
 (function () {
   "use strict";
   var form = document.getElementById("recherche");
@@ -268,8 +269,13 @@
   }
 
   var searchId = 0;
+  var timer = null;
+  function answered(id) {  // the last change's answer is on the page
+    if (id === searchId && timer === null) { box.removeAttribute("aria-busy"); }
+  }
   function search(state) {
     var id = ++searchId;
+    box.setAttribute("aria-busy", "true");
     var term = state.q || null;
     var word = term || every || null;
     var filters = filtersFor(state);
@@ -278,6 +284,7 @@
       list.textContent = "";
       more.hidden = true;
       count.textContent = "Saisissez un mot ou choisissez un filtre.";
+      answered(id);
       return Promise.resolve();
     }
     var mode = state.tri === "echeance" ? "deadline" : (state.tri === "date" || !term ? "date" : "");
@@ -305,7 +312,7 @@
       return show(walker, FIRST).then(function () { return show(walker, PAGE - FIRST); });
     }).catch(function () {
       count.textContent = "La recherche n'a pas pu être chargée. Parcourez les thèmes ou le calendrier.";
-    });
+    }).then(function () { answered(id); });
   }
 
   var summary = form.querySelector("summary");
@@ -316,10 +323,11 @@
     summary.textContent = summaryText + (active ? " (" + active + (active > 1 ? " actifs)" : " actif)") : "");
   }
 
-  var timer = null;
   function changed() {
     window.clearTimeout(timer);
+    box.setAttribute("aria-busy", "true");
     timer = window.setTimeout(function () {
+      timer = null;
       var state = formState();
       window.history.replaceState(null, "", address(state));
       showActive(state);
