@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import email
 import html
+import re
 from email import policy
 
 import pytest
 
 from watcher.collect import run_collect
-from watcher.demo import STEPS, run_demo
+from watcher.demo import SITE_URL, STEPS, run_demo
 from watcher.demo.content import BROKEN, load_demo
 from watcher.demo.server import paris_today
 from watcher.settings import Settings
@@ -132,7 +133,13 @@ def test_the_pipeline_ends_with_a_bulletin_a_site_and_e_mails(collected):
     for path in messages:
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         assert message["To"] and message["Subject"]
-        bodies.append(message.get_body(preferencelist=("plain",)).get_content())
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        page_html = message.get_body(preferencelist=("html",)).get_content()
+        # "Version en ligne" leads to the week's page of the site the closing note serves.
+        online = f"{SITE_URL}bulletins/{result.week}/"
+        assert f"Version en ligne : {online}" in text
+        assert re.search(f'<a href="{re.escape(online)}"[^>]*>Version en ligne</a>', page_html)
+        bodies.append(text)
     assert len(set(bodies)) == 3  # cut to each subscriber's themes
 
 
@@ -146,6 +153,7 @@ def test_the_demo_desk_publishes_into_the_demo_site(collected):
     assert settings.publish.site_dir == (out / "site").resolve()
     assert settings.publish.output_dir == out.resolve()
     assert settings.classify.model_dir == (out / "model").resolve()
+    assert settings.publish.public_url == SITE_URL
 
 
 def test_the_calendars_hold_the_demo_events_at_their_paris_times(collected):

@@ -55,6 +55,10 @@ SUBSCRIBERS = (
 )
 
 
+SITE_PORT = 8000  # where the README serves the demo's site
+SITE_URL = f"http://127.0.0.1:{SITE_PORT}/"
+
+
 @dataclass
 class DemoContext:
     """What the steps share: paths, settings, the open store, the demo week."""
@@ -153,8 +157,8 @@ def _site(ctx: DemoContext, _result: DemoResult) -> str:
     report = build_archive(ctx.store, ctx.settings)
     site_dir = Path(ctx.settings.publish.site_dir)
     ctx.notes.append(
-        f"Site: serve it with `python -m http.server 8000 --bind 127.0.0.1 --directory {site_dir}` "
-        "and open http://127.0.0.1:8000/"
+        f"Site: serve it with `python -m http.server {SITE_PORT} --bind 127.0.0.1 --directory {site_dir}` "
+        f"and open {SITE_URL}"
     )
     return f"{report.pages} pages, {report.items} items, search index {'built' if report.pagefind_ran else 'skipped'}"
 
@@ -202,8 +206,14 @@ def write_demo_settings(settings: Settings, path: Path) -> Path:
 def demo_settings(output_dir: Path, settings: Settings | None = None) -> Settings:
     """The settings of the demo: the user's (or the defaults), with every output under output_dir."""
     settings = settings or Settings()
+    # The site is served where the demo's closing note says (SITE_URL), so the e-mails'
+    # "Version en ligne" and the feeds' links lead to it.
     publish = settings.publish.model_copy(
-        update={"output_dir": output_dir, "site_dir": output_dir / "site"}
+        update={
+            "output_dir": output_dir,
+            "site_dir": output_dir / "site",
+            "public_url": settings.publish.public_url or SITE_URL,
+        }
     )
     classify = settings.classify.model_copy(update={"model_dir": output_dir / "model"})
     # The demo web is our own loopback server: per-host politeness delays would only make
