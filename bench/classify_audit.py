@@ -20,33 +20,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from watcher.classify import classifier as classifier_module  # noqa: E402
-from watcher.settings import load_settings  # noqa: E402
+from watcher.classify.classifier import CrossValidation, Resources, cross_validate  # noqa: E402
+from watcher.classify.training import training_files  # noqa: E402
+from watcher.settings import Settings, load_settings  # noqa: E402
 
 
-def out_of_fold(settings_path: str | None) -> tuple[list[dict], list, dict, dict]:
-    """Examples (with their file), out-of-fold decisions and scores, labels."""
-    captured: dict = {}
-    original = classifier_module._decide_all
-
-    def capture(prepared_all, scores, labels, thresholds, resources, trained=None, x=None):  # noqa: ANN001, ANN202
-        results = original(prepared_all, scores, labels, thresholds, resources, trained, x)
-        captured.setdefault("run", (results, scores, labels))  # the first call is the CV one
-        return results
-
-    classifier_module._decide_all = capture
-    settings = load_settings(settings_path)
-    resources = classifier_module.Resources.from_settings(settings)
+def out_of_fold(settings: Settings, resources: Resources) -> CrossValidation:
+    """The training examples (each with its file), decided out of fold as
+    `watcher train --no-store` does (same folds, same thresholds)."""
     examples = []
-    for path in sorted((ROOT / "watcher/classifiers/training").glob("*.jsonl")):
+    for path in training_files(ROOT / "watcher/classifiers/training"):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 examples.append({**json.loads(line), "_file": path.name})
-    _, report = classifier_module.train(examples, resources, settings, folds=5)
-    if report.get("skipped_not_french"):
-        sys.exit("some examples are not in French: the out-of-fold rows would not line up")
-    results, scores, labels = captured["run"]
-    return examples, results, scores, labels
+    return cross_validate(examples, resources, settings, folds=5)
 
 
 def main() -> None:
@@ -57,17 +44,22 @@ def main() -> None:
     parser.add_argument("--high", type=float, default=0.65, help="extra above this score")
     parser.add_argument("--settings", help="settings file (e.g. one with a scratch model_dir)")
     args = parser.parse_args()
-    examples, results, scores, labels = out_of_fold(args.settings)
-    column = labels[args.field].index(args.label)
+    settings = load_settings(args.settings)
+    resources = Resources.from_settings(settings)
+    known = resources.taxonomy.ids({"type": "types"}.get(args.field, args.field))
+    if args.label not in known:
+        parser.error(f"{args.field}: unknown label {args.label!r} (one of {', '.join(known)})")
+    cv = out_of_fold(settings, resources)
+    column = cv.labels[args.field].index(args.label)
     rows = []
-    for i, (example, result) in enumerate(zip(examples, results, strict=True)):
+    for i, (example, result) in enumerate(zip(cv.examples, cv.results, strict=True)):
         gold = example["labels"]
         if not gold.get("relevant"):
             continue
         predicted = result.labels.to_dict()
         has = gold.get(args.field)
         has = has == args.label if args.field == "type" else args.label in (has or [])
-        score = float(scores[args.field][i, column])
+        score = float(cv.scores[args.field][i, column])
         if args.field == "type":
             got = predicted.get("type") == args.label
             kind = "missed" if has and not got else "extra" if got and not has else None

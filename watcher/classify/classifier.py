@@ -167,6 +167,94 @@ def _decide_all(
     return results
 
 
+@dataclass
+class CrossValidation:
+    """The French examples, their out-of-fold scores and decisions, and the
+    thresholds tuned on those scores (``folds == 0``: too few examples, the
+    lexicons alone decide and the thresholds keep their defaults)."""
+
+    examples: list[dict[str, Any]]
+    prepared: list[Prepared]
+    targets: dict[str, np.ndarray]
+    labels: dict[str, list[str]]
+    thresholds: dict[str, dict[str, float]]
+    skipped_not_french: int
+    folds: int = 0
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    results: list[Any] = field(default_factory=list)
+
+
+def cross_validate(
+    examples: list[dict[str, Any]],
+    resources: Resources,
+    settings: Settings | ClassifySettings,
+    *,
+    folds: int = 5,
+) -> CrossValidation:
+    """Score every French example by a model that did not see it, tune the
+    thresholds on those scores and decide each example with them."""
+    cs = _classify_settings(settings)
+    labels = _field_labels(resources.taxonomy)
+    prepared = prepare(examples, resources.lexicon, cs.max_words)
+    keep = [i for i, p in enumerate(prepared) if p.language == "fr"]
+    cv = CrossValidation(
+        examples=[examples[i] for i in keep],
+        prepared=[prepared[i] for i in keep],
+        targets={},
+        labels=labels,
+        thresholds={
+            "relevant": {"relevant": cs.relevance_threshold},
+            "themes": {t: 0.4 for t in labels["themes"]},
+            "axes": {a: 0.5 for a in labels["axes"]},
+        },
+        skipped_not_french=len(prepared) - len(keep),
+    )
+    y = cv.targets = _targets(cv.examples, labels)
+    n, prepared, thresholds = len(cv.examples), cv.prepared, cv.thresholds
+    rel = y["relevant"][:, 0]
+    if n < 10 or rel.sum() < 4:
+        return cv
+    negatives = int((~rel).sum())
+    k = max(2, min(folds, int(rel.sum()), negatives if negatives >= 2 else folds))
+    oof = {f: np.zeros((n, len(ls))) for f, ls in labels.items()}
+    splitter = (
+        StratifiedKFold(n_splits=k, shuffle=True, random_state=13)
+        if negatives >= 2
+        else KFold(n_splits=k, shuffle=True, random_state=13)
+    )
+    for train_idx, test_idx in splitter.split(np.zeros(n), rel):
+        tr = [prepared[i] for i in train_idx]
+        te = [prepared[i] for i in test_idx]
+        ytr = {f: v[train_idx] for f, v in y.items()}
+        features, fields = _fit(tr, ytr, labels)
+        fold = Trained(features, fields, thresholds, cs.model_weight)
+        scores, _ = _scores(fold, te, labels, cs.model_weight)
+        for f in labels:
+            oof[f][test_idx] = scores[f]
+    thresholds["relevant"]["relevant"] = best_threshold(oof["relevant"][:, 0], rel, 0.3, 0.65)
+    # Axes are decided from scores only for the types whose axes the convention
+    # does not fix: their thresholds are tuned on those items.
+    fixed = [labels["type"].index(t) for t in AXES_BY_TYPE_ONLY if t in labels["type"]]
+    free = rel & ~y["type"][:, fixed].any(axis=1)
+    for f in ("themes", "axes"):
+        mask = free if f == "axes" else rel
+        for j, label in enumerate(labels[f]):
+            thresholds[f][label] = best_threshold(oof[f][mask, j], y[f][mask, j], 0.25, 0.65)
+    # And per type where there are enough items to tune on: a news item, a
+    # publication and an event do not need the same score to feed an axis.
+    for t, type_id in enumerate(labels["type"]):
+        of_type = rel & y["type"][:, t]
+        if type_id in AXES_BY_TYPE_ONLY or of_type.sum() < MIN_TUNING_ITEMS:
+            continue
+        thresholds[f"axes:{type_id}"] = {
+            a: best_threshold(oof["axes"][of_type, j], y["axes"][of_type, j], 0.25, 0.65)
+            for j, a in enumerate(labels["axes"])
+        }
+    cv.folds, cv.scores = k, oof
+    cv.results = _decide_all(prepared, oof, labels, thresholds, resources)
+    return cv
+
+
 def train(
     examples: list[dict[str, Any]],
     resources: Resources,
@@ -175,72 +263,24 @@ def train(
     folds: int = 5,
 ) -> tuple[Trained, dict[str, Any]]:
     """Fit on every French example; thresholds and figures from cross-validation."""
-    cs = _classify_settings(settings)
-    labels = _field_labels(resources.taxonomy)
     started = time.perf_counter()
-    prepared = prepare(examples, resources.lexicon, cs.max_words)
-    keep = [i for i, p in enumerate(prepared) if p.language == "fr"]
-    skipped = len(prepared) - len(keep)
-    examples = [examples[i] for i in keep]
-    prepared = [prepared[i] for i in keep]
-    y = _targets(examples, labels)
-    n = len(examples)
-    weight = cs.model_weight
-    thresholds: dict[str, dict[str, float]] = {
-        "relevant": {"relevant": cs.relevance_threshold},
-        "themes": {t: 0.4 for t in labels["themes"]},
-        "axes": {a: 0.5 for a in labels["axes"]},
-    }
-    report: dict[str, Any] = {"examples": n, "skipped_not_french": skipped}
-    rel = y["relevant"][:, 0]
-    if n < 10 or rel.sum() < 4:
+    cv = cross_validate(examples, resources, settings, folds=folds)
+    n = len(cv.examples)
+    report: dict[str, Any] = {"examples": n, "skipped_not_french": cv.skipped_not_french}
+    if not cv.folds:
         log.warning("only %d usable training examples: lexicons alone decide", n)
-        trained = Trained(None, {}, thresholds, 0.0)
+        trained = Trained(None, {}, cv.thresholds, 0.0)
         report["cv"] = None
     else:
-        negatives = int((~rel).sum())
-        k = max(2, min(folds, int(rel.sum()), negatives if negatives >= 2 else folds))
-        oof = {f: np.zeros((n, len(ls))) for f, ls in labels.items()}
-        splitter = (
-            StratifiedKFold(n_splits=k, shuffle=True, random_state=13)
-            if negatives >= 2
-            else KFold(n_splits=k, shuffle=True, random_state=13)
+        gold = [ex["labels"] for ex in cv.examples]
+        results = [r.labels.to_dict() for r in cv.results]
+        report["cv"] = summarize(gold, results, resources.taxonomy)
+        report["cv"]["folds"] = cv.folds
+        features, fields = _fit(cv.prepared, cv.targets, cv.labels)
+        trained = Trained(
+            features, fields, cv.thresholds, _classify_settings(settings).model_weight
         )
-        for train_idx, test_idx in splitter.split(np.zeros(n), rel):
-            tr = [prepared[i] for i in train_idx]
-            te = [prepared[i] for i in test_idx]
-            ytr = {f: v[train_idx] for f, v in y.items()}
-            features, fields = _fit(tr, ytr, labels)
-            fold = Trained(features, fields, thresholds, weight)
-            scores, _ = _scores(fold, te, labels, weight)
-            for f in labels:
-                oof[f][test_idx] = scores[f]
-        thresholds["relevant"]["relevant"] = best_threshold(oof["relevant"][:, 0], rel, 0.3, 0.65)
-        # Axes are decided from scores only for the types whose axes the convention
-        # does not fix: their thresholds are tuned on those items.
-        fixed = [labels["type"].index(t) for t in AXES_BY_TYPE_ONLY if t in labels["type"]]
-        free = rel & ~y["type"][:, fixed].any(axis=1)
-        for f in ("themes", "axes"):
-            mask = free if f == "axes" else rel
-            for j, label in enumerate(labels[f]):
-                thresholds[f][label] = best_threshold(oof[f][mask, j], y[f][mask, j], 0.25, 0.65)
-        # And per type where there are enough items to tune on: a news item, a
-        # publication and an event do not need the same score to feed an axis.
-        for k, type_id in enumerate(labels["type"]):
-            of_type = rel & y["type"][:, k]
-            if type_id in AXES_BY_TYPE_ONLY or of_type.sum() < MIN_TUNING_ITEMS:
-                continue
-            thresholds[f"axes:{type_id}"] = {
-                a: best_threshold(oof["axes"][of_type, j], y["axes"][of_type, j], 0.25, 0.65)
-                for j, a in enumerate(labels["axes"])
-            }
-        cv_results = _decide_all(prepared, oof, labels, thresholds, resources)
-        gold = [ex["labels"] for ex in examples]
-        report["cv"] = summarize(gold, [r.labels.to_dict() for r in cv_results], resources.taxonomy)
-        report["cv"]["folds"] = k
-        features, fields = _fit(prepared, y, labels)
-        trained = Trained(features, fields, thresholds, weight)
-    report["thresholds"] = thresholds
+    report["thresholds"] = cv.thresholds
     report["seconds"] = round(time.perf_counter() - started, 1)
     trained.meta = {"examples": n, "cv": report.get("cv")}
     return trained, report
