@@ -144,3 +144,22 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url) -> Non
     assert results == [None] * WRITERS
     with Store(db_url, migrate=False) as store, store.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+
+
+def test_a_new_sqlite_file_held_by_another_writer_opens_once_it_is_released(tmp_path) -> None:  # noqa: ANN001
+    """A writer holding the new file's lock makes SQLite refuse the switch to WAL at
+    once (no busy wait): the store retries instead of failing the command."""
+    import sqlite3
+
+    path = tmp_path / "watcher.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, holder.rollback)
+    release.start()
+    try:
+        with Store(path) as store, store.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+    finally:
+        release.join()
+        holder.close()

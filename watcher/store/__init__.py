@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,11 +27,36 @@ DEFAULT_DB_PATH = Path("output/watcher.db")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+BUSY_TIMEOUT_S = 30.0
+
+
+def _switch_to_wal(cursor) -> None:  # noqa: ANN001
+    """WAL mode, which the file keeps once one connection has set it.
+
+    On a new file opened by several processes at once, the switch can fail with
+    "database is locked" at once, without the busy timeout's wait (SQLite will not
+    wait for a lock another connection may be waiting to upgrade), so it is retried
+    until the busy timeout has passed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor = dbapi_connection.cursor()
     # The wait first: switching a new file to WAL needs a lock another process may hold.
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
