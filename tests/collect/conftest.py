@@ -42,6 +42,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def end_headers(self) -> None:
+        # This server closes the connection after each answer (HTTP/1.0) and must say so:
+        # Twisted otherwise pools the connection, and a POST sent on it before the close
+        # is seen fails with ConnectionDone (only idempotent methods are retried on a
+        # fresh connection), which made the POST API test fail now and then.
+        self.send_header("Connection", "close")
+        super().end_headers()
+
     def do_GET(self) -> None:  # noqa: N802
         self._serve()
 
