@@ -50,6 +50,28 @@ def test_label_bad_line_names_it_and_goes_on(tmp_path: Path, trained_settings) -
     assert json.loads(result.stdout.splitlines()[0])["id"] == 1
 
 
+def test_label_bytes_that_are_not_text_name_their_line_and_others_go_on(
+    tmp_path: Path,
+    trained_settings,  # noqa: ANN001
+) -> None:
+    stdin = (
+        b'{"id": 1, "title": "Recyclage des d\xc3\xa9chets", "text": ""}\n'
+        b'{"id": 2, "title": "\xe9conomie circulaire", "text": ""}\n'
+        b'{"id": 3, "title": "\\udce9 seul", "text": ""}\n'
+        b'{"id": ' + b"9" * 5000 + b', "title": "x"}\n'
+        b'{"id": 5, "title": "M\xc3\xa9thanisation", "text": ""}\n'
+    )
+    result = CliRunner().invoke(
+        main, ["label", "--settings", str(_settings_file(tmp_path, trained_settings))], input=stdin
+    )
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "stdin:2: not UTF-8 text" in result.stderr
+    assert "stdin:3: not UTF-8 text" in result.stderr
+    assert "stdin:4: not valid JSON" in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1, 5]
+
+
 def test_evaluate_prints_every_field(tmp_path: Path, trained_settings) -> None:
     corpus = tmp_path / "corpus.jsonl"
     items = [

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from watcher.base.taxonomy import Taxonomy
 from watcher.exceptions import ClassifierError
@@ -29,9 +29,24 @@ def parse_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"not valid JSON ({exc.msg})"
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        return None, f"not valid JSON ({exc})"
     if not isinstance(record, dict):
         return None, "expected a JSON object"
+    try:
+        # A byte that is not UTF-8 (read with surrogateescape) or an escaped
+        # lone surrogate would only fail later, when the result is written.
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, "not UTF-8 text (a byte or an escaped character that is not text)"
     return record, None
+
+
+def text_lines(stream: BinaryIO) -> Iterator[str]:
+    """A byte stream's lines as text, a byte that is not UTF-8 kept for
+    `parse_line` to report rather than aborting the whole read."""
+    for raw in stream:
+        yield raw.decode("utf-8", "surrogateescape")
 
 
 def read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from watcher.classify.corpus import read_jsonl
+from watcher.classify.corpus import read_jsonl, text_lines
 from watcher.cli import App, common_options, handle_errors, main, pass_app
 
 _BATCH = 256
@@ -42,7 +42,7 @@ def label_command(app: App, explain: bool) -> None:
         sys.stdout.flush()
         batch.clear()
 
-    for _number, record in read_jsonl(sys.stdin, "stdin"):
+    for _number, record in read_jsonl(text_lines(sys.stdin.buffer), "stdin"):
         if isinstance(record, str):
             click.echo(f"Error: {record}", err=True)
             bad += 1
@@ -145,7 +145,7 @@ def evaluate_command(app: App, corpus: Path, as_json: bool) -> None:
     # at once.
     from_stdin = str(corpus) == "-"
     name = Path("stdin") if from_stdin else corpus
-    lines = sys.stdin if from_stdin else None
+    lines = text_lines(sys.stdin.buffer) if from_stdin else None
     records = load_corpus(name, taxonomy_for(app.settings), lines)
     classifier = Classifier.load(app.settings)
     taxonomy = classifier.resources.taxonomy
