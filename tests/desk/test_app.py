@@ -277,3 +277,29 @@ def test_removing_an_account_ends_its_sessions(client):
     create_user(client.store, "autre", "un-autre-mot-de-passe")  # accounts still exist
     delete_user(client.store, USER)
     assert client.get("/abonnes", follow_redirects=False).status_code == 303
+
+
+def test_serve_on_a_busy_port_is_one_error_line(tmp_path):
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        result = _serve(str(tmp_path / "w.db"), "--host", "127.0.0.1", "--port", str(port))
+    finally:
+        busy.close()
+    assert result.returncode == 1, result.stderr
+    assert f"Error: 127.0.0.1:{port}: cannot listen: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr and "ERROR:" not in result.stderr
+
+
+def test_listen_on_an_unknown_host_names_it():
+    from watcher.desk.app import listen
+    from watcher.exceptions import WatcherError
+
+    with pytest.raises(
+        WatcherError, match="no-such-host.invalid:8000: cannot listen: unknown host"
+    ):
+        listen("no-such-host.invalid", 8000)

@@ -13,6 +13,8 @@ name, path), body cap, signed session cookie.
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -157,5 +159,31 @@ def serve(
     host = host or settings.desk.host
     port = settings.desk.port if port is None else port
     check_bind(host, count_users(store))
+    listening = listen(host, port)
     app = create_app(store, settings, sources, sources_path=sources_path, bind_host=host)
-    uvicorn.run(app, **server_options(host=host, port=port, log_level="info"))
+    bound_port = listening.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    # uvicorn names its address only when it binds the socket itself.
+    print(f"Desk on http://{shown}:{bound_port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, **server_options(host=host, port=port, log_level="info"))
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The desk's listening socket, or WatcherError naming the address: uvicorn
+    would log its own English line and exit with status 3 instead."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        raise WatcherError(f"{host}:{port}: cannot listen: unknown host ({exc})") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise WatcherError(f"{host}:{port}: cannot listen: {exc.strerror or exc}") from exc
+    return sock
