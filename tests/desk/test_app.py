@@ -175,7 +175,13 @@ def test_subscribers_in_the_desk(client, tmp_path):
     _post(client, "/abonnes/ajouter", email="anim@example.org", name="Anim", themes=["eau"])
     assert get_subscriber(store, email="anim@example.org")["themes"] == ["eau"]
     _post(client, "/abonnes/ajouter", email="pas une adresse")
-    assert "pas une adresse" in client.get("/abonnes").text  # the error, flashed
+    page = client.get("/abonnes").text
+    assert "Adresse e-mail non valide : « pas une adresse »" in page  # flashed, in French
+    assert "not a valid" not in page
+    _post(client, "/abonnes/ajouter", email="b@example.org", themes=["nope"])
+    assert "Thèmes : identifiant(s) inconnu(s) nope" in client.get("/abonnes").text
+    _post(client, "/abonnes/retirer", email="personne@example.org")
+    assert "Aucun·e abonné·e &lt;personne@example.org&gt;" in client.get("/abonnes").text
     csv_data = b"email,name,themes\nx@example.org,X,energie\nmauvais,Y,eau\n"
     response = client.post(
         "/abonnes/importer",
@@ -183,7 +189,13 @@ def test_subscribers_in_the_desk(client, tmp_path):
         files={"file": ("liste.csv", csv_data, "text/csv")},
     )
     assert response.status_code == 200
-    assert "liste.csv: line 3: field &#39;email&#39;" in response.text
+    assert "liste.csv: ligne 3 : champ « email » : adresse e-mail non valide" in response.text
+    latin1 = client.post(
+        "/abonnes/importer",
+        data={"csrf": client.csrf},
+        files={"file": ("l.csv", "email\né@example.org\n".encode("latin-1"), "text/csv")},
+    )
+    assert "l.csv: fichier illisible : pas en UTF-8" in latin1.text
     assert get_subscriber(store, email="x@example.org") is not None
     _post(client, "/abonnes/retirer", email="anim@example.org")
     assert get_subscriber(store, email="anim@example.org")["status"] == "unsubscribed"

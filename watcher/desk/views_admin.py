@@ -27,7 +27,7 @@ from watcher.desk.security import (
     sign_out,
     throttle_keys,
 )
-from watcher.desk.web import back, flash, french_error, render
+from watcher.desk.web import back, flash, french_error, french_subscriber_error, render
 from watcher.exceptions import WatcherError
 from watcher.store import delivery as log
 
@@ -142,7 +142,7 @@ async def subscriber_add(request: Request) -> Response:
         done = {"added": "ajouté·e", "updated": "mis·e à jour", "unchanged": "déjà abonné·e"}
         flash(request, f"Abonné·e {form.get('email')} {done[saved.outcome]}.")
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_subscriber_error(exc.message), "error")
     return back("/abonnes")
 
 
@@ -153,7 +153,7 @@ async def subscriber_remove(request: Request) -> Response:
         subs.remove_subscriber(request.app.state.store, str(form.get("email", "")))
         flash(request, f"{form.get('email')} désabonné·e.")
     except WatcherError as exc:
-        flash(request, exc.message, "error")
+        flash(request, french_subscriber_error(exc.message), "error")
     return back("/abonnes")
 
 
@@ -183,7 +183,7 @@ async def subscriber_import(request: Request) -> Response:
                 taxonomy=taxonomy_for(request.app.state.settings),
             )
         except WatcherError as exc:
-            flash(request, exc.message.replace(str(path), name), "error")
+            flash(request, french_subscriber_error(exc.message.replace(str(path), name)), "error")
             return back("/abonnes")
     flash(
         request,
@@ -192,7 +192,7 @@ async def subscriber_import(request: Request) -> Response:
         f"non réinscrit·e(s), {len(report.errors)} ligne(s) en erreur.",
     )
     for error in report.errors:
-        flash(request, error.replace(str(path), name), "error")
+        flash(request, french_subscriber_error(error.replace(str(path), name)), "error")
     return back("/abonnes")
 
 

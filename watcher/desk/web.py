@@ -189,6 +189,10 @@ _ERRORS_FR = [
         re.compile(r"something follows the sources list"),
         "Le fichier des sources a du contenu après la liste : ajoutez la source à la main.",
     ),
+    (
+        re.compile(r"^password: at least (\d+) characters"),
+        "Mot de passe : {0} caractères au moins.",
+    ),
     (re.compile(r"^(\S+): no answer within (\d+) s"), "{0} : pas de réponse en {1} s."),
     (re.compile(r"^(\S+): (.*)"), "{0} : {1}"),
 ]
@@ -201,6 +205,59 @@ def translate(patterns: list[tuple[re.Pattern[str], str]], text: str) -> str | N
         if match:
             return french.format(*match.groups())
     return None
+
+
+# The subscribers' library speaks English (the CLI's language); its messages
+# are built from these pieces, so the desk translates piece by piece.
+_SUBSCRIBER_PIECES_FR = [
+    (re.compile(r"\bline (\d+): "), "ligne {0} : "),
+    (re.compile(r"\bfield '(\w+)': "), "champ « {0} » : "),
+    (re.compile(r"^email: "), ""),
+    (
+        re.compile(r"not a (?:valid|single plain) e-mail address: '([^']*)'"),
+        "adresse e-mail non valide : « {0} »",
+    ),
+    (re.compile(r"not a (?:valid|single plain) e-mail address"), "adresse e-mail non valide"),
+    (re.compile(r"unreadable header: (.*)"), "en-tête illisible : {0}"),
+    (re.compile(r"empty e-mail address"), "adresse e-mail vide"),
+    (
+        re.compile(r"(\w+): unknown id\(s\) ([^;]*); expected some of (.*)"),
+        "{0} : identifiant(s) inconnu(s) {1} ; attendus parmi {2}",
+    ),
+    (re.compile(r"^themes : "), "thèmes : "),
+    (re.compile(r"^scope : "), "portée : "),
+    (re.compile(r"no subscriber <([^>]*)>"), "aucun·e abonné·e <{0}>"),
+    (
+        re.compile(r"<([^>]*)> unsubscribed(?: on (\S+))?: only they can subscribe again"),
+        "<{0}> s’est désabonné·e : seule cette personne peut se réabonner, "
+        "par le formulaire d’abonnement",
+    ),
+    (
+        re.compile(r"cannot read the file: .*codec can't decode.*"),
+        "fichier illisible : pas en UTF-8",
+    ),
+    (re.compile(r"cannot read the file: (.*)"), "fichier illisible : {0}"),
+    (
+        re.compile(r"the header has no 'email' column \(found (.*)\)"),
+        "l’en-tête n’a pas de colonne « email » (colonnes : {0})",
+    ),
+    (re.compile(r"is already on line (\d+)"), "figure déjà ligne {0}"),
+    (re.compile(r"longer than (\d+) characters"), "plus de {0} caractères"),
+    (
+        re.compile(r"(\d+) field\(s\) where the header has (\d+)"),
+        "{0} champ(s) alors que l’en-tête en a {1}",
+    ),
+]
+
+
+def french_subscriber_error(message: str) -> str:
+    """A subscribers' error (form, CSV import) in French, piece by piece."""
+    for pattern, french in _SUBSCRIBER_PIECES_FR:
+        message = pattern.sub(lambda m, f=french: f.format(*m.groups()), message)
+    first = message.split(" ", 1)[0]
+    if "." in first:  # an imported file's name leads: keep it as written
+        return message
+    return message[:1].upper() + message[1:]
 
 
 def french_error(message: str) -> str:
