@@ -78,7 +78,10 @@ class SmtpInbox:
     addresses in ``refuse``; ``on_message(count)`` is called after each.
     ``after_data`` misbehaves once a message for a given recipient is stored:
     ``{"a@x.org": "drop"}`` closes the connection instead of answering 250,
-    ``{"a@x.org": 2.0}`` answers only after 2 seconds."""
+    ``{"a@x.org": 2.0}`` answers only after 2 seconds. ``at_rcpt`` misbehaves at
+    a recipient's RCPT, before anything of its message is written:
+    ``{"a@x.org": "drop"}`` closes the connection without answering,
+    ``{"a@x.org": "421"}`` answers 421 (the server is closing the session)."""
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []
@@ -87,9 +90,16 @@ class SmtpInbox:
         self.refuse: set[str] = set()
         self.on_message: Callable[[int], None] | None = None
         self.after_data: dict[str, str | float] = {}
+        self.at_rcpt: dict[str, str] = {}
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        behaviour = self.at_rcpt.get(address)
+        if behaviour == "drop":
+            server.transport.close()
+            return "250 OK"  # never reaches the client
+        if behaviour == "421":
+            return "421 4.7.0 closing"
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)

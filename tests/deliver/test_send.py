@@ -393,3 +393,45 @@ def test_a_public_url_the_links_cannot_use_is_refused_before_any_message(
     with pytest.raises(ConfigError, match="desk.public_url"):
         send_week(store, WEEK, settings)
     assert recorder.messages == [] and list_deliveries(store, week=WEEK) == []
+
+
+def test_a_connection_dropped_at_rcpt_after_a_sent_message_is_a_failure_not_uncertain(
+    published, smtp, tmp_path
+):
+    """btp then eau share one connection (subscribers go by address): the server takes
+    btp's message, then hangs up at eau's RCPT. Nothing of eau's message was written,
+    so eau is failed and retried, not uncertain because of btp's DATA before it."""
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    recorder.at_rcpt = {"eau@example.org": "drop"}
+    first = send_week(store, WEEK, settings)
+    assert first.uncertain == [] and set(first.failed) == {"eau@example.org"}
+    assert first.sent[0] == "btp@example.org"  # eau's message came after one on the session
+    assert sorted(first.sent) == sorted(set(EXPECTED) - {"eau@example.org"})
+    row = {r["email"]: r for r in list_deliveries(store, week=WEEK)}["eau@example.org"]
+    assert row["status"] == "failed" and not row["last_error"].startswith("after DATA")
+
+    recorder.at_rcpt = {}
+    second = send_week(store, WEEK, settings)
+    assert second.sent == ["eau@example.org"] and second.uncertain == []
+    assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(EXPECTED, 1)
+
+
+def test_a_421_at_rcpt_fails_that_message_and_the_next_one_reconnects(published, smtp, tmp_path):
+    """smtplib closes its socket on a 421: the next subscriber must get a new session,
+    not 'please run connect() first' on the dead one."""
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    recorder.at_rcpt = {"eau@example.org": "421"}
+    first = send_week(store, WEEK, settings)
+    assert set(first.failed) == {"eau@example.org"} and first.uncertain == []
+    assert "421" in first.failed["eau@example.org"]
+    assert sorted(first.sent) == sorted(set(EXPECTED) - {"eau@example.org"})
+    assert "energie@example.org" in recorder.by_recipient()  # the one right after eau
+
+    recorder.at_rcpt = {}
+    second = send_week(store, WEEK, settings)
+    assert second.sent == ["eau@example.org"] and second.uncertain == []
+    assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(EXPECTED, 1)

@@ -78,10 +78,20 @@ class UncertainError(TransientError):
 
 class _DataTracking:
     """Notes when the message body has been written after DATA (smtplib's ``data``
-    writes the DATA command, then the body, then waits for the final reply)."""
+    writes the DATA command, then the body, then waits for the final reply).
+
+    The flag belongs to one message: it is cleared when the next transaction
+    starts (MAIL FROM), or a failure before DATA on a reused session would be
+    blamed on the previous message's DATA and wrongly called uncertain.
+    """
 
     data_written = False
     _writes_in_data: int | None = None
+
+    def mail(self, sender, options=()):  # noqa: ANN001, ANN201 - smtplib's signature
+        self.data_written = False
+        self._writes_in_data = None
+        return super().mail(sender, options)  # type: ignore[misc]
 
     def data(self, msg):  # noqa: ANN001, ANN201 - smtplib's signature
         self.data_written = False
@@ -164,7 +174,12 @@ class SmtpTransport:
                 self._smtp = self._connect()
             refused = self._smtp.send_message(msg)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
-            # The session is still usable after a refusal (RSET is sent by smtplib).
+            # After a plain refusal smtplib sends RSET and the session goes on. After a
+            # 421 (or a connection lost during that RSET) it has closed its socket
+            # itself: forget the session so the next message connects again instead
+            # of failing with "please run connect() first".
+            if self._smtp is not None and self._smtp.sock is None:
+                self._smtp = None
             raise
         except (smtplib.SMTPException, OSError) as exc:
             written = getattr(self._smtp, "data_written", False)
