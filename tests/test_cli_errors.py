@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -115,6 +118,21 @@ def test_a_closed_pipe_ends_quietly(store, monkeypatch):
     monkeypatch.setattr("watcher.store.items.export_rows", closed)
     result = CliRunner().invoke(main, ["export", "--db", store.url])
     assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_a_full_output_is_one_error_line(store):
+    env = {**os.environ, "WATCHER_SETTINGS": ""}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "watcher", "--db", store.url, "status"],
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write the output: No space left on device\n"
 
 
 def test_a_failed_backup_leaves_nothing_that_looks_like_a_backup(tmp_path, store):

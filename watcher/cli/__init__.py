@@ -15,6 +15,7 @@ the file and the system's reason. Anything else is a bug: the safety net in
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -164,6 +165,9 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
 def fail(exc: BaseException) -> NoReturn:
     """One line on stderr and the contract's exit status, for any exception."""
     if isinstance(exc, WatcherError):
@@ -177,6 +181,13 @@ def fail(exc: BaseException) -> NoReturn:
         # keep Python from complaining again while it flushes stdout at exit.
         with contextlib.suppress(OSError, ValueError):  # not a real file (tests)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno in _WRITE_ERRNOS:
+        # `watcher export > /dev/full`: stdout could not take the output; keep
+        # Python from failing again while it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        click.echo(f"Error: cannot write the output: {exc.strerror}", err=True)
         sys.exit(1)
     if isinstance(exc, OSError) and exc.filename is not None:
         # A folder that cannot be created, a full disk, a file in the way:
