@@ -315,3 +315,19 @@ def test_listen_on_an_unknown_host_names_it():
         WatcherError, match="no-such-host.invalid:8000: cannot listen: unknown host"
     ):
         listen("no-such-host.invalid", 8000)
+
+
+def test_starlette_refusals_are_french_pages(client):
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and "Page introuvable" in missing.text
+    assert "<html lang='fr'>" in missing.text and "Not Found" not in missing.text
+    reader_missing = client.get("/abonnement/nope")
+    assert reader_missing.status_code == 404 and "Page introuvable" in reader_missing.text
+    wrong_method = client.put("/connexion")
+    assert wrong_method.status_code == 405 and "Action impossible" in wrong_method.text
+    assert "GET" in wrong_method.headers["allow"]
+    no_boundary = client.post(
+        "/abonnes/importer", content=b"x", headers={"content-type": "multipart/form-data"}
+    )
+    assert no_boundary.status_code == 400, no_boundary.text
+    assert "Requête invalide" in no_boundary.text and "boundary" not in no_boundary.text

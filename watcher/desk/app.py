@@ -20,6 +20,7 @@ from typing import Any
 
 from markupsafe import escape
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -75,6 +76,25 @@ async def _watcher_error(request: Request, exc: Exception) -> Response:
     return _page("Page introuvable", french_error(getattr(exc, "message", str(exc))), 404)
 
 
+_HTTP_FR = {
+    400: ("Requête invalide", "Le formulaire ou l’adresse envoyée est mal formé."),
+    404: ("Page introuvable", "Cette adresse ne correspond à aucune page du bureau."),
+    405: ("Action impossible", "Cette adresse ne s’utilise pas ainsi."),
+    413: ("Envoi trop volumineux", "Le formulaire ou le fichier envoyé est trop gros."),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no route, wrong method, malformed body) in French:
+    its default pages are one English line."""
+    status = getattr(exc, "status_code", 400)
+    title, message = _HTTP_FR.get(status, ("Requête refusée", f"Erreur {status}."))
+    response = _page(title, message, status)
+    for name, value in (getattr(exc, "headers", None) or {}).items():
+        response.headers[name] = value  # e.g. Allow on a 405
+    return response
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Sent by Starlette's outermost layer, outside SecurityHeaders: set them here.
     response = _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
@@ -119,7 +139,11 @@ def create_app(
                 https_only=desk.secure_cookies,
             ),
         ],
-        exception_handlers={WatcherError: _watcher_error, Exception: _server_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            WatcherError: _watcher_error,
+            Exception: _server_error,
+        },
     )
     app.state.store = store
     app.state.settings = settings
