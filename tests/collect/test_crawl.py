@@ -582,3 +582,67 @@ def test_a_big_first_listing_is_taken_in_slices_without_loss(web, store) -> None
     second = by_source(run_collect(sources, db=store, settings=settings))["big"]
     assert (second.items_new, second.error_kind) == (2, None)
     assert {i.title for i in iter_items(store)} == {f"Entrée {i}" for i in range(4)}
+
+
+def test_one_absurd_date_or_control_character_spoils_neither_item_nor_source(web, store) -> None:  # noqa: ANN001
+    # Each of these dates overflows the store's conversion to UTC (or is year 9999):
+    # the item is kept without its date, and its neighbours are stored as usual.
+    api = {
+        "results": [
+            {"url": "/api/1", "name": "Un \u0001 contrôle", "date": "0001-01-01T00:00:00+14:00"},
+            {"url": "/api/2", "name": "Deux", "date": "2026-11-30"},
+            {"url": "/api/3", "name": "Trois", "date": "9999-12-31T23:00:00-05:00"},
+        ]
+    }
+    web.routes["/api.json"] = Reply(json.dumps(api).encode(), content_type="application/json")
+    web.routes["/listing"] = Reply(
+        b"<html><body>"
+        b"<div class='card'><a href='/l/1'>Premier \xe2\x80\xaespoof</a>"
+        b"<time datetime='0001-01-01T00:00:00+14:00'>x</time></div>"
+        b"<div class='card'><a href='/l/2'>Second</a><time datetime='2026-11-29'>x</time></div>"
+        b"</body></html>"
+    )
+    web.routes["/feed.xml"] = Reply(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Fin &#x1; du monde</title><link>" + web.url("/f/1").encode() + b"</link>"
+        b"<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>"
+        b"<item><title>Normal</title><link>" + web.url("/f/2").encode() + b"</link>"
+        b"<pubDate>Mon, 23 Nov 2026 10:00:00 +0100</pubDate></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    sources = sources_from(
+        f"""sources:
+  - id: api
+    name: API
+    kind: api
+    url: {web.url("/api.json")}
+    fetch_article: false
+    api: {{items_path: results, fields: {{url: url, title: name, published: date}}}}
+  - id: listing
+    name: Listing
+    kind: html
+    url: {web.url("/listing")}
+    fetch_article: false
+    html: {{item: div.card, link: "a::attr(href)", title: a, date: "time::attr(datetime)"}}
+"""
+        + feed_source("feed", web.url("/feed.xml"), "    fetch_article: false\n")
+    )
+    reports = by_source(run_collect(sources, db=store, settings=fast_settings()))
+    assert {k: (r.status, r.items_new) for k, r in reports.items()} == {
+        "api": ("ok", 3),
+        "listing": ("ok", 2),
+        "feed": ("ok", 2),
+    }
+    stored = {i.url.removeprefix(web.base): i for i in iter_items(store)}
+    assert {path: item.published is None for path, item in stored.items()} == {
+        "/api/1": True,
+        "/api/2": False,
+        "/api/3": True,
+        "/l/1": True,
+        "/l/2": False,
+        "/f/1": True,
+        "/f/2": False,
+    }
+    assert stored["/api/1"].title == "Un contrôle"
+    assert stored["/l/1"].title == "Premier spoof"
+    assert stored["/f/1"].title == "Fin du monde"

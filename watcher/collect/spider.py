@@ -29,6 +29,7 @@ from scrapy.http import Response
 
 from watcher.base.clock import utcnow
 from watcher.collect.errors import classify_failure
+from watcher.collect.normalize import normalize_item
 from watcher.models import CollectedItem, SourceReport
 from watcher.store import Store
 from watcher.store import crawl_state as state
@@ -335,6 +336,9 @@ class WatchSpider(scrapy.Spider):
 
         if not self.admissible(run, item.url):
             return []
+        # Now rather than only at save: the article request carries this item, and
+        # its page's own date must be able to replace a date dropped as absurd.
+        item = normalize_item(item)
         run.found += 1
         canon = canonical_url(item.url)
         if run.new >= self.collect.max_items_per_source and canon not in known_urls(
@@ -364,7 +368,7 @@ class WatchSpider(scrapy.Spider):
     def save_new(self, run: SourceRun, item: CollectedItem) -> tuple[int, bool]:
         """Save one item (its own transaction) and count it when new."""
         item_id, is_new = save_item(
-            self.store, item, threshold=self.collect.near_duplicate_threshold
+            self.store, normalize_item(item), threshold=self.collect.near_duplicate_threshold
         )
         if is_new:
             run.new += 1
