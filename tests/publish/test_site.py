@@ -353,3 +353,44 @@ def test_kept_bulletins_follow_curation_and_settings(seeded) -> None:  # noqa: A
     settings.publish.cap_per_section = 1
     build_site(store, settings, today=TODAY)
     assert older.read_text(encoding="utf-8").count('class="card"') < before
+
+
+def test_a_stored_absurd_date_or_control_character_does_not_stop_the_build(seeded) -> None:  # noqa: ANN001
+    # Stored by versions that did not clean what they collected: the build must go on.
+    store, _ids, settings = seeded
+    at = factory.datetime(2026, 11, 25, 8, tzinfo=factory.UTC)
+    year_9999, control = factory.add_items(
+        store,
+        [
+            {
+                "title": "Appel à projets an 9999",
+                "first_seen": at,
+                "published": factory.datetime(9999, 12, 31, 23, 59, 59, tzinfo=factory.UTC),
+                "labels": factory.labels("actualite", ["energie"]),
+            },
+            {
+                "title": "Appel à projets \x01chaleur\x1b Grand Est",
+                "summary": "Un résumé &#x1; avec\x02 contrôle.",
+                "first_seen": at,
+                "labels": factory.labels("evenement", ["energie"]),
+                "event": {"start": "2026-12-18", "end": None, "place": "Metz\x01 Arsenal"},
+            },
+        ],
+    )
+    build_site(store, settings, today=TODAY)
+    site = settings.publish.site_dir
+    feed = (site / "feeds/tout.xml").read_bytes()
+    parsed = feedparser.parse(feed)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    by_id = {e.id: e for e in parsed.entries}
+    old = by_id[f"tag:veille-eit-grand-est.fr,2026:item/{uid_of(store, year_9999)}"]
+    assert old.published.startswith("2026-11-25")  # first seen stands in for year 9999
+    entry = by_id[f"tag:veille-eit-grand-est.fr,2026:item/{uid_of(store, control)}"]
+    assert entry.title == "Appel à projets chaleur Grand Est"
+    assert entry.summary == "Un résumé avec contrôle."
+    calendar = (site / "calendriers/tout.ics").read_bytes()
+    assert b"LOCATION:Metz Arsenal" in calendar
+    for path in [*site.rglob("*.html"), *site.rglob("*.xml"), *site.rglob("*.ics")]:
+        if "pagefind" not in path.parts:
+            assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", path.read_bytes()), path
+    assert item_page(site, uid_of(store, year_9999)).is_file()

@@ -16,6 +16,7 @@ from typing import Any
 
 from icalendar import Calendar, Event, Timezone
 
+from watcher.base.clean import clean_text
 from watcher.base.clock import PARIS
 from watcher.models import EventInfo
 from watcher.publish.dates import event_bounds, event_span, event_when
@@ -102,21 +103,24 @@ def vevent(item: Dated, entry: Entry, url: str) -> bytes:
     event.add("dtstamp", stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
     details = [entry.summary[:500]]
     if item.event is None:
-        event.add("summary", f"Clôture : {entry.title}")
+        event.add("summary", clean_text(f"Clôture : {entry.title}"))
         event.add("dtstart", item.day)
         event.add("dtend", item.day + timedelta(days=1))
         event.add("transp", "TRANSPARENT")
     else:
         start, end = event_bounds(item.event)
-        event.add("summary", entry.title)
+        event.add("summary", clean_text(entry.title))
         event.add("dtstart", _aware(start))
         event.add("dtend", _aware(end))
         if item.event.place:
-            event.add("location", item.event.place)
+            event.add("location", clean_text(item.event.place))
         details.insert(0, event_when(item.event))
     if url:
         event.add("url", url)
-    event.add("description", "\n\n".join(filter(None, [*details, url])))
+    # Control characters are not allowed in iCalendar text (RFC 5545 3.3.11) and
+    # items stored by older versions may still hold some.
+    description = "\n\n".join(filter(None, [*details, url]))
+    event.add("description", clean_text(description, keep_lines=True))
     return event.to_ical()
 
 

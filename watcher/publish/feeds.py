@@ -17,6 +17,7 @@ from xml.etree import ElementTree
 
 from feedgen.feed import FeedGenerator
 
+from watcher.base.clean import clean_text, sane_moment
 from watcher.base.weeks import french_date
 from watcher.publish.dates import event_when
 from watcher.publish.model import Entry
@@ -75,21 +76,26 @@ def atom_feed(
         entry = entry_of(row)
         item = fg.add_entry()
         item.id(f"{TAG}:item/{row['uid']}")
-        item.title(entry.title)
+        # lxml refuses a control character with an error that would fail the whole
+        # build: every text is cleaned here too, whatever `entry_of` already did.
+        item.title(clean_text(entry.title))
         url = link(entry)
         if url:
             item.link(href=url, rel="alternate")
         item.updated(_aware(row["first_seen"]))
-        item.published(_aware(row.get("published") or row["first_seen"]))
+        # An absurd stored date (year 9999) is no publication date: first seen instead.
+        item.published(_aware(sane_moment(row.get("published")) or row["first_seen"]))
         if entry.summary:
-            item.summary(entry.summary, type="text")
+            item.summary(clean_text(entry.summary), type="text")
         dates = dates_text(entry)
         if dates or not url:  # Atom wants a link or a content
-            item.content("\n".join([*dates, entry.summary or entry.title]), type="text")
+            content = "\n".join([*dates, entry.summary or entry.title])
+            item.content(clean_text(content, keep_lines=True), type="text")
         for theme in entry.themes:
-            item.category(term=theme, label=names["themes"].get(theme, theme))
+            item.category(term=theme, label=clean_text(names["themes"].get(theme, theme)))
         if entry.type:
-            item.category(term=entry.type, label=names["types"].get(entry.type, entry.type))
+            label = clean_text(names["types"].get(entry.type, entry.type))
+            item.category(term=entry.type, label=label)
         if entry.deadline and entry.type == "appel_a_projets":
             item.category(
                 term=entry.deadline.isoformat(),
@@ -98,9 +104,8 @@ def atom_feed(
             )
         if entry.event is not None:
             start = entry.event.to_dict()["start"]
-            item.category(
-                term=start, scheme=EVENT_SCHEME, label=f"Quand : {event_when(entry.event)}"
-            )
+            label = clean_text(f"Quand : {event_when(entry.event)}")
+            item.category(term=start, scheme=EVENT_SCHEME, label=label)
     return fg.atom_str(pretty=True)
 
 

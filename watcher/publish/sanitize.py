@@ -14,6 +14,8 @@ import re
 import nh3
 from markupsafe import Markup
 
+from watcher.base.clean import clean_text
+
 ALLOWED_TAGS = {"a", "p", "br", "em", "strong", "ul", "ol", "li", "b", "i"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
@@ -25,11 +27,13 @@ def plain_text(value: str | None) -> str:
     """Any HTML reduced to its text, whitespace collapsed (still to be escaped on output)."""
     if not value:
         return ""
-    value = str(value)
+    # Control characters break the XML outputs (Atom) and items stored by older
+    # versions still have them: every plain text of the site goes through here.
+    value = clean_text(str(value))
     if "<" not in value and "&" not in value:  # nothing to strip: the common case, fast
         return _SPACES.sub(" ", value).strip()
     stripped = nh3.clean(str(value), tags=set(), clean_content_tags={"script", "style"})
-    text = html.unescape(stripped)
+    text = clean_text(html.unescape(stripped))  # &#x1; decodes to a control character
     # A second pass: entities that decoded into markup (&lt;script&gt;) stay text, but
     # we never want them to look like tags either in plain-text outputs.
     return _SPACES.sub(" ", text).strip()
@@ -51,6 +55,8 @@ def safe_html(value: str | None) -> Markup:
         link_rel="noopener noreferrer nofollow",
         clean_content_tags={"script", "style"},
     )
+    # nh3 keeps control characters (and decodes &#x1; into one): dropped from its output.
+    cleaned = clean_text(cleaned, keep_lines=True)
     # A link whose URL was refused keeps its text; a rel without href is invalid HTML.
     return Markup(re.sub(r'<a rel="[^"]*">', "<a>", cleaned))
 

@@ -10,9 +10,10 @@ or pinned, in their position order (no cap: the curators chose).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+from watcher.base.clean import sane_moment
 from watcher.base.clock import PARIS
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.vocabulary import TYPES
@@ -32,8 +33,10 @@ PLACE_CHARS = 200
 
 def as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.astimezone(PARIS).date()
+        # A date out of range (9999-12-31, stored before collect dropped such dates)
+        # counts as none: its Paris day may not even exist, and the caller falls back.
+        moment = sane_moment(value)
+        return moment.astimezone(PARIS).date() if moment else None
     if isinstance(value, date):
         return value
     if isinstance(value, str) and value:
