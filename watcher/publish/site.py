@@ -212,7 +212,7 @@ def build_site(store: Store, settings: Settings, *, today: date | None = None) -
     today = today or paris_today()
     target = Path(settings.publish.site_dir)
     report = SiteReport(site_dir=target)
-    writer = SiteWriter(target)
+    writer = SiteWriter(target, setting="publish.site_dir")
     try:
         site = Site(store, settings, today, writer.old_state)
         writer.state.update(site.state)

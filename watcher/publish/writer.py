@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from watcher.exceptions import ConfigError
+
 MANIFEST = ".watcher-build.json"
 STATE = ".watcher-state.json"  # what a build keeps for the next one (search bundles' keys)
 
@@ -40,9 +42,38 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_target(target: Path, setting: str) -> None:
+    """Refuse a target the swap would destroy that is not a previous build.
+
+    ``commit()`` replaces the whole target, so a mistaken setting (the folder
+    holding the database, the working folder, a file) would delete it. Only a
+    missing path, an empty folder or a folder a previous build left (with its
+    manifest) may be replaced.
+    """
+    if not target.exists() and not target.is_symlink():
+        return
+    if not target.is_dir():
+        raise ConfigError(
+            f"{setting} = {target}: is not a folder; it would be replaced by the build",
+            hint=f"set {setting} to a new or empty folder",
+        )
+    if (target / MANIFEST).is_file():
+        return
+    with os.scandir(target) as entries:
+        if next(entries, None) is None:
+            return
+    raise ConfigError(
+        f"{setting} = {target}: is a folder with content that watcher did not build "
+        f"(no {MANIFEST}); the build would delete it",
+        hint=f"set {setting} to a new or empty folder",
+    )
+
+
 class SiteWriter:
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, setting: str = "publish.site_dir") -> None:
+        """`setting` names where `target` comes from, for the error on a wrong one."""
         self.target = Path(target)
+        check_target(self.target, setting)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.target.parent / f".{self.target.name}.build-{os.getpid()}"
         if self.tmp.exists():
