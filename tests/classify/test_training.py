@@ -71,7 +71,10 @@ def test_cross_validated_report(tmp_path: Path) -> None:
 
 
 def test_without_training_data_the_lexicons_decide(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, tmp_path / "no-such-folder")
+    # An empty folder: a missing one is a configuration error (test_train_guard.py).
+    empty = tmp_path / "empty-training"
+    empty.mkdir()
+    settings = make_settings(tmp_path, empty)
     clf = Classifier.load(settings)
     result = clf.label(
         [{"id": 1, "title": "Appel à projets : économie circulaire et recyclage", "text": ""}]

@@ -33,7 +33,7 @@ from watcher.classify.training import (
     load_examples,
     overrides_digest,
 )
-from watcher.exceptions import ClassifierError
+from watcher.exceptions import ClassifierError, ConfigError
 from watcher.settings import ClassifySettings, Settings
 from watcher.store import Store
 
@@ -60,7 +60,7 @@ class Resources:
             taxonomy=taxonomy_for(cs),
             lexicon=load_lexicon(base / "lexicons.yaml"),
             gazetteer=load_gazetteer(base / "gazetteer.yaml"),
-            training_dir=Path(cs.training_dir) if cs.training_dir else base / "training",
+            training_dir=_training_dir(cs, base),
         )
 
     def digest(self) -> str:
@@ -69,6 +69,21 @@ class Resources:
 
 def _classify_settings(settings: Settings | ClassifySettings) -> ClassifySettings:
     return getattr(settings, "classify", settings)
+
+
+def _training_dir(cs: ClassifySettings, base: Path) -> Path:
+    """The training folder; a configured one must be a folder. A misspelt path
+    would read as "no examples" and train a model on nothing."""
+    if not cs.training_dir:
+        return base / "training"
+    folder = Path(cs.training_dir)
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "no such folder"
+        raise ConfigError(
+            f"classify.training_dir = {folder}: {reason}",
+            hint="point it at the folder of training *.jsonl files, or remove it for the bundled one",
+        )
+    return folder
 
 
 @dataclass
@@ -349,6 +364,15 @@ class Classifier:
         trained, report = train(
             examples, resources, settings, folds=_classify_settings(settings).cv_folds
         )
+        saved = Path(_classify_settings(settings).model_dir) / MODEL_FILE
+        if save and report["examples"] == 0 and saved.exists():
+            # A model fitted on nothing is the lexicons alone: it must not take the
+            # place of a working one (an emptied or wrong training folder).
+            raise ClassifierError(
+                f"no usable training example (in {resources.training_dir} or the "
+                f"curators' corrections): the saved model {saved} is kept",
+                hint="check classify.training_dir and the *.jsonl files in it",
+            )
         inputs = cls.inputs_hash(resources, overrides)
         version = inputs[:16]
         report["model_version"] = version

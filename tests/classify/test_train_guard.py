@@ -1,0 +1,74 @@
+"""`watcher train` never swaps a working model for one trained on nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from watcher.cli import main
+
+GOOD = b"a working model, several MB in real life"
+
+
+def _train(tmp_path: Path, training_dir: Path) -> tuple[object, Path]:
+    """Run `watcher train --no-store` over a model folder holding a saved model."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir(exist_ok=True)
+    (model_dir / "model.joblib").write_bytes(GOOD)
+    (model_dir / "model.json").write_text("{}")
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(
+        f'[classify]\nmodel_dir = "{model_dir}"\ntraining_dir = "{training_dir}"\ncv_folds = 3\n'
+    )
+    result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
+    return result, model_dir
+
+
+def _errors(result) -> list[str]:  # noqa: ANN001
+    return [line for line in result.output.splitlines() if line.startswith("Error:")]
+
+
+def test_a_misspelt_training_dir_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "training").mkdir()
+    result, model_dir = _train(tmp_path, tmp_path / "trainnig")
+    assert result.exit_code == 2, result.output
+    (error,) = _errors(result)
+    assert "classify.training_dir" in error and "trainnig" in error
+    assert (model_dir / "model.joblib").read_bytes() == GOOD
+    assert (model_dir / "model.json").read_text() == "{}"
+
+
+def test_a_training_dir_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    afile = tmp_path / "examples.jsonl"
+    afile.write_text("{}\n")
+    result, model_dir = _train(tmp_path, afile)
+    assert result.exit_code == 2, result.output
+    (error,) = _errors(result)
+    assert "classify.training_dir" in error and "not a folder" in error
+    assert (model_dir / "model.joblib").read_bytes() == GOOD
+
+
+def test_no_usable_example_keeps_the_saved_model(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    training.mkdir()
+    (training / "broken.jsonl").write_text("not json\n{}\n", encoding="utf-8")
+    result, model_dir = _train(tmp_path, training)
+    assert result.exit_code == 1, result.output
+    (error,) = _errors(result)
+    assert "no usable training example" in error and "is kept" in error
+    assert (model_dir / "model.joblib").read_bytes() == GOOD
+    assert (model_dir / "model.json").read_text() == "{}"
+    assert sorted(p.name for p in model_dir.iterdir()) == ["model.joblib", "model.json"]
+
+
+def test_without_a_saved_model_the_lexicons_alone_still_decide(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    training.mkdir()
+    model_dir = tmp_path / "model"
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(f'[classify]\nmodel_dir = "{model_dir}"\ntraining_dir = "{training}"\n')
+    result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
+    assert result.exit_code == 0, result.output
+    assert "the lexicons alone decide" in result.output
+    assert (model_dir / "model.joblib").is_file()
