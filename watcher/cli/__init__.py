@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click import ParameterSource
 
 from watcher import __version__
 from watcher.exceptions import ConfigError, WatcherError
@@ -39,6 +40,8 @@ class App:
         self.debug = False
         # Set by @creates_database: only these commands may make a new database file.
         self.creates_database = False
+        # The fields given on the command line: the environment never replaces them.
+        self.from_command_line: set[str] = set()
         self._sources = None
         self._settings = None
         self._store = None
@@ -89,9 +92,28 @@ class App:
 
 
 def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-        if value is not None:
-            setattr(ctx.ensure_object(App), field, value)
+    """Store an option's value on the App, the command line first.
+
+    These options are taken by the group and again by every command, and each
+    level reads the environment for itself: without this order the command's
+    value from WATCHER_DB would overwrite the ``--db`` given to the group, and
+    a command would run on a database nobody named on the line. So a value
+    typed on the line (at any level) is never replaced by one from the
+    environment or a default; those only fill what the line left unset.
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        app = ctx.ensure_object(App)
+        typed = param.name is not None and (
+            ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+        )
+        if typed:
+            setattr(app, field, value)
+            app.from_command_line.add(field)
+        elif field not in app.from_command_line:
+            setattr(app, field, value)
         return value
 
     return callback
