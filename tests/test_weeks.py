@@ -60,6 +60,31 @@ def test_every_week_option_refuses_a_bad_week_with_exit_2(command, bad, tmp_path
     assert not (tmp_path / "w.db").exists()  # refused before anything was opened
 
 
+# Four ASCII digits, a real ISO week, and still dates that `datetime` cannot hold
+# once the week's bounds are computed (OverflowError before the year range).
+FAR_WEEKS = ["9999-W52", "0001-W01", "1999-W52", "2101-W01"]
+
+
+@pytest.mark.parametrize("far", FAR_WEEKS)
+def test_weeks_outside_the_years_are_refused(far: str) -> None:
+    with pytest.raises(WeekError, match="between 2000 and 2100"):
+        parse_week(far)
+    with pytest.raises(WeekError):
+        week_range(far)
+    assert parse_week("2000-W01") == (2000, 1) and parse_week("2100-W52") == (2100, 52)
+
+
+@pytest.mark.parametrize("far", ["9999-W52", "0001-W01"])
+def test_a_far_week_option_is_a_usage_error(far: str, tmp_path) -> None:  # noqa: ANN001
+    result = CliRunner().invoke(
+        main, ["bulletin", "build", "--week", far, "--db", str(tmp_path / "w.db")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--week'" in result.output
+    assert "between 2000 and 2100" in result.output
+    assert "unexpected" not in result.output
+
+
 def test_every_week_option_uses_the_one_type() -> None:
     from watcher.cli import ISO_WEEK
 

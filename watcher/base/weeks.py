@@ -15,6 +15,10 @@ from watcher.exceptions import WeekError
 # ASCII digits only: `\d` would also take full-width or Arabic-Indic digits.
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 
+# The years a week may name (inclusive).
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
 MONTHS_FR = [
     "janvier",
     "février",
@@ -32,11 +36,18 @@ MONTHS_FR = [
 
 
 def parse_week(week: str) -> tuple[int, int]:
-    """(year, week number) of ``2026-W48``; WeekError for anything else."""
+    """(year, week number) of ``2026-W48``, the year within FIRST_YEAR..LAST_YEAR;
+    WeekError for anything else."""
     match = _WEEK.fullmatch(week) if isinstance(week, str) else None
     if not match:
         raise WeekError(f"week {week!r}: expected an ISO week like 2026-W48")
     year, number = int(match[1]), int(match[2])
+    # Four digits still reach years where a week's dates, or its bounds moved
+    # to UTC, fall outside what `datetime` holds (9999-W52, 0001-W01); a
+    # curator's watch has no use for them, so refuse them here, once, for
+    # every caller, rather than let each crash on OverflowError.
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise WeekError(f"week {week!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:
