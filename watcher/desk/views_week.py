@@ -23,7 +23,16 @@ from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import parse_week, week_dates, week_of
 from watcher.desk import curation
 from watcher.desk.security import login_required, post_form
-from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch, render
+from watcher.desk.web import (
+    back,
+    flash,
+    fragment,
+    french_error,
+    html,
+    is_fetch,
+    parse_id,
+    render,
+)
 from watcher.desk.week_view import (
     BANDS,
     OTHERS,
@@ -161,6 +170,20 @@ async def _respond(
     )
 
 
+def _bad_request(request: Request, exc: WatcherError) -> Response:
+    """400 for a request the desk's own pages never send, in French: a fragment
+    for desk.js, a small page for a plain form (no redirect: nothing to retry)."""
+    message = escape(french_error(exc.message))
+    if is_fetch(request):
+        return html(f"<p class='error' role='alert'>{message}</p>", status_code=400)
+    return html(
+        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
+        "<title>Requête invalide</title></head><body><h1>Requête invalide</h1>"
+        f"<p>{message}</p><p><a href='/'>Retour</a></p></body></html>",
+        status_code=400,
+    )
+
+
 def _refused(request: Request, week: str, exc: WatcherError, anchor: str = "") -> Response:
     message = french_error(exc.message)
     if is_fetch(request):
@@ -172,7 +195,7 @@ def _refused(request: Request, week: str, exc: WatcherError, anchor: str = "") -
 async def _apply(request: Request, changes: list[tuple[str, Any]]) -> Response:
     store, settings = _state(request)
     week = _week(request)
-    item_id = int(request.path_params["item_id"])
+    item_id = parse_id(request.path_params["item_id"])
     try:
         decisions = curation.apply_changes(
             store, week, item_id, changes, user=request.state.user, settings=settings
@@ -243,7 +266,7 @@ async def set_labels(request: Request) -> Response:
 async def move_item(request: Request) -> Response:
     store, settings = _state(request)
     week = _week(request)
-    item_id = int(request.path_params["item_id"])
+    item_id = parse_id(request.path_params["item_id"])
     form = await request.form()
     direction = -1 if form.get("direction") == "up" else 1
     try:
@@ -282,7 +305,11 @@ async def bulk(request: Request) -> Response:
     week = _week(request)
     form = await request.form()
     status = str(form.get("status", ""))
-    ids = sorted({int(v) for v in form.getlist("ids") if str(v).isdigit()})
+    try:
+        ids = sorted({parse_id(v) for v in form.getlist("ids")})
+    except WatcherError as exc:
+        # The desk's checkboxes only send real ids: this form was forged or mangled.
+        return _bad_request(request, exc)
     if not ids:
         return _refused(request, week, WatcherError("nothing selected"))
     try:
@@ -301,7 +328,7 @@ async def edit_page(request: Request) -> Response:
     """The editing forms of one card: a page of its own, or a fragment for desk.js."""
     store, settings = _state(request)
     week = _week(request)
-    item_id = int(request.path_params["item_id"])
+    item_id = parse_id(request.path_params["item_id"])
     card = one_card(store, week, settings, item_id)
     if card is None:
         raise curation.CurationError(f"no item with id {item_id}")
@@ -315,7 +342,7 @@ async def edit_page(request: Request) -> Response:
 async def add_item(request: Request) -> Response:
     store, settings = _state(request)
     week = _week(request)
-    item_id = int(request.path_params["item_id"])
+    item_id = parse_id(request.path_params["item_id"])
     try:
         curation.add_to_week(store, week, item_id, user=request.state.user, settings=settings)
         flash(request, "Élément ajouté au bulletin de la semaine.")
@@ -327,7 +354,7 @@ async def add_item(request: Request) -> Response:
 @post_form
 async def undo_decision(request: Request) -> Response:
     store, _settings = _state(request)
-    decision_id = int(request.path_params["decision_id"])
+    decision_id = parse_id(request.path_params["decision_id"], "decision")
     decision = desk_store.get_decision(store, decision_id)
     week = decision["week"] if decision else None
     try:
@@ -354,7 +381,10 @@ async def decisions_fragment(request: Request) -> Response:
 
 
 WEEK = "/semaine/{week}"
-ITEM = WEEK + "/element/{item_id:int}"
+# Ids are read by parse_id, not Starlette's `:int` (unbounded digits: an
+# id too large for the database reached it and crashed, and a non-number
+# got Starlette's bare English 404 instead of the desk's French one).
+ITEM = WEEK + "/element/{item_id}"
 ROUTES = [
     Route("/", home),
     Route(WEEK, week_page),
@@ -367,5 +397,5 @@ ROUTES = [
     Route(ITEM + "/etiquettes", set_labels, methods=["POST"]),
     Route(ITEM + "/deplacer", move_item, methods=["POST"]),
     Route(ITEM + "/ajouter", add_item, methods=["POST"]),
-    Route("/decisions/{decision_id:int}/annuler", undo_decision, methods=["POST"]),
+    Route("/decisions/{decision_id}/annuler", undo_decision, methods=["POST"]),
 ]

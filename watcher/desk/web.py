@@ -18,6 +18,7 @@ from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import french_date, week_label, week_of
 from watcher.desk.security import csrf_token, current_user
+from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
 from watcher.publish.sanitize import safe_url
 from watcher.settings import Settings
@@ -162,6 +163,10 @@ _ERRORS_FR = [
     ),
     (re.compile(r"week '([^']*)': .*"), "Semaine « {0} » invalide : attendu par exemple 2026-W48."),
     (re.compile(r"no item with id (\d+)"), "Élément {0} introuvable."),
+    (
+        re.compile(r"^(?:item|decision) id '(.*)': expected a number$"),
+        "Identifiant « {0} » invalide.",
+    ),
     (re.compile(r"deadline '([^']*)': .*"), "Date limite « {0} » invalide (AAAA-MM-JJ)."),
     (
         re.compile(r"label (\w+) '([^']*)': unknown"),
@@ -258,6 +263,22 @@ def french_subscriber_error(message: str) -> str:
     if "." in first:  # an imported file's name leads: keep it as written
         return message
     return message[:1].upper() + message[1:]
+
+
+# An id from a URL or a form: ASCII digits only (str.isdigit() also takes '²',
+# which int() refuses) and at most 18 of them, so it fits the 64-bit integer
+# columns of SQLite and PostgreSQL (a longer one overflows the driver).
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def parse_id(value: object, what: str = "item") -> int:
+    """The id in ``value`` (a path parameter or a form field); WatcherError for
+    anything else, which the desk answers with a French 404 or 400."""
+    text = str(value)
+    if not _ID.fullmatch(text):
+        shown = text if len(text) <= 24 else f"{text[:24]}…"  # not 5000 digits back
+        raise WatcherError(f"{what} id '{shown}': expected a number")
+    return int(text)
 
 
 def french_error(message: str) -> str:
