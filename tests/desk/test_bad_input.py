@@ -21,6 +21,7 @@ def test_a_far_week_in_the_url_is_not_found(client, page, far):
     response = client.get(page.format(far))
     assert response.status_code == 404, response.text
     assert f"Semaine « {far} » invalide" in response.text
+    assert "comprise entre 2000 et 2100" in response.text
 
 
 @pytest.mark.parametrize("far", FAR_WEEKS)

@@ -161,6 +161,10 @@ _ERRORS_FR = [
         re.compile(r"bulletin (\S+) has no published edition"),
         "Le bulletin {0} n’est pas publié : il se modifie directement.",
     ),
+    (
+        re.compile(r"week '([^']*)': the year must be between (\d+) and (\d+)"),
+        "Semaine « {0} » invalide : l’année doit être comprise entre {1} et {2}.",
+    ),
     (re.compile(r"week '([^']*)': .*"), "Semaine « {0} » invalide : attendu par exemple 2026-W48."),
     (re.compile(r"no item with id (\d+)"), "Élément {0} introuvable."),
     (
