@@ -100,6 +100,13 @@ def test_only_public_addresses_are_public(address: str, public: bool) -> None:
         ("http://[::1]:8000/", "local", "internal_address"),
         ("http://[::ffff:7f00:1]:8000/", "local", "internal_address"),
         ("http://169.254.169.254/latest/meta-data/", "public", "internal_address"),
+        ("http://2130706433:8702/secret", "public", "internal_address"),  # 127.0.0.1 as one number
+        ("http://0x7f000001/", "public", "internal_address"),
+        ("http://0177.0.0.1/", "public", "internal_address"),  # octal
+        ("http://127.1/", "public", "internal_address"),
+        ("http://0xA9.0xFE.0xA9.0xFE/", "public", "internal_address"),  # 169.254.169.254
+        ("http://1572395042/", "public", None),  # 93.184.216.34 as one number: public
+        ("http://face.be/", "public", None),  # hexadecimal letters, but a name
         ("http://api.localhost/", "public", "internal_address"),
         ("https://example.org/a", "public", None),  # a name: the resolver checks it
         ("http://93.184.216.34/", "public", None),

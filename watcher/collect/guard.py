@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
+import socket
 import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -104,11 +106,24 @@ def is_public(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> b
     )
 
 
+# The shorthand IPv4 spellings resolvers still accept (inet_aton): one number
+# (2130706433), hexadecimal (0x7f000001), octal (0177.0.0.1), fewer parts (127.1).
+_LEGACY_IPV4 = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}", re.I)
+
+
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells, in any form a resolver would read as one:
+    the shorthand forms must not pass for names and escape the address check."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return None
+        pass
+    if _LEGACY_IPV4.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def is_localhost(host: str) -> bool:
