@@ -354,6 +354,7 @@ def _no_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     import watcher.schedule.scheduler as scheduler
 
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: None)
     monkeypatch.setattr(watcher.demo, "STEPS", [])
     stopped = threading.Event()
     stopped.set()
