@@ -88,6 +88,30 @@ def test_settings_refuse_unknown_keys(tmp_path):
         load_settings(path)
 
 
+def test_settings_refuse_an_infinite_number(tmp_path):
+    path = tmp_path / "watcher.toml"
+    path.write_text("[collect]\nretry_backoff_s = inf\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="collect.retry_backoff_s = inf"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (GOOD + GOOD, "line 9, column 1: duplicate key 'sources'"),  # a second block
+        (GOOD + "    url: https://example.org/other\n", "line 8, column 5: duplicate key 'url'"),
+    ],
+)
+def test_a_key_written_twice_is_refused(text, where):
+    with pytest.raises(ConfigError, match=where):
+        parse_sources(text)
+
+
+def test_the_same_key_in_two_sources_is_fine():
+    two = GOOD + GOOD.replace("sources:\n", "").replace("ademe-ge", "autre")
+    assert [s.id for s in parse_sources(two).sources] == ["ademe-ge", "autre"]
+
+
 def test_example_settings_file_lists_every_setting_with_its_default():
     example = ROOT / "watcher.example.toml"
     assert load_settings(example) == Settings()

@@ -263,6 +263,8 @@ def _load_yaml(text: str) -> Any:
     of nodes once validated; sources.yaml has no use for them, so the event
     stream is checked for them before the document is built.
     """
+    # One frame per open mapping or list: [is a mapping, its keys, next node is a key].
+    open_nodes: list[list[Any]] = []
     for event in yaml.parse(text, Loader=_SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(
@@ -271,7 +273,32 @@ def _load_yaml(text: str) -> Any:
                 "YAML anchors and aliases (&name, *name) are not accepted; write each source in full",
                 event.start_mark,
             )
+        if isinstance(event, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            _check_key(open_nodes[-1] if open_nodes else None, event)
+            if isinstance(event, yaml.MappingStartEvent):
+                open_nodes.append([True, set(), True])
+            elif isinstance(event, yaml.SequenceStartEvent):
+                open_nodes.append([False, None, False])
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            open_nodes.pop()
     return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+
+
+def _check_key(parent: list[Any] | None, event: yaml.Event) -> None:
+    """A key written twice in one mapping: YAML keeps the last silently, and a
+    second ``sources:`` block would drop every source of the first."""
+    if parent is None or not parent[0]:
+        return
+    if not parent[2]:  # a value: the next node is a key again
+        parent[2] = True
+        return
+    parent[2] = False
+    if isinstance(event, yaml.ScalarEvent):
+        if event.value in parent[1]:
+            raise yaml.composer.ComposerError(
+                None, None, f"duplicate key '{event.value}'", event.start_mark
+            )
+        parent[1].add(event.value)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

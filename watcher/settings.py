@@ -39,7 +39,8 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf passes every "≥ 0" bound and a wait of inf seconds hangs the crawl.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CollectSettings(_Section):
