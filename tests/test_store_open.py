@@ -33,6 +33,23 @@ def test_an_unknown_url_scheme_is_refused():
         Store("bogus://x")
 
 
+@pytest.mark.parametrize(
+    ("db", "problem"),
+    [
+        ("postgresql://u:s3cret@[::1", "its host or port cannot be read"),
+        ("postgresql://u@db.example.org:abc/w", "its host or port cannot be read"),
+        ("postgresql://u@db.example.org:99999/w", "port 99999 is not in 1-65535"),
+        ("sqlite://x:y", "its host or port cannot be read"),
+    ],
+)
+def test_a_malformed_database_url_is_named_not_a_crash(db, problem):
+    with pytest.raises(ConfigError) as info:
+        Store(db)
+    message = str(info.value)
+    assert f"not a valid database URL ({problem})" in message
+    assert "s3cret" not in message
+
+
 def test_an_unreachable_postgresql_hides_its_password():
     with pytest.raises(StoreError) as info:
         Store("postgresql://watcher:s3cret@127.0.0.1:1/watcher")

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from watcher.exceptions import ConfigError, StoreError
 
@@ -74,15 +74,36 @@ def database_url(db: Path | str | None) -> str:
     if "://" in value:
         scheme, rest = value.split("://", 1)
         if scheme.lower() in ("postgresql", "postgres"):
-            return f"postgresql+psycopg://{rest}"
+            return _check_parsable(f"postgresql+psycopg://{rest}", typed=value)
         base = scheme.split("+", 1)[0].lower()
         if base not in ("sqlite", "postgresql"):
             raise ConfigError(
                 f"{_shown(value)}: unknown database URL scheme '{base}'",
                 hint="give a file path (SQLite) or a postgresql://… URL with --db / WATCHER_DB",
             )
+        _check_parsable(value, typed=value)
         return value
     return f"sqlite:///{Path(value).resolve()}"
+
+
+def _check_parsable(url: str, typed: str) -> str:
+    """The URL itself, once SQLAlchemy can read its host and port.
+
+    A typo such as ``postgresql://u:p@[::1`` would otherwise surface as a bare
+    ValueError from deep inside the driver.
+    """
+    try:
+        port = make_url(url).port
+    except (ArgumentError, ValueError):
+        problem = "its host or port cannot be read"
+    else:
+        if port is None or 0 < port < 65536:
+            return url
+        problem = f"port {port} is not in 1-65535"
+    raise ConfigError(
+        f"{_shown(typed)}: not a valid database URL ({problem})",
+        hint="give a file path (SQLite) or a postgresql://user@host:port/name URL",
+    )
 
 
 def _shown(url: str) -> str:
