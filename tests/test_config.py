@@ -44,6 +44,14 @@ def test_bad_kind_names_the_source_and_field(tmp_path):
     [
         ("    check_every: 12h\n    colour: red\n", "colour unknown key"),
         ("    check_every: soon\n", "check_every 'soon' is not a duration"),
+        # Huge ones overflowed timedelta ("unexpected OverflowError"); 0 and -5 were taken.
+        ("    check_every: 99999999999999d\n", "check_every '99999999999999d' is more than 365"),
+        ("    check_every: 99999999999999999999\n", "is more than 365 days"),
+        ("    check_every: 366d\n", "check_every '366d' is more than 365 days"),
+        ("    check_every: 0\n", "check_every '0' must be more than zero"),
+        ("    check_every: -5\n", "check_every '-5' must be more than zero"),
+        ("    check_every: 0m\n", "check_every '0m' must be more than zero"),
+        ("    check_every: .nan\n", "check_every 'nan' is not a duration"),
         (
             "    check_every: 12h\n  - id: ademe-ge\n    name: b\n    kind: rss\n    url: https://b.fr/\n",
             "duplicate source id 'ademe-ge'",
@@ -59,6 +67,15 @@ def test_invalid_entries_are_refused(patch, expected):
     with pytest.raises(ConfigError) as info:
         parse_sources(text)
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("365d", timedelta(days=365)), ("52w", timedelta(weeks=52)), (0.5, timedelta(minutes=30))],
+)
+def test_check_every_bounds_are_inclusive(written, expected):
+    text = GOOD.replace("check_every: 12h", f"check_every: {written}")
+    assert parse_sources(text).sources[0].check_every == expected
 
 
 def test_api_key_must_be_an_environment_variable_name():

@@ -7,6 +7,7 @@ a silently ignored typo means a missed call for projects.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import timedelta
@@ -23,20 +24,37 @@ from watcher.files import read_config_text
 DEFAULT_SOURCES_PATH = Path("sources.yaml")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# A source looked at less than once a year is a forgotten one; the bound also keeps
+# a typo such as 99999999999999d from overflowing timedelta.
+MAX_CHECK_EVERY = timedelta(days=365)
+
+
+def _duration_seconds(value: Any) -> float:
+    """The seconds of '30m', '6h', '1d', '2w' or a number of hours, not yet bounded
+    (counted in Python numbers: a timedelta would overflow on a huge one)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return value * 3600
+    elif isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError(f"'{value}' is not a duration such as 30m, 6h, 1d or 2w")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'30m', '6h', '1d', '2w' or a number of hours."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(hours=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    raise ValueError(f"'{value}' is not a duration such as 30m, 6h, 1d or 2w")
+    """'30m', '6h', '1d', '2w' or a number of hours: more than zero, at most 365 days."""
+    seconds = _duration_seconds(value)
+    if seconds <= 0:
+        raise ValueError(f"'{value}' must be more than zero (a duration such as 6h or 1d)")
+    if seconds > MAX_CHECK_EVERY.total_seconds():
+        raise ValueError(
+            f"'{value}' is more than {MAX_CHECK_EVERY.days} days, the longest interval"
+        )
+    return timedelta(seconds=seconds)
 
 
 class _Strict(BaseModel):
