@@ -137,3 +137,14 @@ def test_example_settings_file_lists_every_setting_with_its_default():
         assert f"[{section_name}]" in text
         for key in section.annotation.model_fields:
             assert f"\n{key} = " in text or f"\n# {key} = " in text, f"{section_name}.{key}"
+
+
+def test_a_huge_schedule_interval_is_a_clear_error_not_an_overflow(tmp_path):
+    path = tmp_path / "watcher.toml"
+    path.write_text("[schedule]\ncollect_check_every_min = 99999999999999\n", encoding="utf-8")
+    db = tmp_path / "w.db"
+    args = ["schedule", "--list", "--settings", str(path), "--db", str(db), "--sources", "x"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"Error: {path}: schedule.collect_check_every_min = ")
+    assert "unexpected" not in result.output

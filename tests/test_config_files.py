@@ -102,6 +102,26 @@ def test_settings_in_another_encoding(tmp_path):
         ("schedule", "misfire_grace_s", 0),
         ("schedule", "disk_free_alert_percent", 120),
         ("schedule", "log_backups", -1),
+        # Huge durations and counts overflowed a timedelta, a date or a timeout later, as an
+        # "unexpected OverflowError" (or hung): refused at load like the others.
+        ("schedule", "collect_check_every_min", 99999999999999),
+        ("schedule", "collect_check_every_min", 9999999999),
+        ("schedule", "collect_default_interval_h", 1e300),
+        ("schedule", "crawl_kill_grace_s", 99999999999999999),
+        ("schedule", "misfire_grace_s", 99999999999999999),
+        ("schedule", "send_misfire_grace_s", 31536001),
+        ("schedule", "silent_after_intervals", 1e300),
+        ("schedule", "raw_body_retention_days", 99999999999999),
+        ("schedule", "log_backups", 99999999999999),
+        ("collect", "crawl_time_limit_s", 99999999999999),
+        ("collect", "download_timeout_s", 1e300),
+        ("collect", "host_backoff_hours", 1e300),
+        ("collect", "token_lifetime_h", 1e300),
+        ("collect", "retry_times", 2000),
+        ("delivery", "smtp_timeout_s", 1e300),
+        ("delivery", "confirm_link_hours", 99999999999999),
+        ("desk", "session_max_age_h", 99999999999999),
+        ("desk", "preview_weeks", 99999999999999),
     ],
 )
 def test_settings_out_of_range_name_the_file_and_the_key(tmp_path, section, key, value):
@@ -121,3 +141,15 @@ def test_settings_at_the_edges_of_their_ranges_are_accepted(tmp_path):
     )
     settings = load_settings(path)
     assert settings.desk.port == 65535 and settings.collect.crawl_time_limit_s == 1
+
+
+def test_durations_of_a_year_are_accepted(tmp_path):
+    path = tmp_path / "watcher.toml"
+    path.write_text(
+        "[schedule]\ncollect_check_every_min = 525600\ncollect_default_interval_h = 8760\n"
+        "misfire_grace_s = 31536000\nraw_body_retention_days = 36500\n"
+        "[desk]\npreview_weeks = 52\n",
+        encoding="utf-8",
+    )
+    schedule = load_settings(path).schedule
+    assert schedule.collect_check_every_min == 525600 and schedule.misfire_grace_s == 31536000

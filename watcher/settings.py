@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -37,6 +36,19 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
+# Durations: at most a year. No wait, limit or interval of watcher needs more, and
+# a huge one overflowed later, as an "unexpected OverflowError", where it became a
+# timedelta, a date or a socket timeout (collect_check_every_min = 99999999999999).
+_YEAR_S = 365 * 86400
+Seconds = Annotated[float, Field(gt=0, le=_YEAR_S)]
+SecondsOrZero = Annotated[float, Field(ge=0, le=_YEAR_S)]
+WholeSeconds = Annotated[int, Field(gt=0, le=_YEAR_S)]
+Minutes = Annotated[int, Field(gt=0, le=_YEAR_S // 60)]
+Hours = Annotated[float, Field(gt=0, le=_YEAR_S // 3600)]
+HoursOrZero = Annotated[float, Field(ge=0, le=_YEAR_S // 3600)]
+WholeHours = Annotated[int, Field(gt=0, le=_YEAR_S // 3600)]
+Weeks = Annotated[int, Field(gt=0, le=52)]
+
 
 class _Section(BaseModel):
     # inf passes every "≥ 0" bound and a wait of inf seconds hangs the crawl.
@@ -51,31 +63,29 @@ class CollectSettings(_Section):
     )
     contact_url: str = "https://github.com/eit-grand-est/watcher"
     obey_robots_txt: bool = True
-    download_timeout_s: PositiveFloat = 30.0
+    download_timeout_s: Seconds = 30.0
     max_response_bytes: PositiveInt = 20 * 1024 * 1024
     max_pdf_bytes: PositiveInt = 15 * 1024 * 1024
     concurrent_requests: PositiveInt = 32
     concurrent_per_host: PositiveInt = 2
-    download_delay_s: NonNegativeFloat = 0.25  # minimum delay between two requests to one host
+    download_delay_s: SecondsOrZero = 0.25  # minimum delay between two requests to one host
     autothrottle: bool = True
-    autothrottle_start_delay_s: NonNegativeFloat = 1.0
-    autothrottle_max_delay_s: NonNegativeFloat = 30.0
+    autothrottle_start_delay_s: SecondsOrZero = 1.0
+    autothrottle_max_delay_s: SecondsOrZero = 30.0
     autothrottle_target_concurrency: PositiveFloat = (
         1.0  # parallel requests AutoThrottle aims at per host
     )
-    retry_times: NonNegativeInt = 2
-    retry_backoff_s: NonNegativeFloat = 2.0  # wait before a retry, doubled at each new attempt
-    host_backoff_hours: NonNegativeFloat = (
-        6.0  # a host that answered 429/403 is left alone this long
-    )
-    crawl_time_limit_s: PositiveInt = 3600
+    # Each retry waits twice as long as the one before: past 1024 retries the wait
+    # overflowed a float, and with ten the last already waits retry_backoff_s x 512.
+    retry_times: Annotated[int, Field(ge=0, le=10)] = 2
+    retry_backoff_s: SecondsOrZero = 2.0  # wait before a retry, doubled at each new attempt
+    host_backoff_hours: HoursOrZero = 6.0  # a host that answered 429/403 is left alone this long
+    crawl_time_limit_s: WholeSeconds = 3600
     near_duplicate_threshold: Fraction = 0.85  # MinHash Jaccard estimate over word 5-shingles
     max_items_per_source: PositiveInt = 200  # new entries taken from one source in one run
     article_max_attempts: PositiveInt = 3  # failed article fetches before keeping the summary only
     keep_raw_bodies: bool = True  # fetched bytes, pruned after raw_body_retention_days
-    token_lifetime_h: PositiveFloat = (
-        23.0  # API bearer tokens reused this long (Aides-territoires: 24 h)
-    )
+    token_lifetime_h: Hours = 23.0  # API bearer tokens reused this long (Aides-territoires: 24 h)
     crawl_log: Path | None = None  # the crawl's own log; None: kept only when the crawl crashes
 
 
@@ -119,18 +129,16 @@ class DeliverySettings(_Section):
     rate_per_minute: PositiveInt = 120
     send_empty_note: bool = False
     max_attempts: PositiveInt = 5
-    smtp_timeout_s: PositiveFloat = (
-        30.0  # also the wait for the server's 250 after DATA ("uncertain")
-    )
-    confirm_link_hours: PositiveInt = 48  # a subscription's confirmation link expires after this
+    smtp_timeout_s: Seconds = 30.0  # also the wait for the server's 250 after DATA ("uncertain")
+    confirm_link_hours: WholeHours = 48  # a subscription's confirmation link expires after this
 
 
 class DeskSettings(_Section):
     host: str = "127.0.0.1"
     port: Port = 8765
     secret_key_env: str = "WATCHER_SECRET_KEY"  # unset: a secret generated once, kept in the store
-    session_max_age_h: PositiveInt = 12
-    preview_weeks: PositiveInt = 4  # weeks compared when previewing a retrained model
+    session_max_age_h: WholeHours = 12
+    preview_weeks: Weeks = 4  # weeks compared when previewing a retrained model
     # The https address at which readers reach `watcher serve` (through the proxy), e.g.
     # https://veille.example.org/app/ : its abonnement/ pages (subscribe, manage, one-click
     # unsubscribe) are linked from every e-mail and from the site. Empty: mailto only.
@@ -152,11 +160,9 @@ class DeskSettings(_Section):
 
 class ScheduleSettings(_Section):
     timezone: str = "Europe/Paris"
-    collect_default_interval_h: PositiveFloat = 6.0  # sources.yaml's check_every wins when given
-    collect_check_every_min: PositiveInt = (
-        15  # how often the scheduler looks for sources that are due
-    )
-    crawl_kill_grace_s: PositiveInt = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
+    collect_default_interval_h: Hours = 6.0  # sources.yaml's check_every wins when given
+    collect_check_every_min: Minutes = 15  # how often the scheduler looks for sources that are due
+    crawl_kill_grace_s: WholeSeconds = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
     draft_day: str = "thu"
     draft_time: str = "14:00"
     send_day: str = "mon"
@@ -164,23 +170,26 @@ class ScheduleSettings(_Section):
     uncurated_week: str = "automatic"  # automatic | skip (send nothing and alert)
     health_check_time: str = "03:30"  # nightly sources' health and disk check, then the digest
     retention_time: str = "04:00"  # nightly drop of raw bodies past raw_body_retention_days
-    misfire_grace_s: PositiveInt = (
+    misfire_grace_s: WholeSeconds = (
         6 * 3600
     )  # a run missed while the machine was off still runs within
-    send_misfire_grace_s: PositiveInt = (
+    send_misfire_grace_s: WholeSeconds = (
         2 * 86400
     )  # Monday's bulletin still goes out until Wednesday
     team_email: str = "equipe-veille@example.org"
     curators_email: str = ""  # Thursday's reminder; empty: team_email
     failing_runs_alert: PositiveInt = 3
-    silent_after_intervals: PositiveFloat = 4.0  # no successful fetch for this many check_every
+    # No successful fetch for this many check_every (at most 365 days each): bounded, as the
+    # product must stay a timedelta.
+    silent_after_intervals: Annotated[float, Field(gt=0, le=1000)] = 4.0
     disk_free_alert_percent: Percent = 5.0
     log_file: Path = Path("output/logs/watcher.log")
     log_json: bool = False
     log_max_bytes: NonNegativeInt = 10 * 1024 * 1024
-    log_backups: NonNegativeInt = 10
+    log_backups: Annotated[int, Field(ge=0, le=1000)] = 10  # each rollover renames them all
     backup_dir: Path = Path("output/backups")
-    raw_body_retention_days: PositiveInt = 90
+    # A century is "keep them"; more overflowed the date the bodies are dropped before.
+    raw_body_retention_days: Annotated[int, Field(gt=0, le=36500)] = 90
 
 
 class Settings(_Section):
