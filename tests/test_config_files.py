@@ -153,3 +153,25 @@ def test_durations_of_a_year_are_accepted(tmp_path):
     )
     schedule = load_settings(path).schedule
     assert schedule.collect_check_every_min == 525600 and schedule.misfire_grace_s == 31536000
+
+
+@pytest.mark.parametrize("day", ["monkey", "Mondays", "th", "lundi", ""])
+def test_a_day_that_is_not_a_weekday_is_refused(tmp_path, day):
+    # The scheduler kept the first three letters: "monkey" was Monday.
+    path = tmp_path / "watcher.toml"
+    path.write_text(f'[schedule]\nsend_day = "{day}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == (
+        f"{path}: schedule.send_day = {day!r}: not a day of the week: "
+        "write one of mon, tue, wed, thu, fri, sat, sun"
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"), [("thu", "thu"), ("Thursday", "thu"), (" TUE ", "tue"), ("SUN", "sun")]
+)
+def test_a_weekday_is_read_as_its_abbreviation(tmp_path, day, expected):
+    path = tmp_path / "watcher.toml"
+    path.write_text(f'[schedule]\ndraft_day = "{day}"\n', encoding="utf-8")
+    assert load_settings(path).schedule.draft_day == expected

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -48,6 +49,26 @@ Hours = Annotated[float, Field(gt=0, le=_YEAR_S // 3600)]
 HoursOrZero = Annotated[float, Field(ge=0, le=_YEAR_S // 3600)]
 WholeHours = Annotated[int, Field(gt=0, le=_YEAR_S // 3600)]
 Weeks = Annotated[int, Field(gt=0, le=52)]
+
+# A scheduled day: the English abbreviation the docs show ("thu"), or the day in
+# full ("Thursday"), in any case. Only these: the scheduler used to keep the first
+# three letters of anything, so send_day = "monkey" meant Monday.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_NAMES = dict(zip(WEEKDAYS, WEEKDAYS, strict=True)) | dict(
+    zip(_FULL_DAYS, WEEKDAYS, strict=True)
+)
+
+
+def weekday(value: str) -> str:
+    """The abbreviation ("mon"…"sun") of a day written as one or in full; else ValueError."""
+    day = _DAY_NAMES.get(value.strip().lower())
+    if day is None:
+        raise ValueError(f"not a day of the week: write one of {', '.join(WEEKDAYS)}")
+    return day
+
+
+Weekday = Annotated[str, AfterValidator(weekday)]
 
 
 class _Section(BaseModel):
@@ -163,9 +184,9 @@ class ScheduleSettings(_Section):
     collect_default_interval_h: Hours = 6.0  # sources.yaml's check_every wins when given
     collect_check_every_min: Minutes = 15  # how often the scheduler looks for sources that are due
     crawl_kill_grace_s: WholeSeconds = 60  # after collect.crawl_time_limit_s: SIGTERM, then SIGKILL
-    draft_day: str = "thu"
+    draft_day: Weekday = "thu"
     draft_time: str = "14:00"
-    send_day: str = "mon"
+    send_day: Weekday = "mon"
     send_time: str = "08:00"
     uncurated_week: str = "automatic"  # automatic | skip (send nothing and alert)
     health_check_time: str = "03:30"  # nightly sources' health and disk check, then the digest
@@ -221,7 +242,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
             if err["type"] == "extra_forbidden":
                 lines.append(f"{path}: {field}: unknown setting")
             else:
-                lines.append(f"{path}: {field} = {err['input']!r}: {err['msg']}")
+                message = err["msg"].removeprefix("Value error, ")
+                lines.append(f"{path}: {field} = {err['input']!r}: {message}")
         raise ConfigError("\n".join(lines)) from None
 
 

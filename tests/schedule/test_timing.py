@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from watcher.exceptions import ConfigError
 from watcher.schedule.scheduler import job_definitions
 from watcher.store.jobs import job_history
 
@@ -131,6 +134,13 @@ def test_changed_settings_replace_the_stored_job(start_manual, runtime, tmp_path
     scheduler2, _ = start_manual(paris(2026, 11, 24, 11, 0))
     assert scheduler2.get_job("send").next_run_time == paris(2026, 12, 1, 7, 30)
     assert scheduler2.get_job("draft").next_run_time == paris(2026, 11, 26, 14, 0)
+
+
+def test_a_day_set_in_code_is_checked_too(tmp_path):
+    # model_copy skips the settings' validation; "monkey" used to become Monday.
+    schedule = make_settings(tmp_path).schedule.model_copy(update={"send_day": "monkey"})
+    with pytest.raises(ConfigError, match="schedule.send_day: 'monkey' is not a day of the week"):
+        job_definitions(schedule)
 
 
 def test_interval_between_ticks(tmp_path):

@@ -33,10 +33,9 @@ from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.exceptions import ConfigError, WatcherError
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import FUNC_REF, Runtime, install
-from watcher.settings import ScheduleSettings
+from watcher.settings import ScheduleSettings, weekday
 
 JOBSTORE_TABLE = "apscheduler_jobs"
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -57,10 +56,11 @@ def _time(s: ScheduleSettings, name: str) -> tuple[int, int]:
 
 
 def _day(s: ScheduleSettings, name: str) -> str:
-    value = getattr(s, name).strip().lower()[:3]
-    if value not in _DAYS:
-        raise ConfigError(f"schedule.{name}: '{getattr(s, name)}' is not one of {', '.join(_DAYS)}")
-    return value
+    # Checked again: settings built in code (model_copy) skip the file's validation.
+    try:
+        return weekday(getattr(s, name))
+    except ValueError as exc:
+        raise ConfigError(f"schedule.{name}: '{getattr(s, name)}' is {exc}") from None
 
 
 def timezone_of(s: ScheduleSettings) -> ZoneInfo:
