@@ -148,3 +148,56 @@ def test_a_huge_schedule_interval_is_a_clear_error_not_an_overflow(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"Error: {path}: schedule.collect_check_every_min = ")
     assert "unexpected" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+        (
+            "http://[zzz]/",
+            "is not a valid URL ('zzz' does not appear to be an IPv4 or IPv6 address)",
+        ),
+        (
+            "http://example.org:99999/feed",
+            "has an invalid port: a port is a number from 1 to 65535",
+        ),
+        ("http://example.org:abc/", "has an invalid port: a port is a number from 1 to 65535"),
+        ("http://[::1]:0/", "has an invalid port: a port is a number from 1 to 65535"),
+        ("http://:80/feed", "has no valid host name"),
+    ],
+)
+def test_a_url_no_crawl_can_fetch_is_refused_with_its_source(url, why):
+    # Taken before: the crawl then stopped at its start on a ValueError.
+    text = GOOD.replace("url: https://example.org/feed", f"url: '{url}'")
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text)
+    assert str(info.value) == f"sources.yaml: source 'ademe-ge': url '{url}' {why}"
+
+
+def test_sources_validate_refuses_an_invalid_port(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD.replace("/feed", ":99999/feed"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "Error: sources.yaml: source 'ademe-ge': url 'https://example.org:99999/feed' "
+        "has an invalid port: a port is a number from 1 to 65535\n"
+    )
+
+
+def test_an_api_token_url_is_checked_too():
+    text = """
+sources:
+  - id: aides
+    name: Aides-territoires
+    kind: api
+    url: https://example.org/api/aids/
+    api:
+      fields: {url: url, title: name}
+      auth: {style: aides_territoires, key_env: KEY, token_url: "https://[::1/token"}
+"""
+    with pytest.raises(
+        ConfigError, match=r"api.auth.token_url 'https://\[::1/token' is not a valid"
+    ):
+        parse_sources(text)

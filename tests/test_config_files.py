@@ -175,3 +175,20 @@ def test_a_weekday_is_read_as_its_abbreviation(tmp_path, day, expected):
     path = tmp_path / "watcher.toml"
     path.write_text(f'[schedule]\ndraft_day = "{day}"\n', encoding="utf-8")
     assert load_settings(path).schedule.draft_day == expected
+
+
+@pytest.mark.parametrize(
+    ("section", "url", "why"),
+    [
+        ("desk", "https://[::1/app/", "is not a valid URL (Invalid IPv6 URL)"),
+        ("publish", "https://veille.example.org:99999/", "has an invalid port"),
+        ("desk", "javascript:alert(1)//", "is not an http(s) URL"),
+    ],
+)
+def test_a_public_url_that_cannot_be_parsed_is_refused(tmp_path, section, url, why):
+    # desk.public_url = "https://[::1/app/" was an unexpected ValueError at `watcher serve`.
+    path = tmp_path / "watcher.toml"
+    path.write_text(f'[{section}]\npublic_url = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(f"{path}: {section}.public_url = {url!r}: the address {why}")

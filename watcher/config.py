@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from watcher.base.vocabulary import ItemType, Scope, SourceKind
 from watcher.exceptions import ConfigError
 from watcher.files import read_config_text
+from watcher.urls import url_problem
 
 DEFAULT_SOURCES_PATH = Path("sources.yaml")
 
@@ -55,6 +56,13 @@ def parse_duration(value: Any) -> timedelta:
             f"'{value}' is more than {MAX_CHECK_EVERY.days} days, the longest interval"
         )
     return timedelta(seconds=seconds)
+
+
+def _checked_url(value: str) -> str:
+    problem = url_problem(value)
+    if problem:
+        raise ValueError(f"'{value}' {problem}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -100,6 +108,11 @@ class ApiAuth(_Strict):
     header: str = "Authorization"
     param: str = "apiKey"
     token_url: str | None = None  # for token exchanges (aides_territoires)
+
+    @field_validator("token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return value if value is None else _checked_url(value)
 
     @field_validator("key_env")
     @classmethod
@@ -185,9 +198,7 @@ class Source(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"'{value}' is not an http(s) URL")
-        return value
+        return _checked_url(value)
 
     @model_validator(mode="after")
     def _kind_options(self) -> Source:

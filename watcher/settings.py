@@ -27,6 +27,7 @@ from pydantic import (
 
 from watcher.exceptions import ConfigError
 from watcher.files import read_config_text
+from watcher.urls import url_problem
 
 DEFAULT_SETTINGS_PATH = Path("watcher.toml")
 PUBLIC_PREFIX = "abonnement"  # where the web app serves the readers' subscription pages
@@ -69,6 +70,18 @@ def weekday(value: str) -> str:
 
 
 Weekday = Annotated[str, AfterValidator(weekday)]
+
+
+def _public_url(value: str) -> str:
+    # Parsed by the desk's host check and the e-mails' links: an unclosed "[" there
+    # was an unexpected ValueError at `watcher serve`.
+    problem = url_problem(value) if value.strip() else None
+    if problem:
+        raise ValueError(f"the address {problem}")
+    return value
+
+
+PublicUrl = Annotated[str, AfterValidator(_public_url)]  # empty: none
 
 
 class _Section(BaseModel):
@@ -127,7 +140,7 @@ class ClassifySettings(_Section):
 class PublishSettings(_Section):
     output_dir: Path = Path("output")
     site_dir: Path = Path("output/site")
-    public_url: str = ""  # e.g. https://veille.eit-grand-est.fr/ ; empty: links stay relative
+    public_url: PublicUrl = ""  # e.g. https://veille.eit-grand-est.fr/ ; empty: links stay relative
     templates_dir: Path | None = None  # a user's folder searched before the bundled templates
     # Automatic selection: minimum relevance score, on top of the classifier's own
     # decision. The classifier tunes its relevance threshold between 0.3 and 0.65,
@@ -163,7 +176,7 @@ class DeskSettings(_Section):
     # The https address at which readers reach `watcher serve` (through the proxy), e.g.
     # https://veille.example.org/app/ : its abonnement/ pages (subscribe, manage, one-click
     # unsubscribe) are linked from every e-mail and from the site. Empty: mailto only.
-    public_url: str = ""
+    public_url: PublicUrl = ""
     # Host names the desk answers to besides the loopback ones and public_url's (another
     # public name behind a proxy); any other Host header gets 400 (DNS rebinding).
     allowed_hosts: list[str] = Field(default_factory=list)

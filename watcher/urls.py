@@ -95,3 +95,29 @@ _SCHEME = re.compile(r"^https?://", re.I)
 
 def is_http_url(url: str) -> bool:
     return bool(_SCHEME.match(url or ""))
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) URL a crawl can fetch, said after the URL
+    (``'…' has an invalid port…``); None when it is one.
+
+    ``urlsplit`` raises ValueError on an unclosed ``[`` or a bad IPv6 address, and
+    its ``port`` on a port that is not a number up to 65535: a configured URL is
+    checked here first, so that such a one is a clear error, not a traceback.
+    """
+    if not is_http_url(url):
+        return "is not an http(s) URL"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "has an invalid port: a port is a number from 1 to 65535"
+    host = parts.hostname
+    if not host or any(char.isspace() for char in host):
+        return "has no valid host name"
+    return None

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from tests.collect.conftest import Reply, article, rss
@@ -129,3 +130,25 @@ def test_collect_refuses_to_overlap_a_running_crawl(tmp_path, web) -> None:  # n
     assert not web.requests_to("/feed.xml")
     free = CliRunner().invoke(main, ["collect", *options])
     assert free.exit_code == 0 and len(web.requests_to("/feed.xml")) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http://example.org:99999/feed", "has an invalid port"),
+    ],
+)
+def test_sources_add_refuses_a_url_it_cannot_fetch(tmp_path, monkeypatch, url, why) -> None:  # noqa: ANN001
+    # The first was an unexpected ValueError; the second printed an entry, exit 0.
+    import watcher.collect.discover
+
+    def no_fetch(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the URL must be refused before any fetch")
+
+    monkeypatch.setattr(watcher.collect.discover, "discover_feeds", no_fetch)
+    result = CliRunner().invoke(
+        main, ["sources", "add", url, "--sources", str(tmp_path / "sources.yaml")]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"Error: Invalid value for URL: '{url}' {why}" in result.output

@@ -137,10 +137,12 @@ def sources_check(app: App) -> None:
 def sources_add(app: App, url: str) -> None:
     """Find the feeds of the site at URL and print a sources.yaml entry to paste."""
     from watcher.collect.discover import discover_feeds, yaml_entry
-    from watcher.urls import is_http_url
+    from watcher.urls import url_problem
 
-    if not is_http_url(url):
-        raise click.BadParameter(f"'{url}' is not an http(s) URL", param_hint="URL")
+    # The entry printed must pass `sources validate`: the same check, before any fetch.
+    problem = url_problem(url)
+    if problem:
+        raise click.BadParameter(f"'{url}' {problem}", param_hint="URL")
     result = discover_feeds(url, app.settings.collect)
     found = len(result["feeds"])
     click.echo(f"# {found} feed(s) found at {url}", err=True)
