@@ -58,18 +58,25 @@ def _normalise_path(path: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """The canonical spelling of ``url`` (see the module's rules)."""
+    """The canonical spelling of ``url`` (see the module's rules).
+
+    A URL that cannot be parsed (an unclosed ``[``, a port past 65535) is returned
+    as written: guessing would give it another page's identity, and the crawl's
+    guard refuses it anyway.
+    """
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     with contextlib.suppress(UnicodeError):
         host = host.encode("idna").decode("ascii") if host else host
     host = host.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    if ":" in host:  # an IPv6 address keeps its brackets, or the port would be misread
+        host = f"[{host}]"
     netloc = host
     if parts.username:
         userinfo = parts.username + (f":{parts.password}" if parts.password else "")
@@ -86,8 +93,11 @@ def canonical_url(url: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """Lower-cased host of ``url`` ('' when there is none)."""
-    return (urlsplit(url).hostname or "").lower()
+    """Lower-cased host of ``url`` ('' when there is none, or no host can be read)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # an unclosed "[": one such URL once stopped a whole crawl
+        return ""
 
 
 _SCHEME = re.compile(r"^https?://", re.I)

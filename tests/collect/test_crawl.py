@@ -646,3 +646,44 @@ def test_one_absurd_date_or_control_character_spoils_neither_item_nor_source(web
     assert stored["/api/1"].title == "Un contrôle"
     assert stored["/l/1"].title == "Premier spoof"
     assert stored["/f/1"].title == "Fin du monde"
+
+
+def test_a_source_url_that_cannot_be_parsed_fails_alone(web, store) -> None:  # noqa: ANN001
+    # sources.yaml refuses these now; one taken before (or built in code) raised
+    # ValueError in the crawl's start, and every source of the crawl was interrupted.
+    serve_feed(web, "/feed.xml", 1)
+    text = "sources:\n" + "".join(
+        feed_source(name, web.url("/feed.xml")) for name in ("feed", "bracket", "port")
+    )
+    bad = {"bracket": "http://[::1/feed.xml", "port": "http://127.0.0.1:99999/feed.xml"}
+    sources = [
+        s.model_copy(update={"url": bad[s.id]}) if s.id in bad else s
+        for s in sources_from(text).sources
+    ]
+    report = by_source(run_collect(sources, db=store, settings=fast_settings()))
+    assert (report["feed"].status, report["feed"].items_new) == ("ok", 1)
+    assert report["bracket"].status == report["port"].status == "failed"
+    assert "Invalid IPv6 URL" in report["bracket"].error_message
+    assert "Port out of range" in report["port"].error_message
+
+
+def test_a_sitemap_entry_that_cannot_be_parsed_is_refused_alone(web, store) -> None:  # noqa: ANN001
+    # Its canonical URL raised ValueError, and the whole sitemap failed with it.
+    locs = ["http://[::1/publications/x", web.url("/publications/guide-eit")]
+    web.routes["/sitemap.xml"] = Reply(
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
+            + "</urlset>"
+        ).encode(),
+        content_type="application/xml",
+    )
+    web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
+    text = f"""sources:
+  - id: plan
+    name: Plan
+    kind: sitemap
+    url: {web.url("/sitemap.xml")}
+"""
+    report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
+    assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from watcher.urls import canonical_url
+from watcher.urls import canonical_url, host_of
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,24 @@ def test_canonical_url_is_idempotent() -> None:
     url = "HTTPS://Example.org:443/a/b/?z=1&utm_campaign=x&a=%7e#top"
     once = canonical_url(url)
     assert canonical_url(once) == once
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["http://[::1/a", "http://example.org:99999/a", "http://example.org:abc/a", "http://[zzz]/"],
+)
+def test_a_url_that_cannot_be_parsed_is_kept_as_written(given: str) -> None:
+    # It raised ValueError (a whole sitemap failed with it), or lost its port and
+    # took the identity of another page.
+    assert canonical_url(f"  {given} ") == given
+
+
+def test_an_ipv6_host_keeps_its_brackets() -> None:
+    assert canonical_url("http://[::1]:8080/a") == "http://[::1]:8080/a"
+    assert canonical_url("HTTP://[2001:DB8::1]/a") == "http://[2001:db8::1]/a"
+
+
+def test_host_of_a_url_that_cannot_be_parsed_is_empty() -> None:
+    # host_of raised in the crawl's start: every source of the crawl was interrupted.
+    assert host_of("http://[::1/feed.xml") == ""
+    assert host_of("http://Example.org:99999/feed") == "example.org"

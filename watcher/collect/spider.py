@@ -249,8 +249,7 @@ class WatchSpider(scrapy.Spider):
                 headers["If-Modified-Since"] = validators["last_modified"]
         if maxsize:
             request_meta["download_maxsize"] = maxsize
-        run.outstanding += 1
-        return Request(
+        request = Request(
             url,
             method=method,
             headers=headers,
@@ -261,6 +260,10 @@ class WatchSpider(scrapy.Spider):
             dont_filter=True,
             priority=priority,
         )
+        # Counted once made: Request() raises ValueError on a URL it cannot parse (an
+        # unclosed "["), and a request counted but never sent left its source unfinished.
+        run.outstanding += 1
+        return request
 
     def _on_response(self, response: Response) -> list[Request]:
         run = self.runs[response.meta["source_id"]]
