@@ -106,3 +106,17 @@ def test_a_garbled_content_length_is_refused_not_a_crash(declared):
     }
     asyncio.run(BodyLimit(inner, 1024, 1024)(scope, receive, send))
     assert sent[0]["status"] == 413
+
+
+@pytest.mark.parametrize("referer", ["http://[::1/semaine/x?theme=eau", "http://127.0.0.1:99999/"])
+def test_a_referer_that_cannot_be_parsed_still_leads_back_to_the_week(client, referer):
+    # urlsplit raised ValueError on the first: a 500 after the change was saved.
+    item = client.ids["guide"]
+    response = client.post(
+        f"/semaine/{WEEK}/element/{item}/statut",
+        data={"csrf": client.csrf, "status": "dropped"},
+        headers={"Referer": referer},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].endswith(f"/semaine/{WEEK}#item-{item}")

@@ -144,8 +144,11 @@ async def week_page(request: Request) -> Response:
 
 def _return_to(request: Request, week: str, anchor: str = "") -> Response:
     """Back to the week as the curator was seeing it (its filters), at the card."""
-    referer = urlsplit(request.headers.get("referer", ""))
     path = f"/semaine/{week}"
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # a header with an unclosed "[": back to the week, unfiltered
+        referer = urlsplit("")
     query = f"?{referer.query}" if referer.path == path and referer.query else ""
     return back(f"{path}{query}{anchor}")
 
