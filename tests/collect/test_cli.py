@@ -152,3 +152,17 @@ def test_sources_add_refuses_a_url_it_cannot_fetch(tmp_path, monkeypatch, url, w
     )
     assert result.exit_code == 2, result.output
     assert f"Error: Invalid value for URL: '{url}' {why}" in result.output
+
+
+def test_sources_add_skips_a_feed_link_it_cannot_fetch(tmp_path, web) -> None:  # noqa: ANN001
+    # One such <link> raised ValueError in the page's parsing: no feed was found at all.
+    serve(web)
+    links = "".join(
+        f'<link rel="alternate" type="application/rss+xml" href="{href}">'
+        for href in ("http://[::1/feed", "http://127.0.0.1:99999/feed", "/feed.xml")
+    )
+    web.routes["/"] = Reply(f"<html><head>{links}</head><body>Accueil</body></html>".encode())
+    options = write_sources(tmp_path, web)
+    result = CliRunner().invoke(main, ["sources", "add", web.url("/"), *options])
+    assert result.exit_code == 0, result.output
+    assert f"url: {web.url('/feed.xml')}" in result.output and "kind: rss" in result.output

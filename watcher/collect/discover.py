@@ -7,12 +7,14 @@ common feed paths, each checked by feedparser.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -21,6 +23,7 @@ import yaml
 
 from watcher.exceptions import WatcherError
 from watcher.settings import CollectSettings
+from watcher.urls import url_problem
 
 COMMON_PATHS = (
     "/feed",
@@ -114,6 +117,16 @@ def yaml_entry(result: dict[str, Any]) -> str:
     return "\n".join(others + lines) + "\n"
 
 
+def _joined(join: Callable[[str], str], href: str) -> str | None:
+    """``join(href)``, or None when no crawl can fetch the result: one link with an
+    unclosed "[" or a port past 65535 raised ValueError and lost the page's feeds."""
+    try:
+        url = join(href)
+    except ValueError:
+        return None
+    return None if url_problem(url) else url
+
+
 def _feed_kind(parsed: Any) -> str:
     return "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
 
@@ -173,9 +186,10 @@ def run_discovery(job: dict[str, Any]) -> int:
                 kind = (link.attrib.get("type") or "").lower()
                 href = link.attrib.get("href")
                 if href and kind in FEED_TYPES:
-                    candidates.append(response.urljoin(href))
-            candidates += [urljoin(response.url, path) for path in COMMON_PATHS]
-            for candidate in dict.fromkeys(candidates):
+                    candidates.append(_joined(response.urljoin, href))
+            from_root = functools.partial(urljoin, response.url)
+            candidates += [_joined(from_root, path) for path in COMMON_PATHS]
+            for candidate in dict.fromkeys(c for c in candidates if c):
                 yield scrapy.Request(
                     candidate, callback=check, errback=lambda f: None, dont_filter=True
                 )
