@@ -201,3 +201,17 @@ sources:
         ConfigError, match=r"api.auth.token_url 'https://\[::1/token' is not a valid"
     ):
         parse_sources(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("    notes: 2026-13-45\n", "line 7, column 12: '2026-13-45' cannot be read: month must"),
+        ("    check_every: " + "9" * 5000 + "\n", "line 7, column 18: '" + "9" * 40 + "…' cannot"),
+    ],
+)
+def test_a_scalar_python_cannot_build_is_a_yaml_error_with_its_line(line, expected):
+    # A date that does not exist, an integer past Python's digit limit: ValueError, a bug.
+    with pytest.raises(ConfigError) as info:
+        parse_sources(GOOD.replace("    check_every: 12h\n", line))
+    assert str(info.value).startswith(f"sources.yaml: not valid YAML: {expected}")

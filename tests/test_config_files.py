@@ -192,3 +192,12 @@ def test_a_public_url_that_cannot_be_parsed_is_refused(tmp_path, section, url, w
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert str(info.value).startswith(f"{path}: {section}.public_url = {url!r}: the address {why}")
+
+
+def test_an_integer_past_the_digit_limit_is_a_toml_error(tmp_path):
+    # tomllib's int() raised ValueError past 4300 digits: an "unexpected" error.
+    path = tmp_path / "watcher.toml"
+    path.write_text("[schedule]\nlog_backups = " + "9" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}: not valid TOML: line 2: a number of more than 4300 digits"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -285,6 +286,36 @@ def _describe_error(error: dict[str, Any], raw_sources: list[Any], file_name: st
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _scalar_or_yaml_error(construct: Any) -> Any:
+    """A scalar constructor whose ValueError becomes a YAML error at the scalar's line;
+    it escaped as a bug (a date such as 2026-13-45, an integer of over 4300 digits)."""
+
+    def checked(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError as exc:
+            reason = str(exc)
+            if "integer string conversion" in reason:  # Python's own wording names a fix
+                reason = f"more than {sys.get_int_max_str_digits()} digits"
+            value = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{value}' cannot be read: {reason}", node.start_mark
+            ) from None
+
+    return checked
+
+
+class _Loader(_SafeLoader):
+    pass
+
+
+for _tag in ("int", "float", "timestamp"):
+    _Loader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}",
+        _scalar_or_yaml_error(getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{_tag}")),
+    )
+
+
 def _load_yaml(text: str) -> Any:
     """yaml.safe_load without anchors and aliases.
 
@@ -310,7 +341,7 @@ def _load_yaml(text: str) -> Any:
                 open_nodes.append([False, None, False])
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             open_nodes.pop()
-    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
 def _check_key(parent: list[Any] | None, event: yaml.Event) -> None:

@@ -10,6 +10,7 @@ variable that holds them.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated
@@ -235,6 +236,15 @@ class Settings(_Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
+def _too_many_digits(text: str) -> str:
+    """What tomllib leaves unsaid, with the first line long enough to hold the number."""
+    limit = sys.get_int_max_str_digits()
+    where = next(
+        (f"line {n}: " for n, line in enumerate(text.splitlines(), 1) if len(line) > limit), ""
+    )
+    return f"{where}a number of more than {limit} digits"
+
+
 def load_settings(path: Path | str | None = None) -> Settings:
     """Defaults, overridden by the TOML file when there is one."""
     explicit = path or os.environ.get("WATCHER_SETTINGS")
@@ -246,6 +256,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # tomllib's int() on an integer past Python's digit limit
+        raise ConfigError(f"{path}: not valid TOML: {_too_many_digits(text)}") from None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
