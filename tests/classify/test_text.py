@@ -1,7 +1,11 @@
+import pytest
+
 from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.base.taxonomy import load_taxonomy
+from watcher.classify.lexicon import Lexicon
 from watcher.classify.scope import load_gazetteer
 from watcher.classify.text import clean_text, detect_language
+from watcher.exceptions import ClassifierError
 
 
 def test_html_is_stripped() -> None:
@@ -108,3 +112,12 @@ def test_a_common_word_spelt_like_a_place_elsewhere_does_not_move_the_scope() ->
     assert island.cues["france_places"] == ["La Réunion", "la Réunion"]
     # Acronyms stay exact, other capitalised names still match in capitals.
     assert gaz.scope("Un projet en MOSELLE", "").scope == "grand_est"
+
+
+@pytest.mark.parametrize("load", [load_taxonomy, load_gazetteer, Lexicon], ids=lambda f: f.__name__)
+def test_a_classifier_file_with_an_impossible_date_is_a_classifier_error(tmp_path, load) -> None:  # noqa: ANN001
+    # PyYAML's datetime() raised ValueError through them: an "unexpected" error, a bug.
+    path = tmp_path / "file.yaml"
+    path.write_text("grand_est: 2026-13-45\n", encoding="utf-8")
+    with pytest.raises(ClassifierError, match="cannot read the .*month must be in 1..12"):
+        load(path)

@@ -66,7 +66,7 @@ def _load(path: Path) -> Taxonomy:
     try:
         raw = path.read_bytes()
         data = yaml.safe_load(raw) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
         raise ClassifierError(f"{path}: cannot read the taxonomy: {exc}") from exc
     if not isinstance(data, dict):
         raise ClassifierError(f"{path}: expected a mapping of label groups")

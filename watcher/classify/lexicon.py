@@ -43,7 +43,7 @@ class Lexicon:
         try:
             raw = path.read_bytes()
             data = yaml.safe_load(raw) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
             raise ClassifierError(f"{path}: cannot read the lexicons: {exc}") from exc
         self.digest = hashlib.sha256(raw).hexdigest()
         # lemma n-gram -> [(field, label, weight, written term)]

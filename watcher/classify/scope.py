@@ -61,7 +61,7 @@ class Gazetteer:
         try:
             raw = path.read_bytes()
             data = yaml.safe_load(raw) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
             raise ClassifierError(f"{path}: cannot read the gazetteer: {exc}") from exc
         self.digest = hashlib.sha256(raw).hexdigest()
         ge = data.get("grand_est") or {}
