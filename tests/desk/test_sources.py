@@ -133,3 +133,12 @@ def test_a_source_added_from_a_web_address(desk, web):
     bad = _post(desk, "/sources/ajouter", url="file:///etc/passwd")
     assert bad.status_code == 303 and "n’est pas une adresse http(s)" in desk.get("/sources").text
     assert len(load_sources(desk.path).sources) == 3
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://example.org:99999/feed"])
+def test_a_web_address_no_crawl_can_fetch_is_refused_before_any_fetch(desk, url):
+    # The first was a 500 (ValueError); the second was written into sources.yaml.
+    answer = _post(desk, "/sources/ajouter", url=url)
+    assert answer.status_code == 303
+    assert f"« {url} » n’est pas une adresse valide" in desk.get("/sources").text
+    assert len(load_sources(desk.path).sources) == 2

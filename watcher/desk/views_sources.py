@@ -19,7 +19,7 @@ from watcher.desk.sources_runner import describe_error
 from watcher.desk.web import back, flash, french_error, render, translate
 from watcher.exceptions import WatcherError
 from watcher.store import Store
-from watcher.urls import is_http_url
+from watcher.urls import is_http_url, url_problem
 
 _WARNINGS_FR = [
     (re.compile(r"^never collected$"), "jamais collectée"),
@@ -143,6 +143,13 @@ async def add(request: Request) -> Response:
         return back("/sources")
     if not is_http_url(url):
         flash(request, f"« {url[:200]} » n’est pas une adresse http(s).", "error")
+        return back("/sources")
+    if url_problem(url):  # an unclosed "[" was a 500; a port past 65535 was written
+        flash(
+            request,
+            f"« {url[:200]} » n’est pas une adresse valide (nom d’hôte, crochets ou port).",
+            "error",
+        )
         return back("/sources")
     try:
         result = await run_in_threadpool(discover_feeds, url, state.settings.collect, 60)
