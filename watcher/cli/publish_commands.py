@@ -34,10 +34,12 @@ def _rebuild_site(app, done: str) -> None:  # noqa: ANN001
     try:
         report = build_site(app.store, app.settings)
     except WatcherError as exc:
-        raise WatcherError(
+        error = WatcherError(
             f"{done}, but the site could not be rebuilt: {exc.message}",
             hint="fix that, then `watcher site build`",
-        ) from None
+        )
+        error.exit_code = exc.exit_code  # a broken setting or template is still bad input (2)
+        raise error from None
     click.echo(f"site rebuilt in {report.site_dir}: {report.summary()}")
 
 

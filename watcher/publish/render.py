@@ -30,7 +30,7 @@ from jinja2 import (
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import Taxonomy, taxonomy_for
 from watcher.base.weeks import french_date, french_month
-from watcher.exceptions import PublishError
+from watcher.exceptions import ConfigError, PublishError
 from watcher.publish.dates import event_when
 from watcher.publish.editorial import editorial_html, editorial_text
 from watcher.publish.sanitize import plain_text, safe_html, safe_url
@@ -49,10 +49,30 @@ def days_left_text(days: int | None) -> str:
     return f"J-{days}"
 
 
+def user_templates(settings: Settings | None) -> Path | None:
+    """The folder of ``publish.templates_dir``, or None when it is not set.
+
+    A missing folder (a typo, a deployment that forgot to copy it) is refused:
+    the loader would skip it without a word and every page would silently come
+    out of the bundled templates."""
+    configured = settings.publish.templates_dir if settings else None
+    if not configured:
+        return None
+    path = Path(configured)
+    if not path.is_dir():
+        reason = "is a file, not a folder" if path.exists() else "no such folder"
+        raise ConfigError(
+            f"publish.templates_dir = '{path}': {reason}",
+            hint="fix the path in the settings file, "
+            "or remove the key to use the bundled templates",
+        )
+    return path
+
+
 def template_dirs(settings: Settings | None = None, folder: str = "") -> list[Path]:
     """The folders searched for a template, first match wins."""
-    configured = settings.publish.templates_dir if settings else None
-    dirs = [Path(configured) / folder] if configured else []
+    configured = user_templates(settings)
+    dirs = [configured / folder] if configured else []
     return [*dirs, BUNDLED_TEMPLATES / folder]
 
 

@@ -1,0 +1,105 @@
+"""A user's templates folder (``publish.templates_dir``) through every command
+that renders: a folder that is not there ends as one ``Error:`` line naming
+the setting, with exit status 2; never a silent fallback to the bundled
+templates."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.desk.builder import OLD, WEEK, build_store
+from tests.test_cli_bad_input import error_lines
+from watcher.cli import main
+from watcher.deliver import add_subscriber
+from watcher.publish.bulletin import publish_bulletin
+from watcher.settings import Settings
+from watcher.store import Store
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with WEEK published and one subscriber, built once and copied."""
+    path = tmp_path_factory.mktemp("templates") / "template.db"
+    with Store(path) as store:
+        build_store(store)
+        publish_bulletin(store, WEEK, "lea", Settings())
+        add_subscriber(store, "lea@example.org", "Léa", themes=["energie"], created_at=OLD)
+    return path
+
+
+def run(tmp: Path, db: Path, args: list[str], templates_dir: Path) -> Result:
+    shutil.copy(db, tmp / "watcher.db")
+    (tmp / "watcher.toml").write_text(
+        f'[publish]\noutput_dir = "{tmp}/output"\nsite_dir = "{tmp}/output/site"\n'
+        f'templates_dir = "{templates_dir}"\n',
+        encoding="utf-8",
+    )
+    return CliRunner().invoke(
+        main, [*args, "--db", str(tmp / "watcher.db"), "--settings", str(tmp / "watcher.toml")]
+    )
+
+
+def one_error(result: Result) -> str:
+    where = f"exit {result.exit_code}\n{result.output}"
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), f"{where}\n{result.exception!r}"
+    assert "Traceback" not in result.output, where
+    assert result.exit_code == 2, where
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, where
+    assert lines[0].startswith("Error: ") and "bug" not in lines[0], where
+    return lines[0]
+
+
+# (command, the template it renders first)
+RENDERING = {
+    "site build": (["site", "build"], "site/home.html"),
+    "bulletin build": (["bulletin", "build", "--week", WEEK], "bulletin/email.html"),
+    "send dry-run": (["send", "--week", WEEK, "--dry-run"], "bulletin/email.txt"),
+    "bulletin publish": (
+        ["bulletin", "publish", "--week", "2026-W40"],  # then rebuilds the site
+        "site/home.html",
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_DEBUG", "1")  # an unexpected exception reaches the test
+    for var in ("WATCHER_SOURCES", "WATCHER_DB", "WATCHER_SETTINGS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_a_good_templates_folder_is_used(template_db, tmp_path):
+    """The baseline: the settings and the store below are fine."""
+    path = tmp_path / "my-templates" / "bulletin" / "email.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text("Notre bulletin : {{ bulletin.week }}\n", encoding="utf-8")
+    args = RENDERING["bulletin build"][0]
+    result = run(tmp_path, template_db, args, tmp_path / "my-templates")
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "output" / "bulletins" / WEEK / "email.txt"
+    assert written.read_text(encoding="utf-8") == f"Notre bulletin : {WEEK}\n"
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+@pytest.mark.parametrize("command", [*RENDERING, "serve"])
+def test_a_templates_dir_that_is_not_a_folder_is_refused(
+    command, kind, template_db, tmp_path, monkeypatch
+):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: None)
+    folder = tmp_path / "my-templates"
+    if kind == "file":
+        folder.write_text("not a folder\n", encoding="utf-8")
+    args = RENDERING[command][0] if command != "serve" else ["serve", "--port", "0"]
+    line = one_error(run(tmp_path, template_db, args, folder))
+    reason = "no such folder" if kind == "missing" else "is a file, not a folder"
+    # `bulletin publish` publishes, then says the site could not be rebuilt.
+    assert line.endswith(f"publish.templates_dir = '{folder}': {reason}"), line
