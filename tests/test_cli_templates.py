@@ -1,11 +1,14 @@
 """A user's templates folder (``publish.templates_dir``) through every command
-that renders: a folder that is not there ends as one ``Error:`` line naming
-the setting, with exit status 2; never a silent fallback to the bundled
-templates."""
+that renders: a folder that is not there, and templates that are broken in
+every way (syntax, unknown filter, undefined macro, not UTF-8, a missing
+include, a failing expression, a character UTF-8 cannot write) end as one
+``Error:`` line naming the setting, or the template's file and line, with
+exit status 2; never a traceback nor "this is a bug"."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,49 @@ def test_a_templates_dir_that_is_not_a_folder_is_refused(
     reason = "no such folder" if kind == "missing" else "is a file, not a folder"
     # `bulletin publish` publishes, then says the site could not be rebuilt.
     assert line.endswith(f"publish.templates_dir = '{folder}': {reason}"), line
+
+
+@dataclass
+class Broken:
+    content: bytes
+    line: int
+    says: str  # the end of the error line
+
+
+BROKEN = {
+    "unclosed-if": Broken(b"<p>\n\n{% if bulletin %}\n<p>oui</p>\n", 4, "'endif'."),
+    "unknown-filter": Broken(b"<p>\n{{ 'x' | no_such_filter }}\n", 2, "named 'no_such_filter'."),
+    "undefined-macro": Broken(
+        b"<p>\n\n{{ no_such_macro(1) }}\n", 3, "'no_such_macro' is undefined"
+    ),
+    "not-utf8": Broken("<p>\nÉté\n".encode("latin-1"), 2, "not UTF-8 text"),
+    "missing-include": Broken(b'<p>\n{% include "nope.html" %}\n', 2, "'nope.html' not found"),
+    "failing-expression": Broken(b"<p>\n{{ 1 // 0 }}\n", 2, "ZeroDivisionError: "),
+    "bad-filter-input": Broken(b"{{ 'x' | french_date }}\n", 1, "AttributeError: "),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+@pytest.mark.parametrize("command", RENDERING)
+def test_a_broken_template_is_named_with_its_line(command, broken, template_db, tmp_path):
+    args, template = RENDERING[command]
+    case = BROKEN[broken]
+    path = tmp_path / "my-templates" / template
+    path.parent.mkdir(parents=True)
+    path.write_bytes(case.content)
+    line = one_error(run(tmp_path, template_db, args, tmp_path / "my-templates"))
+    assert line.startswith(f"Error: {path}:{case.line}: ") or (
+        command == "bulletin publish" and f": {path}:{case.line}: " in line
+    ), line
+    assert case.says in line, line
+
+
+def test_a_template_rendering_what_utf8_cannot_write_is_named(template_db, tmp_path):
+    path = tmp_path / "my-templates" / "bulletin" / "email.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text('Bonjour\n{{ "\\udc80" }}\n', encoding="utf-8")
+    args = RENDERING["send dry-run"][0]
+    line = one_error(run(tmp_path, template_db, args, tmp_path / "my-templates"))
+    assert line == (
+        f"Error: {path}: renders '\\udc80', which cannot be written as UTF-8 (line 2 of the output)"
+    )

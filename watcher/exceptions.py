@@ -2,7 +2,8 @@
 
     WatcherError                 anything watcher reports to a user
     ├── ConfigError              invalid sources.yaml / settings (CLI exit 2)
-    │   └── WeekError            a week that is not an ISO week such as 2026-W48
+    │   ├── WeekError            a week that is not an ISO week such as 2026-W48
+    │   └── TemplateFileError    a user's template that cannot be read, compiled or rendered
     ├── SourceError              one source failed; carries ``source_id``
     ├── StoreError               the database cannot be opened or migrated
     ├── ClassifierError          model missing, stale or unreadable
@@ -37,6 +38,16 @@ class ConfigError(WatcherError):
 
 class WeekError(ConfigError):
     """A week string that is not an ISO week (`2026-W48`, ASCII digits)."""
+
+
+class TemplateFileError(ConfigError):
+    """A template of ``publish.templates_dir`` that fails: ``<file>:<line>: <what>``."""
+
+    def __init__(self, path: str, line: int | None, detail: str) -> None:
+        super().__init__(f"{path}:{line}: {detail}" if line else f"{path}: {detail}")
+        self.path = path
+        self.line = line
+        self.detail = detail
 
 
 class SourceError(WatcherError):

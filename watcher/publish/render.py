@@ -21,7 +21,6 @@ from typing import Any
 from jinja2 import (
     ChoiceLoader,
     Environment,
-    FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
     Undefined,
@@ -34,6 +33,7 @@ from watcher.exceptions import ConfigError, PublishError
 from watcher.publish.dates import event_when
 from watcher.publish.editorial import editorial_html, editorial_text
 from watcher.publish.sanitize import plain_text, safe_html, safe_url
+from watcher.publish.template_faults import Utf8Loader, check_unicode, reported
 from watcher.settings import Settings
 
 
@@ -84,7 +84,7 @@ def _autoescape(template_name: str | None) -> bool:
 @functools.cache
 def _environment(dirs: tuple[Path, ...], taxonomy: Taxonomy, strict: bool) -> Environment:
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+        loader=ChoiceLoader([Utf8Loader(str(d)) for d in dirs]),
         autoescape=_autoescape,
         undefined=StrictUndefined if strict else Undefined,
         trim_blocks=True,
@@ -124,13 +124,17 @@ def environment(
 
 
 def render(template: str, settings: Settings | None = None, **context: Any) -> str:
-    """Render a template of the root folder; PublishError naming the paths tried."""
-    try:
-        tpl = environment(settings).get_template(template)
-    except TemplateNotFound:
-        tried = ", ".join(str(d / template) for d in template_dirs(settings))
-        raise PublishError(f"template {template!r} not found; tried: {tried}") from None
-    return tpl.render(**context)
+    """Render a template of the root folder; PublishError naming the paths tried,
+    TemplateFileError naming the file and line of a user's template that fails."""
+    user_folder = user_templates(settings)
+    with reported(user_folder):
+        try:
+            tpl = environment(settings).get_template(template)
+        except TemplateNotFound:
+            tried = ", ".join(str(d / template) for d in template_dirs(settings))
+            raise PublishError(f"template {template!r} not found; tried: {tried}") from None
+        text = tpl.render(**context)
+    return check_unicode(text, tpl.filename, user_folder)
 
 
 def templates_fingerprint(settings: Settings | None = None) -> str:
