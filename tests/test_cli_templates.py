@@ -152,3 +152,16 @@ def test_a_template_rendering_what_utf8_cannot_write_is_named(template_db, tmp_p
     assert line == (
         f"Error: {path}: renders '\\udc80', which cannot be written as UTF-8 (line 2 of the output)"
     )
+
+
+def test_serve_refuses_a_desk_template_that_does_not_compile(template_db, tmp_path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: None)
+    path = tmp_path / "my-templates" / "desk" / "week.html"
+    path.parent.mkdir(parents=True)
+    path.write_text("<p>\n{% for x %}\n", encoding="utf-8")
+    line = one_error(
+        run(tmp_path, template_db, ["serve", "--port", "0"], tmp_path / "my-templates")
+    )
+    assert line.startswith(f"Error: {path}:2: expected token 'in'"), line

@@ -12,6 +12,7 @@ name, path), body cap, signed session cookie.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -42,11 +43,14 @@ from watcher.desk.guard import HEADERS, BodyLimit, RequestCheck, SecurityHeaders
 from watcher.desk.model_preview import PreviewRunner
 from watcher.desk.security import LoginThrottle, check_bind
 from watcher.desk.sources_runner import CollectRunner
+from watcher.desk.templates import check_templates
 from watcher.desk.web import STATIC_DIR, FlashBox, desk_templates, french_error, html
-from watcher.exceptions import WatcherError
+from watcher.exceptions import TemplateFileError, WatcherError
 from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import Store
 from watcher.store.desk import count_users, get_or_create_secret
+
+logger = logging.getLogger(__name__)
 
 
 def routes() -> list[BaseRoute]:
@@ -74,6 +78,31 @@ def _page(title: str, message: str, status: int) -> Response:
 async def _watcher_error(request: Request, exc: Exception) -> Response:
     """A bad week or item in a URL: a French page, not a traceback."""
     return _page("Page introuvable", french_error(getattr(exc, "message", str(exc))), 404)
+
+
+async def _template_error(request: Request, exc: Exception) -> Response:
+    """A user's template that fails (publish.templates_dir): named to a signed-in
+    curator, who can fix it; a reader or a visitor sees no server path."""
+    logger.error("template error: %s", exc)
+    # security.current_user leaves the user here once a view asked for it.
+    curator = request.scope.get("desk_user")
+    if not isinstance(exc, TemplateFileError) or not curator or _is_public(request):
+        return _page(
+            "Page indisponible",
+            "Cette page ne peut pas s’afficher pour le moment. Réessayez plus tard.",
+            500,
+        )
+    line = f" (ligne {exc.line})" if exc.line else ""
+    return _page(
+        "Gabarit personnalisé en erreur",
+        f"Le gabarit {exc.path}{line} ne peut pas être affiché : {exc.detail}. "
+        "Corrigez-le dans le dossier publish.templates_dir, puis rechargez la page.",
+        500,
+    )
+
+
+def _is_public(request: Request) -> bool:
+    return request.url.path.startswith(f"/{PUBLIC_PREFIX}/")
 
 
 _HTTP_FR = {
@@ -141,6 +170,7 @@ def create_app(
         ],
         exception_handlers={
             HTTPException: _http_error,
+            TemplateFileError: _template_error,
             WatcherError: _watcher_error,
             Exception: _server_error,
         },
@@ -148,6 +178,7 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.templates = desk_templates(settings)
+    check_templates(app.state.templates, "desk")
     app.state.sources = sources
     app.state.sources_path = sources_path if sources is not None else None
     app.state.secret = secret
@@ -157,6 +188,7 @@ def create_app(
     app.state.login_throttle = LoginThrottle()
     app.state.flashes = FlashBox()
     public.attach(app, settings)
+    check_templates(app.state.public.templates, "public")
     return app
 
 

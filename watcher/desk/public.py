@@ -34,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
@@ -47,6 +46,7 @@ from watcher.deliver.tokens import (
     subscriber_token,
 )
 from watcher.desk.security import client_ip
+from watcher.desk.templates import CheckedTemplates
 from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
 from watcher.settings import Settings
@@ -97,7 +97,7 @@ class FormThrottle:
 
 @dataclass
 class PublicPages:
-    templates: Jinja2Templates
+    templates: CheckedTemplates
     throttle: FormThrottle = field(
         default_factory=lambda: FormThrottle(
             FORM_POSTS_PER_CLIENT, FORM_POSTS_IN_ALL, FORM_WINDOW_S
@@ -109,7 +109,7 @@ class PublicPages:
 def attach(app: Any, settings: Settings) -> None:
     """Give ``app`` what these pages need (``create_app`` calls it)."""
     app.state.public = PublicPages(
-        Jinja2Templates(env=environment(settings, "public", strict=False))
+        CheckedTemplates(environment(settings, "public", strict=False), settings)
     )
 
 

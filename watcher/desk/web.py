@@ -11,13 +11,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
 from watcher.base.clock import PARIS
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import french_date, week_label, week_of
 from watcher.desk.security import csrf_token, current_user
+from watcher.desk.templates import CheckedTemplates
 from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
 from watcher.publish.sanitize import safe_url
@@ -131,7 +131,7 @@ def event_text(event: Any) -> str:
     return text
 
 
-def desk_templates(settings: Settings) -> Jinja2Templates:
+def desk_templates(settings: Settings) -> CheckedTemplates:
     """The desk's templates (folder ``desk`` of the override chain) and its filters."""
     env = environment(settings, "desk", strict=False)
     env.filters.update(
@@ -143,7 +143,7 @@ def desk_templates(settings: Settings) -> Jinja2Templates:
         fr_datetime=_fr_datetime,
     )
     env.globals.update(field_names=FIELD_NAMES, week_label=week_label)
-    return Jinja2Templates(env=env)
+    return CheckedTemplates(env, settings)
 
 
 _ERRORS_FR = [
