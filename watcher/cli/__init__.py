@@ -40,6 +40,9 @@ class App:
         self.debug = False
         # Set by @creates_database: only these commands may make a new database file.
         self.creates_database = False
+        # Set by @creates_database too: those commands write (collect, serve, schedule…),
+        # so a read-only database is refused before they start working.
+        self.writes_database = False
         # The fields given on the command line: the environment never replaces them.
         self.from_command_line: set[str] = set()
         self._sources = None
@@ -81,9 +84,13 @@ class App:
             # complaining about a database its [store] section may be about.
             self.settings  # noqa: B018
 
-            self._store = Store(self.db_path, create=self.creates_database)
-            if self._store.created:
-                click.echo(f"Note: created a new database at {self._store.path}", err=True)
+            store = Store(self.db_path, create=self.creates_database)
+            if self.writes_database and store.read_only:
+                store.close()
+                raise store.read_only_error()
+            self._store = store
+            if store.created:
+                click.echo(f"Note: created a new database at {store.path}", err=True)
         return self._store
 
     def close(self) -> None:
@@ -161,12 +168,14 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def creates_database(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a command that may create a new database (collect, users add…); every
-    other command refuses a --db path where no database exists."""
+    """Mark a command that may create a new database (collect, users add…), and
+    that writes to it; every other command refuses a --db path where no database
+    exists."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        click.get_current_context().ensure_object(App).creates_database = True
+        app = click.get_current_context().ensure_object(App)
+        app.creates_database = app.writes_database = True
         return command(*args, **kwargs)
 
     return wrapper

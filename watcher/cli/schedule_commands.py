@@ -43,6 +43,7 @@ def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
     """Run the watch unattended (until SIGTERM), or list the jobs with --list."""
     from watcher.schedule import list_jobs, run_forever
 
+    app.writes_database = not list_only  # listing reads: a read-only database will do
     rt = _runtime(app)
     if list_only:
         for row in list_jobs(rt):

@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import inspect
 
 from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.exceptions import ConfigError, WatcherError
@@ -281,12 +282,15 @@ def list_jobs(rt: Runtime, now: datetime | None = None) -> list[dict[str, Any]]:
     tz = timezone_of(rt.settings.schedule)
     now = now or datetime.now(tz)
     stored: dict[str, Any] = {}
-    scheduler = make_scheduler(rt)
-    scheduler.start(paused=True)
-    try:
-        stored = {job.id: job for job in scheduler.get_jobs()}
-    finally:
-        scheduler.shutdown(wait=False)
+    # Listing only reads: the job store's start would create its table, a write that
+    # fails on a read-only database (and a scheduler that never ran stored nothing).
+    if inspect(rt.store.engine).has_table(JOBSTORE_TABLE):
+        scheduler = make_scheduler(rt)
+        scheduler.start(paused=True)
+        try:
+            stored = {job.id: job for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
     rows = []
     for d in definitions:
         job = stored.get(d.id)

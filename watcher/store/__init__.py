@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_u
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from watcher.exceptions import ConfigError, StoreError
+from watcher.store.read_only import is_read_only_error, read_only_uri, sqlite_writable
 
 DEFAULT_DB_PATH = Path("output/watcher.db")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -52,11 +53,12 @@ def _switch_to_wal(cursor) -> None:  # noqa: ANN001
             pause = min(pause * 2, 0.25)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, *, read_only: bool) -> None:  # noqa: ANN001
     cursor = dbapi_connection.cursor()
     # The wait first: switching a new file to WAL needs a lock another process may hold.
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    _switch_to_wal(cursor)
+    if not read_only:  # a read-only file keeps the journal mode it has
+        _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -179,6 +181,8 @@ class Store:
         that does not exist yet instead of creating it and its folders."""
         self.url = database_url(db)
         self.created = False  # True when this call made a new SQLite file
+        # An SQLite file this process may not write: opened read-only, writes refused.
+        self.read_only = False
         self.path: Path | None = None
         if self.url.startswith("sqlite:///"):
             self.path = Path(self.url.removeprefix("sqlite:///"))
@@ -196,7 +200,10 @@ class Store:
         # The connection of an open `transaction()` in this context (thread or task).
         self._unit: ContextVar[Connection | None] = ContextVar(f"unit-{id(self)}", default=None)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._on_connect)
+            if self.read_only:
+                event.listen(self.engine, "do_connect", self._open_read_only)
+        event.listen(self.engine, "handle_error", self._on_error)
         if migrate:
             self.migrate()
 
@@ -206,6 +213,7 @@ class Store:
         if path.is_dir():
             raise StoreError(f"{path}: is a folder, not a database file")
         if path.exists():
+            self.read_only = not sqlite_writable(path)
             return
         if not create:
             raise StoreError(
@@ -219,7 +227,30 @@ class Store:
             raise StoreError(
                 f"{path.parent}: cannot create the database folder ({exc.strerror})"
             ) from None
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"{path}: cannot create the database, its folder is read-only")
         self.created = True
+
+    def _on_connect(self, dbapi_connection, _record) -> None:  # noqa: ANN001
+        _sqlite_pragmas(dbapi_connection, read_only=self.read_only)
+
+    def _open_read_only(self, _dialect, _record, cargs, cparams) -> None:  # noqa: ANN001
+        """Open the file through a URI that never writes to it (`read_only_uri`)."""
+        assert self.path is not None
+        cargs[0] = read_only_uri(self.path)
+        cparams["uri"] = True
+
+    def _on_error(self, context) -> None:  # noqa: ANN001 - sqlalchemy ExceptionContext
+        # Writes that reach the driver anyway (the file's rights changed while the
+        # store was open, a read-only PostgreSQL session): the same clear line.
+        if is_read_only_error(context.original_exception):
+            raise self.read_only_error() from context.original_exception
+
+    def read_only_error(self) -> StoreError:
+        return StoreError(
+            f"{self.shown}: the database is read-only, and this command writes to it",
+            hint="run it as a user who may write the database file and its folder",
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -233,6 +264,13 @@ class Store:
                     return
                 if current is None:
                     _refuse_foreign_schema(connection, self.shown)
+            if self.read_only:
+                raise StoreError(
+                    f"{self.shown}: the database is read-only, and this version of watcher "
+                    "must first create or upgrade its tables",
+                    hint="run any command once as a user who may write the database file "
+                    "and its folder",
+                )
             from alembic import command
 
             from watcher.store.locking import lock_key
@@ -264,6 +302,8 @@ class Store:
         if unit is not None:
             yield unit
             return
+        if self.read_only:  # before the command does any work that needs the write
+            raise self.read_only_error()
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -286,6 +326,8 @@ class Store:
         if self._unit.get() is not None:
             yield self._unit.get()  # nested: the outer one decides
             return
+        if self.read_only:
+            raise self.read_only_error()
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -352,11 +352,12 @@ def backup_database(store: Store, target: Path) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(str(store.path), timeout=30)
+    # The store's own connection: it opens a read-only database the way that works.
+    source = store.engine.raw_connection()
     try:
         dest = sqlite3.connect(str(partial))
         try:
-            source.backup(dest, pages=1024)
+            source.driver_connection.backup(dest, pages=1024)
             dest.execute("PRAGMA journal_mode=DELETE")
             ok = dest.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
