@@ -286,7 +286,7 @@ def _option_cases(path: tuple[str, ...], w: World) -> list[Case]:
         elif isinstance(ptype, click.types.IntParamType | click.types.FloatParamType):
             case("not-a-number", "many")
             case("huge", "99999999999")
-        elif isinstance(ptype, click.Path) and label in ("to", "out_dir", "output_dir"):
+        elif isinstance(ptype, click.Path) and label in ("to", "out_dir", "output_dir", "output"):
             names = (*names, "blocker")
             case("blocked", str(Path(w["blocker"]) / "sub"))
         elif isinstance(ptype, click.Path):

@@ -68,6 +68,83 @@ def test_export_csv_neutralises_titles_from_the_web(store):
     assert all(row["summary"].startswith("'=IMPORTXML") for row in rows)
 
 
+def _save_items(store, count: int) -> None:
+    for number in range(count):
+        save_item(
+            store,
+            CollectedItem(
+                source_id="s", url=f"https://example.org/{number}", title=f"Item {number}"
+            ),
+            now=datetime(2026, 11, 24, tzinfo=UTC),
+        )
+
+
+def _failing_half_way(monkeypatch) -> None:
+    """export_rows yields one item, then the database breaks (a damaged page)."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from watcher.store import items
+
+    real = items.export_rows
+
+    def half_way(store):
+        rows = real(store)
+        yield next(rows)
+        raise OperationalError(
+            "SELECT …", {}, sqlite3.DatabaseError("database disk image is malformed")
+        )
+
+    monkeypatch.setattr(items, "export_rows", half_way)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_export_the_store_breaks_writes_nothing(store, monkeypatch, fmt):
+    _save_items(store, 3)
+    _failing_half_way(monkeypatch)
+    result = CliRunner().invoke(main, ["export", "--format", fmt, "--db", store.url])
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no header, no first item: nothing that looks like an export
+    assert result.stderr == (
+        f"Error: {store.shown}: the database failed: database disk image is malformed\n"
+    )
+
+
+def test_an_export_to_a_file_replaces_it_whole_or_not_at_all(store, monkeypatch, tmp_path):
+    _save_items(store, 3)
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "items.csv"
+    target.write_text("the previous export\n", encoding="utf-8")
+    args = ["export", "--format", "csv", "--output", str(target), "--db", store.url]
+    with monkeypatch.context() as patch:
+        _failing_half_way(patch)
+        failed = CliRunner().invoke(main, args)
+    assert failed.exit_code == 1 and failed.stdout == ""
+    assert target.read_text(encoding="utf-8") == "the previous export\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["items.csv"]  # no temporary left
+
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert done.stdout == f"3 item(s) written to {target}\n"
+    to_stdout = CliRunner().invoke(main, ["export", "--format", "csv", "--db", store.url])
+    assert target.read_bytes() == to_stdout.stdout_bytes
+    assert sorted(p.name for p in target.parent.iterdir()) == ["items.csv"]
+
+
+def test_a_damaged_database_is_one_line_naming_it(tmp_path):
+    from watcher.store import Store
+
+    db = tmp_path / "watcher.db"
+    with Store(db) as store:
+        _save_items(store, 2)
+        with store.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE item_labels")
+    result = CliRunner().invoke(main, ["export", "--format", "csv", "--db", str(db)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"Error: {db}: the database failed: no such table: item_labels\n"
+
+
 def _boom(*_args, **_kwargs):
     raise RuntimeError("something nobody expected\nsecond line")
 

@@ -6,13 +6,17 @@ bytes, another encoding or a file far larger than any real configuration give a
 ``ConfigError`` naming the file, before a parser spends minutes or gigabytes on
 it. ``csv_cell`` / ``csv_row`` keep a spreadsheet from running a cell as a
 formula (CWE-1236): every CSV writer of the project goes through them.
+``replaced_atomically`` writes an output file whole or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from watcher.exceptions import ConfigError
 
@@ -70,3 +74,26 @@ def csv_row(row: Mapping[str, Any] | Iterable[Any]) -> Any:
     if isinstance(row, Mapping):
         return {key: csv_cell(value) for key, value in row.items()}
     return [csv_cell(value) for value in row]
+
+
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file written beside ``path`` and renamed over it when the block
+    ends without an exception: a reader finds the old file or the whole new one,
+    and a failure half-way leaves neither a partial file nor a temporary one."""
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    temporary = Path(name)
+    try:
+        # mkstemp's 0600 would make the export private to its writer; use the umask's.
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -199,6 +199,24 @@ def _os_reason(exc: OSError) -> str:
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 
 
+def _database_failure(exc: BaseException) -> bool:
+    """An error the database reported about itself (SQLAlchemy's OperationalError:
+    "no such table", "disk I/O error", "database disk image is malformed", a lost
+    connection), as opposed to one about a statement (integrity, programming)."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return False  # SQLAlchemy is not imported for commands that do not need it
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    return isinstance(exc, OperationalError) or type(exc) is DatabaseError
+
+
+def _database_name() -> str:
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(App) if ctx else None
+    store = app._store if app else None  # noqa: SLF001 - the one that failed, if opened
+    return store.shown if store is not None else "database"
+
+
 def fail(exc: BaseException) -> NoReturn:
     """One line on stderr and the contract's exit status, for any exception."""
     if isinstance(exc, WatcherError):
@@ -227,6 +245,12 @@ def fail(exc: BaseException) -> NoReturn:
         sys.exit(1)
     if _debugging():
         raise exc
+    if _database_failure(exc):
+        # A damaged or vanished table, a disk error, a lost server: the database's
+        # state, not a bug of the command (--debug above still shows the traceback).
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0][:200]
+        click.echo(f"Error: {_database_name()}: the database failed: {reason}", err=True)
+        sys.exit(1)
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
     click.echo(
         f"Error: unexpected {type(exc).__name__}: {first_line} "

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
 from watcher.cli import App, common_options, handle_errors, main, pass_app
-from watcher.files import csv_row
+from watcher.files import csv_row, replaced_atomically
+
+# Above this, the export waits in a temporary file rather than in memory.
+SPOOL_BYTES = 16 * 1024 * 1024
 
 EXPORT_FIELDS = (
     "id",
@@ -28,26 +36,53 @@ EXPORT_FIELDS = (
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write to FILE, replaced only once the export is complete [default: stdout]",
+)
 @common_options
 @pass_app
 @handle_errors
-def export(app: App, fmt: str) -> None:
-    """Write every stored item to stdout (JSON Lines or CSV)."""
+def export(app: App, fmt: str, output: Path | None) -> None:
+    """Write every stored item to stdout or a file (JSON Lines or CSV)."""
     from watcher.store.items import export_rows
 
-    out = sys.stdout
-    if fmt == "jsonl":
-        for row in export_rows(app.store):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    rows = export_rows(app.store)
+    if output is not None:
+        with replaced_atomically(output) as handle:
+            count = _write_export(handle, rows, fmt)
+        click.echo(f"{count} item(s) written to {output}")
         return
-    # RFC 4180's CRLF: the csv module then quotes a field holding a lone CR too.
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
-    writer.writeheader()
-    for row in export_rows(app.store):
+    # Read every row before writing any: a store failing half-way must not leave a
+    # header or half the items on stdout, looking like a whole export.
+    with tempfile.SpooledTemporaryFile(
+        SPOOL_BYTES, mode="w+", encoding="utf-8", newline=""
+    ) as spool:
+        _write_export(spool, rows, fmt)
+        spool.seek(0)
+        shutil.copyfileobj(spool, sys.stdout)
+
+
+def _write_export(out: TextIO, rows: Iterable[dict[str, Any]], fmt: str) -> int:
+    """Write the rows in ``fmt``; returns how many."""
+    count = 0
+    writer = None
+    if fmt == "csv":
+        # RFC 4180's CRLF: the csv module then quotes a field holding a lone CR too.
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
+        writer.writeheader()
+    for row in rows:
+        count += 1
+        if writer is None:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            continue
         row = dict(row)
         row["sources"] = " ".join(row["sources"])
         row["labels"] = json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else ""
         writer.writerow(csv_row(row))  # titles from the web must not run as formulas
+    return count
 
 
 @main.command("migrate-db")
