@@ -466,3 +466,29 @@ def test_bad_input_gives_one_clear_error(
     assert lines[0].startswith("Error: ") and "unexpected" not in lines[0], where
     if opened or case.spoils in ("output", "option"):
         assert any(name in lines[0] for name in case.names), where
+
+
+def _option_params() -> list:
+    probe = World(Path("/probe"))
+    return [
+        pytest.param(path, case.name, id=f"{' '.join(path)}::{case.name}")
+        for path in COMMANDS
+        for case in _option_cases(path, probe)
+    ]
+
+
+@pytest.mark.parametrize(("path", "case_name"), _option_params())
+def test_a_refused_command_leaves_no_new_database(
+    path, case_name, world, web, tmp_path, monkeypatch
+):
+    """Even a command that may create a database checks its own arguments first."""
+    monkeypatch.setattr(
+        "watcher.collect.discover.discover_feeds",
+        lambda url, settings: {"url": url, "title": "Site", "feeds": []},
+    )
+    case = {c.name: c for c in _option_cases(path, world)}[case_name]
+    args = [*case.args, "--db", "typo/watcher.db"]
+    case = Case(case.name, args, case.spoils, case.names, positional=case.positional)
+    result, where = run(path, case, world, web, tmp_path, monkeypatch)
+    if result.exit_code != 0:
+        assert not (tmp_path / "typo").exists(), where

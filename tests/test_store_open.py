@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 
 import pytest
@@ -106,3 +107,56 @@ def test_read_only_commands_do_not_create_a_database(tmp_path, monkeypatch):
     assert f"Note: created a new database at {db}" in added.stderr
     listed = CliRunner().invoke(main, ["subscribers", "list", "--db", db])
     assert listed.exit_code == 0 and "lea@example.org" in listed.stdout
+
+
+@pytest.fixture
+def busy_port():  # noqa: ANN201
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "error"),
+    [
+        (
+            ["schedule"],
+            '[schedule]\ntimezone = "Mars/Olympus"\n',
+            "schedule.timezone: unknown timezone 'Mars/Olympus'",
+        ),
+        (
+            ["run", "retention"],
+            '[schedule]\ntimezone = "Mars/Olympus"\n',
+            "schedule.timezone: unknown timezone 'Mars/Olympus'",
+        ),
+        (
+            ["schedule", "--list"],
+            '[schedule]\ndraft_day = "someday"\n',
+            "schedule.draft_day: 'someday' is not one of mon, tue, wed, thu, fri, sat, sun",
+        ),
+        (
+            ["serve", "--host", "192.0.2.1"],
+            "",
+            "refusing to listen on 192.0.2.1: no curator account exists, so the desk would be "
+            "open to anyone on the network",
+        ),
+        (["serve", "--port", "BUSY"], "", "127.0.0.1:BUSY: cannot listen: Address already in use"),
+    ],
+    ids=["schedule", "run", "schedule --list", "serve public", "serve busy"],
+)
+def test_a_command_refused_for_its_settings_creates_no_database(
+    args, settings, error, tmp_path, monkeypatch, busy_port
+):
+    """The commands that may create a database check what they can first."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: None)  # never serve for real
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "watcher.toml").write_text(settings, encoding="utf-8")
+    db = tmp_path / "typo" / "watcher.db"
+    args = [arg.replace("BUSY", str(busy_port)) for arg in args]
+    result = CliRunner().invoke(main, [*args, "--db", str(db)])
+    assert result.exit_code in (1, 2), result.output
+    assert result.stderr.splitlines()[0] == "Error: " + error.replace("BUSY", str(busy_port))
+    assert not (tmp_path / "typo").exists()

@@ -23,8 +23,10 @@ def collect(app: App, only: tuple[str, ...], quiet: bool) -> None:
     """Collect the enabled sources (or --only some) in one crawl; exit 0 even if some failed."""
     from watcher.collect import run_collect
     from watcher.collect.lock import CrawlBusy
+    from watcher.collect.run import select_sources
 
     sources = app.sources
+    select_sources(sources, only)  # an unknown id is refused before a database is created
     try:
         report = run_collect(
             sources,

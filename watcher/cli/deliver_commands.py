@@ -37,11 +37,14 @@ def subscribers_add(app: App, email: str, name: str, themes: str, types: str, sc
     """Add a subscriber (who gets the next bulletin, not the backlog); an address
     already there gets these choices instead."""
     from watcher.base.taxonomy import taxonomy_for
-    from watcher.deliver.subscribers import save_subscriber
+    from watcher.deliver.subscribers import checked_address, parse_choices, save_subscriber
 
-    saved = save_subscriber(
-        app.store, email, name, themes, types, scope, taxonomy=taxonomy_for(app.settings)
-    )
+    taxonomy = taxonomy_for(app.settings)
+    # Checked before the store opens (save_subscriber checks again): a bad address or
+    # id must not leave a new, empty database behind.
+    checked_address(email)
+    parse_choices(taxonomy, themes, types, scope)
+    saved = save_subscriber(app.store, email, name, themes, types, scope, taxonomy=taxonomy)
     click.echo(
         {
             "added": f"Subscriber {email} added.",
@@ -138,9 +141,12 @@ def subscribers_list(app: App, show_all: bool) -> None:
 def subscribers_import(app: App, file: Path) -> None:
     """Import subscribers from a CSV file (email, name, themes, types, scope)."""
     from watcher.base.taxonomy import taxonomy_for
-    from watcher.deliver.subscribers import import_csv
+    from watcher.deliver.subscribers import ImportReport, import_rows, read_csv
 
-    report = import_csv(app.store, file, taxonomy=taxonomy_for(app.settings))
+    # The file first: one that cannot be read, or without a good row, opens no store
+    # (and so creates no database).
+    rows, errors = read_csv(file, taxonomy=taxonomy_for(app.settings))
+    report = import_rows(app.store, rows, errors) if rows else ImportReport(errors=errors)
     for error in report.errors:
         click.echo(f"Error: {error}", err=True)
     for email in report.left:

@@ -25,18 +25,34 @@ from watcher.cli import App, common_options, creates_database, handle_errors, ma
 def serve(app: App, host: str | None, port: int | None) -> None:
     """Start the curators' web desk (refuses a non-loopback address without an account)."""
     from watcher.config import DEFAULT_SOURCES_PATH
+    from watcher.desk.app import listen
     from watcher.desk.app import serve as run
+    from watcher.desk.security import check_bind
+    from watcher.store import missing_sqlite_file
 
+    settings = app.settings
     # The desk works without sources.yaml (the health page then says less).
-    path = Path(app.sources_path or DEFAULT_SOURCES_PATH)
-    run(
-        app.store,
-        app.settings,
-        host=host,
-        port=port,
-        sources=app.optional_sources(),
-        sources_path=path,
-    )
+    sources = app.optional_sources()
+    host = host or settings.desk.host
+    port = settings.desk.port if port is None else port
+    # What can be refused is refused before the store opens, so that it leaves no new
+    # database behind: a public address (a new database has no account), an address
+    # in use or unknown.
+    if missing_sqlite_file(app.db_path):
+        check_bind(host, 0)
+    listening = listen(host, port)
+    try:
+        run(
+            app.store,
+            settings,
+            host=host,
+            port=port,
+            sources=sources,
+            sources_path=Path(app.sources_path or DEFAULT_SOURCES_PATH),
+            listening=listening,
+        )
+    finally:
+        listening.close()
 
 
 @main.group()
@@ -59,9 +75,13 @@ def _password(from_stdin: bool, prompt: str) -> str:
 @pass_app
 def users_add(app: App, username: str, password_stdin: bool) -> None:
     """Create a curator account (password prompted, or read from stdin)."""
-    from watcher.desk.accounts import create_user
+    from watcher.desk.accounts import check_password, check_username, create_user
 
-    create_user(app.store, username, _password(password_stdin, "Password"))
+    # Name and password before the store: a refused one leaves no new database behind.
+    check_username(username)
+    password = _password(password_stdin, "Password")
+    check_password(password)
+    create_user(app.store, username, password)
     click.echo(f"User {username} created.")
 
 

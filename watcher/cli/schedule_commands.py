@@ -12,7 +12,10 @@ from watcher.exceptions import WatcherError
 
 def _runtime(app: App):  # noqa: ANN202 - watcher.schedule.Runtime
     from watcher.schedule import make_runtime
+    from watcher.schedule.scheduler import timezone_of
 
+    # Checked before the store opens: a bad setting leaves no new database behind.
+    timezone_of(app.settings.schedule)
     return make_runtime(
         app.store, app.settings, sources_path=app.sources_path, settings_path=app.settings_path
     )
@@ -42,8 +45,10 @@ def _logging(app: App, log_json: bool | None, console: bool = True) -> None:
 def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
     """Run the watch unattended (until SIGTERM), or list the jobs with --list."""
     from watcher.schedule import list_jobs, run_forever
+    from watcher.schedule.scheduler import job_definitions
 
     app.writes_database = not list_only  # listing reads: a read-only database will do
+    job_definitions(app.settings.schedule)  # the settings first: no database for a bad one
     rt = _runtime(app)
     if list_only:
         for row in list_jobs(rt):
@@ -64,13 +69,12 @@ def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
 @creates_database
 def run_command(app: App, job: str, log_json: bool | None) -> None:
     """Run one job now (collect, classify, draft, send, site, health, digest, retention)."""
+    from watcher.schedule.jobs import JOBS
     from watcher.schedule.runtime import install, run_job
 
+    if job not in JOBS:  # before the store: a typo leaves no new database behind
+        raise click.BadParameter(f"unknown job '{job}'; known: {', '.join(JOBS)}", param_hint="JOB")
     rt = _runtime(app)
-    if job not in rt.jobs:
-        raise click.BadParameter(
-            f"unknown job '{job}'; known: {', '.join(rt.jobs)}", param_hint="JOB"
-        )
     _logging(app, log_json)
     install(rt)
     try:

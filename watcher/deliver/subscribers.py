@@ -198,9 +198,20 @@ def import_csv(store: Store, path: Path | str, *, taxonomy: Taxonomy | None = No
     transaction: an import is never left half-done. An address there already
     gets the row's choices; one that unsubscribed is reported, not re-subscribed.
     """
-    path = Path(path)
-    taxonomy = taxonomy or taxonomy_for()
-    rows, errors = _read_rows(path, taxonomy)
+    rows, errors = read_csv(path, taxonomy=taxonomy)
+    return import_rows(store, rows, errors)
+
+
+def read_csv(
+    path: Path | str, *, taxonomy: Taxonomy | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The good rows of the file and one message per bad row, without the store;
+    ConfigError for a file that cannot be read or has no usable header."""
+    return _read_rows(Path(path), taxonomy or taxonomy_for())
+
+
+def import_rows(store: Store, rows: list[dict[str, Any]], errors: list[str]) -> ImportReport:
+    """Save what `read_csv` found, in one transaction."""
     report = ImportReport(errors=errors)
     outcome = log.save_subscribers(store, rows) if rows else {}
     for email, result in outcome.items():

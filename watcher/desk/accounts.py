@@ -21,25 +21,29 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSWORD = 8
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ConfigError(f"password: at least {MIN_PASSWORD} characters")
+
+
+def check_username(username: str) -> None:
+    if not _USERNAME.match(username or ""):
+        raise ConfigError(
+            f"user name {username!r}: use letters, digits, '.', '_', '@' or '-' (max 100)"
+        )
 
 
 def create_user(store: Store, username: str, password: str) -> int:
     """A new curator; ConfigError for a bad name or a short password, UserError
     when the name (whatever its case) is taken."""
-    if not _USERNAME.match(username or ""):
-        raise ConfigError(
-            f"user name {username!r}: use letters, digits, '.', '_', '@' or '-' (max 100)"
-        )
-    _check_password(password)
+    check_username(username)
+    check_password(password)
     return desk_store.insert_user(store, username, _hasher.hash(password))
 
 
 def set_password(store: Store, username: str, password: str) -> None:
     """A new password; every open session of the account ends."""
-    _check_password(password)
+    check_password(password)
     if desk_store.get_user(store, username) is None:
         raise desk_store.UserError(f"no user named '{username}'")
     with store.transaction():

@@ -207,15 +207,17 @@ def serve(
     port: int | None = None,
     sources: SourcesFile | None = None,
     sources_path: Path | None = None,
+    listening: socket.socket | None = None,
 ) -> None:
     """Run the desk with uvicorn until interrupted; ConfigError (exit 2) for a
-    non-loopback address while no curator account exists."""
+    non-loopback address while no curator account exists. ``listening``: the
+    socket `listen` opened on ``host`` and ``port`` already."""
     import uvicorn
 
     host = host or settings.desk.host
     port = settings.desk.port if port is None else port
     check_bind(host, count_users(store))
-    listening = listen(host, port)
+    listening = listening or listen(host, port)
     app = create_app(store, settings, sources, sources_path=sources_path, bind_host=host)
     bound_port = listening.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -108,6 +108,13 @@ def _check_parsable(url: str, typed: str) -> str:
     )
 
 
+def missing_sqlite_file(db: Path | str | None) -> bool:
+    """Whether ``db`` names an SQLite file that does not exist yet: what a command
+    may check about the database before opening it would create one."""
+    url = database_url(db)
+    return url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
+
+
 def _shown(url: str) -> str:
     """The URL as messages show it: without its password."""
     try:
