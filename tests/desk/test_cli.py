@@ -38,6 +38,36 @@ def test_users_add_list_remove(store):
     assert _cli(store, "users", "remove", "paul").exit_code == 1
 
 
+def _no_password(command: str) -> str:
+    return (
+        "Error: no password: stdin is not a terminal, and it ended before the password "
+        "and its confirmation; give the password on stdin with --password-stdin\n"
+        f"Hint: printf '%s\\n' \"$PASSWORD\" | watcher {command} NAME --password-stdin\n"
+    )
+
+
+def test_users_add_without_a_terminal_says_how_to_give_the_password(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "new" / "watcher.db"
+    added = CliRunner().invoke(main, ["users", "add", "lea", "--db", str(db)], input="")
+    assert added.exit_code == 2, added.output
+    assert added.stderr == _no_password("users add")
+    assert not db.parent.exists()  # refused before a database was created
+    differ = CliRunner().invoke(
+        main, ["users", "add", "lea", "--db", str(db)], input="motdepasse1\nmotdepasse2\n"
+    )
+    assert differ.exit_code == 2
+    assert differ.stderr == "Error: password: the two lines read from stdin differ\n"
+    piped = CliRunner().invoke(
+        main, ["users", "add", "lea", "--db", str(db)], input="motdepasse2\nmotdepasse2"
+    )
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout == "User lea created.\n"  # no prompt in a script's output
+    changed = CliRunner().invoke(main, ["users", "password", "lea", "--db", str(db)], input="")
+    assert changed.exit_code == 2
+    assert changed.stderr == _no_password("users password")
+
+
 def test_send_dry_run_from_the_cli(store, tmp_path):
     build_store(store)
     add_subscriber(store, "eau@example.org", "Eau", ["eau"], created_at=BEFORE_WEEK)

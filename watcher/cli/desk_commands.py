@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from watcher.cli import App, common_options, creates_database, handle_errors, main, pass_app
+from watcher.exceptions import ConfigError
 
 
 @main.command()
@@ -60,10 +61,25 @@ def users() -> None:
     """Curators' accounts of the desk."""
 
 
-def _password(from_stdin: bool, prompt: str) -> str:
+def _password(from_stdin: bool, prompt: str, command: str) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    # Piped or redirected stdin (a script, cron, a CI job): the password and its
+    # confirmation as two lines, without prompts. click's prompt would end an empty
+    # stdin with a bare "Aborted!", and loop on a mismatch.
+    first, second = sys.stdin.readline(), sys.stdin.readline()
+    if not second:
+        raise ConfigError(
+            "no password: stdin is not a terminal, and it ended before the password and "
+            "its confirmation; give the password on stdin with --password-stdin",
+            hint=f"printf '%s\\n' \"$PASSWORD\" | watcher {command} NAME --password-stdin",
+        )
+    password = first.rstrip("\r\n")
+    if password != second.rstrip("\r\n"):
+        raise ConfigError("password: the two lines read from stdin differ")
+    return password
 
 
 @users.command("add")
@@ -79,7 +95,7 @@ def users_add(app: App, username: str, password_stdin: bool) -> None:
 
     # Name and password before the store: a refused one leaves no new database behind.
     check_username(username)
-    password = _password(password_stdin, "Password")
+    password = _password(password_stdin, "Password", "users add")
     check_password(password)
     create_user(app.store, username, password)
     click.echo(f"User {username} created.")
@@ -95,7 +111,7 @@ def users_password(app: App, username: str, password_stdin: bool) -> None:
     """Set a curator's password (prompted, or read from stdin); their sessions end."""
     from watcher.desk.accounts import set_password
 
-    set_password(app.store, username, _password(password_stdin, "New password"))
+    set_password(app.store, username, _password(password_stdin, "New password", "users password"))
     click.echo(f"Password of {username} changed; their open sessions are closed.")
 
 
