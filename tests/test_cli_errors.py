@@ -188,6 +188,33 @@ def test_a_file_error_names_the_file(tmp_path, store):
     assert saved.stderr == f"Error: {blocker / 'b'}: cannot write a backup there (File exists)\n"
 
 
+@pytest.mark.parametrize("setting", ["blocker", "blocker/backups"])
+def test_a_backup_dir_that_is_a_file_names_the_setting(tmp_path, store, setting):
+    (tmp_path / "blocker").write_text("a file where a folder should be\n", encoding="utf-8")
+    settings = tmp_path / "watcher.toml"
+    backup_dir = tmp_path / setting
+    settings.write_text(f'[schedule]\nbackup_dir = "{backup_dir}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["backup", "--db", store.url, "--settings", str(settings)])
+    assert result.exit_code == 2
+    what = "is a file" if setting == "blocker" else f"{tmp_path / 'blocker'} is a file"
+    assert result.stderr == (
+        f"Error: schedule.backup_dir = '{backup_dir}': {what}, where a folder is needed\n"
+        "Hint: point schedule.backup_dir at a folder, or give one with --to\n"
+    )
+
+
+def test_an_empty_smtp_host_is_one_line_naming_it(tmp_path, store):
+    settings = tmp_path / "watcher.toml"
+    settings.write_text('[delivery]\nsmtp_host = ""\n', encoding="utf-8")
+    args = ["--db", store.url, "--settings", str(settings)]
+    result = CliRunner().invoke(main, ["send", "--week", "2026-W48", *args])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {settings}: delivery.smtp_host = '': not a host name; give the SMTP "
+        "server's name or address, e.g. localhost\n"
+    )
+
+
 def test_a_closed_pipe_ends_quietly(store, monkeypatch):
     def closed(*_args, **_kwargs):
         raise BrokenPipeError(32, "Broken pipe")

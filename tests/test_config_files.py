@@ -132,6 +132,21 @@ def test_settings_out_of_range_name_the_file_and_the_key(tmp_path, section, key,
     assert str(info.value).startswith(f"{path}: {section}.{key} = {value}: Input should be")
 
 
+@pytest.mark.parametrize("host", ["", " ", "mail example.org", "localhost\\n"])
+def test_an_smtp_host_that_is_no_host_name_is_refused_at_load(tmp_path, host):
+    """An empty smtp_host made every message fail with smtplib's "please run
+    connect() first", reported per subscriber, instead of one line naming it."""
+    path = tmp_path / "watcher.toml"
+    path.write_text(f'[delivery]\nsmtp_host = "{host}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    shown = host.replace("\\n", "\n")
+    assert str(info.value) == (
+        f"{path}: delivery.smtp_host = {shown!r}: not a host name; give the SMTP server's "
+        "name or address, e.g. localhost"
+    )
+
+
 def test_settings_at_the_edges_of_their_ranges_are_accepted(tmp_path):
     path = tmp_path / "watcher.toml"
     path.write_text(

@@ -24,6 +24,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    field_validator,
 )
 
 from watcher.exceptions import ConfigError
@@ -166,6 +167,17 @@ class DeliverySettings(_Section):
     max_attempts: PositiveInt = 5
     smtp_timeout_s: Seconds = 30.0  # also the wait for the server's 250 after DATA ("uncertain")
     confirm_link_hours: WholeHours = 48  # a subscription's confirmation link expires after this
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host_name(cls, value: str) -> str:
+        # smtplib takes "" for "connect later", and every message then failed with
+        # "please run connect() first"; a space cannot be in a host name either.
+        if not value or any(char.isspace() for char in value):
+            raise ValueError(
+                "not a host name; give the SMTP server's name or address, e.g. localhost"
+            )
+        return value
 
 
 class DeskSettings(_Section):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher import __version__
-from watcher.exceptions import WatcherError
+from watcher.exceptions import ConfigError, WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
@@ -64,6 +64,8 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
     at the end: a failed backup (disk full, folder not writable) leaves nothing
     that looks like a backup."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if to is None:
+        _check_backup_dir(settings.schedule.backup_dir)
     folder = Path(to) if to else settings.schedule.backup_dir / stamp
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise WatcherError(
@@ -87,6 +89,20 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
         raise
     report.folder = folder
     return report
+
+
+def _check_backup_dir(backup_dir: Path) -> None:
+    """ConfigError naming the setting when a file stands where backup_dir (or one of
+    its parents) should be a folder: the mkdir's bare "File exists" named neither."""
+    for part in (backup_dir, *backup_dir.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is a file" if part == backup_dir else f"{part} is a file"
+                raise ConfigError(
+                    f"schedule.backup_dir = {str(backup_dir)!r}: {what}, where a folder is needed",
+                    hint="point schedule.backup_dir at a folder, or give one with --to",
+                )
+            return
 
 
 def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupReport:
