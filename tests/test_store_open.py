@@ -132,8 +132,8 @@ def busy_port():  # noqa: ANN201
         ),
         (
             ["schedule", "--list"],
-            '[schedule]\ndraft_day = "someday"\n',
-            "schedule.draft_day: 'someday' is not one of mon, tue, wed, thu, fri, sat, sun",
+            '[schedule]\ntimezone = "Mars/Olympus"\n',
+            "schedule.timezone: unknown timezone 'Mars/Olympus'",
         ),
         (
             ["serve", "--host", "192.0.2.1"],
