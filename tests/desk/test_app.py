@@ -16,6 +16,7 @@ from watcher.desk.app import create_app, routes
 from watcher.desk.security import check_bind, is_loopback
 from watcher.exceptions import ConfigError
 from watcher.publish.bulletin import build_bulletin
+from watcher.store import Store
 from watcher.store.bulletins import entries, is_published
 from watcher.store.delivery import get_subscriber
 from watcher.store.desk import list_decisions
@@ -305,6 +306,25 @@ def test_serve_on_a_busy_port_is_one_error_line(tmp_path):
     assert result.returncode == 1, result.stderr
     assert f"Error: 127.0.0.1:{port}: cannot listen: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr and "ERROR:" not in result.stderr
+
+
+def test_serve_on_a_blank_host_says_how_to_listen_everywhere(tmp_path):
+    """A blank desk.host is refused before anything listens, account or not."""
+    db = tmp_path / "w.db"
+    store = Store(db)
+    create_user(store, "curatrice", "un-mot-de-passe-assez-long")
+    store.close()
+    settings = tmp_path / "w.toml"
+    settings.write_text('[desk]\nhost = ""\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "--db", str(db), "--settings", str(settings), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: desk.host = '': no address to listen on\n")
+    assert "0.0.0.0 to listen on every interface" in result.stderr
 
 
 def test_listen_on_an_unknown_host_names_it():

@@ -28,7 +28,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from watcher.config import DEFAULT_SOURCES_PATH
     from watcher.desk.app import listen
     from watcher.desk.app import serve as run
-    from watcher.desk.security import check_bind
+    from watcher.desk.security import check_bind, check_host
     from watcher.store import missing_sqlite_file
 
     settings = app.settings
@@ -39,6 +39,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     # What can be refused is refused before the store opens, so that it leaves no new
     # database behind: a public address (a new database has no account), an address
     # in use or unknown.
+    check_host(host)
     if missing_sqlite_file(app.db_path):
         check_bind(host, 0)
     listening = listen(host, port)

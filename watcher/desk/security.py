@@ -44,8 +44,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_host(host: str) -> None:
+    """Refuse a blank address (exit 2): some servers read it as every interface."""
+    if not host.strip():
+        raise ConfigError(
+            f"desk.host = {host!r}: no address to listen on",
+            hint="keep the default 127.0.0.1, or write 0.0.0.0 to listen on every interface",
+        )
+
+
 def check_bind(host: str, accounts: int) -> None:
-    """Refuse a non-loopback address while no curator account exists (exit 2)."""
+    """Refuse a blank address, and a non-loopback one while no curator account exists."""
+    check_host(host)
     if not is_loopback(host) and accounts == 0:
         raise ConfigError(
             f"refusing to listen on {host}: no curator account exists, so the desk "
