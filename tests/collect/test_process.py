@@ -76,15 +76,24 @@ def test_a_stop_request_stops_the_child_cleanly(tmp_path) -> None:  # noqa: ANN0
 
 
 def test_ctrl_c_is_forwarded_once_and_raised_once_the_child_is_gone(tmp_path) -> None:  # noqa: ANN001
+    # Python's own Ctrl-C handler, or the test proves nothing.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     pids: list[int] = []
-    timer = threading.Timer(0.7, os.kill, (os.getpid(), signal.SIGINT))
+
+    def ctrl_c_once_ready(line: str) -> None:
+        # Sent once the child is up and run_child is waiting on it, not after a fixed
+        # delay that a loaded machine may exceed or undercut.
+        if line == "ready\n":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    started = time.monotonic()
     with open(tmp_path / "log", "w") as log, pytest.raises(KeyboardInterrupt):
-        timer.start()
         run_child(
             child("clean"), lock=None, time_limit_s=60, grace_s=5, stderr=log,
-            on_start=pids.append,
+            on_start=pids.append, on_line=ctrl_c_once_ready,
         )  # fmt: skip
     assert gone(pids[0])
+    assert time.monotonic() - started < 30  # the child stopped at the Ctrl-C, not at its end
 
 
 def test_the_child_holds_the_lock_it_inherits(tmp_path) -> None:  # noqa: ANN001
