@@ -266,6 +266,7 @@ class _Run:
                 subscriber_id=subscriber["id"],
                 email=subscriber["email"],
                 status="skipped",
+                published_at=self.week_mail.published_at,
             )
         return None
 
@@ -288,6 +289,7 @@ class _Run:
             email=email,
             items=items,
             seen=self.seen.get(subscriber["id"]),
+            published_at=self.week_mail.published_at,
         )
         if row is None:  # another `watcher send` running at the same time took it
             self.report.already_sent.append(email)

@@ -407,26 +407,32 @@ def new_edition(store: Store, week: str, user: str) -> int:
 def unfreeze(store: Store, week: str) -> int:
     """Take back the published current edition (it becomes a draft again, its
     snapshot dropped) while no message of it was handed to the mail server;
-    returns the edition. PublishError otherwise: open a new edition instead."""
-    from watcher.store.delivery import deliveries
+    returns the edition. PublishError otherwise: open a new edition instead.
+
+    The edition keeps its number when published again, with other content: the
+    delivery rows decided on the withdrawn content (``skipped``: nothing for their
+    themes; ``failed``: refused before the message was handed over) are dropped, or
+    the next send would take those subscribers as done and they would miss it."""
+    from watcher.store.delivery import HANDED_OVER, deliveries
 
     with store.begin() as conn:
+        # The senders claim each message under the same lock (delivery.begin_attempt):
+        # no message of the edition is claimed between the check and the withdrawal.
+        lock_key(conn, "bulletin", week)
         latest = _latest(conn, week)
         if latest is None or latest["status"] != "published":
             raise PublishError(f"bulletin {week} has no published edition to withdraw")
         edition = latest["edition"]
+        of_edition = (deliveries.c.week == week, deliveries.c.edition == edition)
         messages = conn.execute(
-            select(func.count()).where(
-                deliveries.c.week == week,
-                deliveries.c.edition == edition,
-                deliveries.c.status.in_(("pending", "sent")),
-            )
+            select(func.count()).where(*of_edition, deliveries.c.status.in_(HANDED_OVER))
         ).scalar_one()
         if messages:
             raise PublishError(
                 f"bulletin {week} edition {edition} was already sent ({messages} message(s))",
                 hint="correct it with a new edition instead",
             )
+        conn.execute(deliveries.delete().where(*of_edition))
         conn.execute(
             bulletins.update()
             .where(bulletins.c.week == week, bulletins.c.edition == edition)

@@ -35,9 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from watcher.base.clock import utcnow
-from watcher.exceptions import WatcherError
+from watcher.exceptions import DeliveryError, WatcherError
 from watcher.store import Store
-from watcher.store.locking import insert_or_ignore
+from watcher.store.locking import insert_or_ignore, lock_key
 from watcher.store.schema import UtcDateTime, metadata
 
 subscribers = Table(
@@ -96,6 +96,9 @@ deliveries = Table(
 )
 
 SUBSCRIBER_STATUSES = ("active", "paused", "unsubscribed")
+# Delivery statuses of a message that may have reached its reader: an edition with
+# one of them can no longer be withdrawn (bulletins.unfreeze).
+HANDED_OVER = ("pending", "sent", "uncertain")
 CHOICE_FIELDS = ("name", "themes", "types", "scopes")
 
 
@@ -389,6 +392,30 @@ def _new_row(
     }
 
 
+class BulletinWithdrawn(DeliveryError):
+    """The edition being sent was unpublished (or unpublished and published again)
+    during the run: nothing of it went out, and the run must stop."""
+
+
+def _still_published(conn: Any, week: str, edition: int, published_at: datetime) -> None:
+    """Raise BulletinWithdrawn unless the edition is still the publication of
+    ``published_at``; holds the week's lock (bulletins.unfreeze takes it too)."""
+    from watcher.store.bulletins import bulletins
+
+    lock_key(conn, "bulletin", week)
+    row = conn.execute(
+        select(bulletins.c.status, bulletins.c.published_at).where(
+            bulletins.c.week == week, bulletins.c.edition == edition
+        )
+    ).first()
+    if row is None or row.status != "published" or row.published_at != published_at:
+        raise BulletinWithdrawn(
+            f"bulletin {week} edition {edition} was withdrawn during the send "
+            "(unpublished, or published again since): the run stopped, nothing of it was sent",
+            hint=f"send it again once it is published: watcher send --week {week}",
+        )
+
+
 def begin_attempt(
     store: Store,
     *,
@@ -398,6 +425,7 @@ def begin_attempt(
     email: str,
     items: int,
     seen: dict[str, Any] | None = None,
+    published_at: datetime | None = None,
 ) -> dict[str, Any] | None:
     """Mark the message ``pending`` and count the attempt, committed before any send.
 
@@ -405,6 +433,9 @@ def begin_attempt(
     The row is claimed only if it is still as seen: when another sender got there
     first (two `watcher send` at once), None is returned and nothing is sent twice.
     Returns the row as it is now (attempts already incremented).
+
+    ``published_at``: the publication the message was built from; when the edition
+    was withdrawn (or withdrawn and published again) since, BulletinWithdrawn.
     """
     now = utcnow()
     key = (
@@ -413,6 +444,8 @@ def begin_attempt(
         deliveries.c.subscriber_id == subscriber_id,
     )
     with store.begin() as conn:
+        if published_at is not None:
+            _still_published(conn, week, edition, published_at)
         row = conn.execute(select(deliveries).where(*key).with_for_update()).first()
         if row is None:
             if seen is not None:
@@ -470,9 +503,13 @@ def record_outcome(
     status: str,
     items: int = 0,
     message_id: str | None = None,
+    published_at: datetime | None = None,
 ) -> None:
-    """A final row in one step (``skipped``: nothing for their themes), kept if present."""
+    """A final row in one step (``skipped``: nothing for their themes), kept if present.
+    ``published_at`` as for ``begin_attempt``."""
     now = utcnow()
     with store.begin() as conn:
+        if published_at is not None:
+            _still_published(conn, week, edition, published_at)
         row = _new_row(week, edition, subscriber_id, email, status, 0, items, now)
         insert_or_ignore(conn, deliveries, {**row, "message_id": message_id})

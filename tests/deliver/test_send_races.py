@@ -1,0 +1,114 @@
+"""What other people do while a send runs, or between two sends of one week: a
+curator withdraws the bulletin."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.desk.builder import WEEK
+from watcher.deliver import add_subscriber, send_week
+from watcher.deliver.bulletin import PublishedWeek
+from watcher.deliver.send import deliver
+from watcher.deliver.tokens import delivery_secret
+from watcher.desk.curation import withdraw_week
+from watcher.exceptions import DeliveryError, PublishError
+from watcher.publish.bulletin import publish_bulletin
+from watcher.settings import Settings
+from watcher.store.delivery import list_deliveries
+from watcher.store.labels import set_override
+
+from .conftest import BEFORE, smtp_settings
+
+
+def _deliver_with(store, settings, on_render):  # noqa: ANN001, ANN202
+    """`send_week`, with ``on_render(email)`` called as each subscriber's turn comes."""
+    week_mail = PublishedWeek(store, WEEK, settings)
+    render_for = week_mail.render_for
+
+    def render(subscriber):  # noqa: ANN001, ANN202
+        on_render(subscriber["email"])
+        return render_for(subscriber)
+
+    week_mail.render_for = render  # type: ignore[method-assign]
+    return deliver(store, week_mail, settings, secret=delivery_secret(store, settings))
+
+
+def test_a_week_withdrawn_after_a_failed_send_reaches_everyone_once_published_again(
+    published, smtp, tmp_path
+):
+    """Monday the mail server is down (every message failed, and one reader had nothing
+    for their themes); the team withdraws the bulletin, adds an item for that reader's
+    theme and publishes it again, with the same edition number. Each reader gets it."""
+    store, ids = published
+    recorder, port = smtp
+    down = send_week(store, WEEK, smtp_settings(1, tmp_path))  # nothing listens on port 1
+    assert down.sent == [] and down.skipped_empty == ["rien@example.org"]
+
+    withdraw_week(store, WEEK, user="marie")
+    set_override(store, ids["chaleur"], {"themes": ["energie", "decarbonation"]}, "marie")
+    assert publish_bulletin(store, WEEK, "marie", Settings()) == 1
+
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path))
+    assert report.already_sent == [] and report.skipped_empty == []
+    got = recorder.by_recipient()
+    assert "rien@example.org" in got  # before: taken as done by the withdrawn edition's row
+    assert all(len(messages) == 1 for messages in got.values())
+    rows = list_deliveries(store, week=WEEK)
+    assert [r["attempts"] for r in rows] == [1] * len(rows)  # a fresh start, not attempt 2
+
+
+def test_an_edition_with_an_uncertain_message_cannot_be_withdrawn(published, smtp, tmp_path):
+    """'uncertain': the server may have it. Withdrawing, then sending other content
+    under the same edition, would give that reader two versions of one bulletin."""
+    store, _ids = published
+    recorder, port = smtp
+    recorder.refuse = {"energie@example.org", "btp@example.org", "tout@example.org"}
+    recorder.after_data = {"eau@example.org": "drop"}
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path, smtp_timeout_s=0.5))
+    assert report.uncertain == ["eau@example.org"] and report.sent == []
+
+    with pytest.raises(PublishError, match="already sent"):
+        withdraw_week(store, WEEK, user="marie")
+
+
+def test_a_bulletin_withdrawn_during_the_send_stops_it_before_any_message(
+    published, smtp, tmp_path
+):
+    store, _ids = published
+    recorder, port = smtp
+    add_subscriber(store, "aaa@example.org", "Premier", ["decarbonation"], created_at=BEFORE)
+    settings = smtp_settings(port, tmp_path)
+    turns: list[str] = []
+
+    def on_render(email: str) -> None:
+        turns.append(email)
+        if email == "btp@example.org":  # the first with something to send
+            withdraw_week(store, WEEK, user="marie")
+
+    with pytest.raises(DeliveryError, match="withdrawn during the send"):
+        _deliver_with(store, settings, on_render)
+    assert recorder.messages == []
+    assert list_deliveries(store, week=WEEK) == []  # not even aaa's 'skipped'
+
+    publish_bulletin(store, WEEK, "marie", Settings())  # published again: all goes out
+    report = send_week(store, WEEK, settings)
+    assert sorted(recorder.by_recipient()) == sorted(report.sent)
+    assert report.skipped_empty == ["aaa@example.org", "rien@example.org"]
+
+
+def test_a_bulletin_withdrawn_then_published_again_during_the_send_stops_the_old_copy(
+    published, smtp, tmp_path
+):
+    """The run holds the first publication's snapshot: it must not send it under the
+    second publication's name."""
+    store, _ids = published
+    recorder, port = smtp
+
+    def on_render(email: str) -> None:
+        if email == "btp@example.org":
+            withdraw_week(store, WEEK, user="marie")
+            publish_bulletin(store, WEEK, "marie", Settings())
+
+    with pytest.raises(DeliveryError, match="withdrawn during the send"):
+        _deliver_with(store, smtp_settings(port, tmp_path), on_render)
+    assert recorder.messages == []
