@@ -1,5 +1,5 @@
 """What other people do while a send runs, or between two sends of one week: a
-curator withdraws the bulletin."""
+curator withdraws the bulletin, a reader leaves the list."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from watcher.desk.curation import withdraw_week
 from watcher.exceptions import DeliveryError, PublishError
 from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
-from watcher.store.delivery import list_deliveries
+from watcher.store.delivery import list_deliveries, set_subscriber_status
 from watcher.store.labels import set_override
 
 from .conftest import BEFORE, smtp_settings
@@ -112,3 +112,24 @@ def test_a_bulletin_withdrawn_then_published_again_during_the_send_stops_the_old
     with pytest.raises(DeliveryError, match="withdrawn during the send"):
         _deliver_with(store, smtp_settings(port, tmp_path), on_render)
     assert recorder.messages == []
+
+
+def test_a_reader_who_leaves_during_the_send_gets_nothing(published, smtp, tmp_path):
+    store, _ids = published
+    recorder, port = smtp
+
+    def on_render(email: str) -> None:
+        if email == "btp@example.org":  # the first in the list; tout@ comes last
+            set_subscriber_status(store, "tout@example.org", "unsubscribed")
+            set_subscriber_status(store, "eau@example.org", "paused")
+
+    report = _deliver_with(store, smtp_settings(port, tmp_path), on_render)
+    assert sorted(recorder.by_recipient()) == ["btp@example.org", "energie@example.org"]
+    assert sorted(report.left) == ["eau@example.org", "tout@example.org"]
+    assert report.already_sent == []
+    assert "2 left the list during the run" in report.summary()
+    assert {r["email"] for r in list_deliveries(store, week=WEEK)} == {
+        "btp@example.org",
+        "energie@example.org",
+        "rien@example.org",
+    }

@@ -99,6 +99,8 @@ class DeliveryReport:
     uncertain: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)  # max_attempts reached
     not_yet_subscribed: list[str] = field(default_factory=list)
+    # unsubscribed, paused or deleted after the run started, before their turn
+    left: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)  # dry run: the .eml files
     rate_wait_s: float = 0.0
 
@@ -118,6 +120,8 @@ class DeliveryReport:
             parts.append(f"{len(self.uncertain)} uncertain (may have arrived; not resent)")
         if self.gave_up:
             parts.append(f"{len(self.gave_up)} given up after max attempts")
+        if self.left:
+            parts.append(f"{len(self.left)} left the list during the run (not sent)")
         return f"{self.week} edition {self.edition}: " + ", ".join(parts)
 
 
@@ -291,8 +295,12 @@ class _Run:
             seen=self.seen.get(subscriber["id"]),
             published_at=self.week_mail.published_at,
         )
-        if row is None:  # another `watcher send` running at the same time took it
-            self.report.already_sent.append(email)
+        if row is None:
+            now = log.get_subscriber(self.store, subscriber_id=subscriber["id"])
+            if now is None or now["status"] != "active":  # left while the run went on
+                self.report.left.append(email)
+            else:  # another `watcher send` running at the same time took it
+                self.report.already_sent.append(email)
             return
         message_id = str(msg["Message-ID"])
         try:

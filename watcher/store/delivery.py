@@ -416,6 +416,13 @@ def _still_published(conn: Any, week: str, edition: int, published_at: datetime)
         )
 
 
+def _is_active(conn: Any, subscriber_id: int) -> bool:
+    status = conn.execute(
+        select(subscribers.c.status).where(subscribers.c.id == subscriber_id)
+    ).scalar()
+    return status == "active"
+
+
 def begin_attempt(
     store: Store,
     *,
@@ -432,7 +439,9 @@ def begin_attempt(
     ``seen`` is the row as the sender read it before deciding to send (None: no row).
     The row is claimed only if it is still as seen: when another sender got there
     first (two `watcher send` at once), None is returned and nothing is sent twice.
-    Returns the row as it is now (attempts already incremented).
+    None too when the subscriber is no longer active (unsubscribed or paused while
+    the run went through the list). Returns the row as it is now (attempts already
+    incremented).
 
     ``published_at``: the publication the message was built from; when the edition
     was withdrawn (or withdrawn and published again) since, BulletinWithdrawn.
@@ -446,6 +455,8 @@ def begin_attempt(
     with store.begin() as conn:
         if published_at is not None:
             _still_published(conn, week, edition, published_at)
+        if not _is_active(conn, subscriber_id):
+            return None
         row = conn.execute(select(deliveries).where(*key).with_for_update()).first()
         if row is None:
             if seen is not None:
