@@ -3,9 +3,12 @@ curator withdraws the bulletin, a reader leaves the list."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.desk.builder import WEEK
+from tests.shared import wait_for
 from watcher.deliver import add_subscriber, send_week
 from watcher.deliver.bulletin import PublishedWeek
 from watcher.deliver.send import deliver
@@ -14,6 +17,7 @@ from watcher.desk.curation import withdraw_week
 from watcher.exceptions import DeliveryError, PublishError
 from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
+from watcher.store import Store
 from watcher.store.delivery import list_deliveries, set_subscriber_status
 from watcher.store.labels import set_override
 
@@ -133,3 +137,43 @@ def test_a_reader_who_leaves_during_the_send_gets_nothing(published, smtp, tmp_p
         "energie@example.org",
         "rien@example.org",
     }
+
+
+@pytest.mark.parametrize("retry_uncertain", [False, True], ids=["plain", "retry-uncertain"])
+def test_a_second_send_started_during_the_first_waits_for_it(
+    retry_uncertain, published, smtp, tmp_path, db_url
+):
+    """The scheduler's send and a manual one (or a manual `--retry-uncertain`) at once:
+    each reader gets one message, and no message in flight is called uncertain."""
+    store, _ids = published
+    recorder, port = smtp
+    recorder.after_data = {email: 0.3 for email in EXPECTED_RECIPIENTS}  # a slow server
+    settings = smtp_settings(port, tmp_path)
+    first: dict = {}
+    other = Store(db_url, migrate=False)  # as another process: its own connections
+    thread = threading.Thread(target=lambda: first.update(report=send_week(other, WEEK, settings)))
+    thread.start()
+    try:
+        assert wait_for(lambda: len(recorder.messages) >= 1, timeout=20)
+        waited: list[str] = []
+        second = send_week(
+            store, WEEK, settings, retry_uncertain=retry_uncertain, on_wait=waited.append
+        )
+    finally:
+        thread.join(timeout=60)
+        other.close()
+    assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(
+        EXPECTED_RECIPIENTS, 1
+    )
+    assert sorted(first["report"].sent) == sorted(EXPECTED_RECIPIENTS)
+    assert second.sent == [] and second.uncertain == []
+    assert len(waited) == 1  # told once, then waited
+    assert sorted(second.already_sent) == sorted([*EXPECTED_RECIPIENTS, "rien@example.org"])
+
+
+EXPECTED_RECIPIENTS = [
+    "btp@example.org",
+    "eau@example.org",
+    "energie@example.org",
+    "tout@example.org",
+]

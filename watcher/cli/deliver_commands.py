@@ -185,6 +185,10 @@ def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncerta
         dry_run=dry_run,
         out_dir=out_dir,
         retry_uncertain=retry_uncertain,
+        on_wait=lambda lock: click.echo(
+            f"Another send is running on this database ({lock} is held): waiting for it to end…",
+            err=True,
+        ),
     )
     click.echo(report.summary())
     if dry_run and report.written:

@@ -6,6 +6,8 @@ add_subscriber(store, email, name="", themes=None, types=None, scopes=None) -> i
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from watcher.deliver.send import DeliveryReport, Transport, deliver
@@ -24,21 +26,43 @@ def send_week(
     out_dir: Path | str | None = None,
     transport: Transport | None = None,
     retry_uncertain: bool = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
     """Send (or, with ``dry_run``, write as .eml under ``out_dir/mail/<week>/``) the
-    week's published bulletin to each active subscriber, cut to their themes."""
+    week's published bulletin to each active subscriber, cut to their themes.
+
+    One send at a time per database (a lock beside an SQLite database, or in the
+    PostgreSQL database): a second one, the scheduler's and a manual one for
+    instance, waits for the first to end (``on_wait(lock)`` is told once), then
+    finds its messages sent. Side by side, a message the other run had in flight
+    was taken for one left ``pending`` by a dead run: reported uncertain, and
+    sent a second time with ``retry_uncertain``."""
+    from watcher.collect.lock import lock_path, waiting_lock
     from watcher.deliver.bulletin import PublishedWeek
 
-    week_mail = PublishedWeek(store, week, settings)
-    return deliver(
-        store,
-        week_mail,
-        settings,
-        secret=delivery_secret(store, settings),
-        dry_run=dry_run,
-        out_dir=Path(out_dir) if out_dir else None,
-        transport=transport,
-        retry_uncertain=retry_uncertain,
+    def run() -> DeliveryReport:
+        week_mail = PublishedWeek(store, week, settings)
+        return deliver(
+            store,
+            week_mail,
+            settings,
+            secret=delivery_secret(store, settings),
+            dry_run=dry_run,
+            out_dir=Path(out_dir) if out_dir else None,
+            transport=transport,
+            retry_uncertain=retry_uncertain,
+        )
+
+    if dry_run:
+        return run()
+    lock = lock_path(store, Path(settings.publish.output_dir), "send")
+    with waiting_lock(lock, on_wait=on_wait or _log_wait):
+        return run()
+
+
+def _log_wait(lock: str) -> None:
+    logging.getLogger(__name__).warning(
+        "another send is running on this database (%s is held): waiting for it to end", lock
     )
 
 

@@ -204,7 +204,12 @@ def send(rt: Runtime) -> JobResult:
         log_event("published", week=week, edition=edition, by=SCHEDULE_USER)
     else:
         alerts.clear(rt, "unpublished_week", week)
-    report = send_week(rt.store, week, rt.settings)
+    report = send_week(
+        rt.store,
+        week,
+        rt.settings,
+        on_wait=lambda lock: log_event("send_waiting", logging.WARNING, week=week, lock=lock),
+    )
     run_job("site", trigger="after-publish")
     failed = dict(getattr(report, "failed", {}) or {})
     gave_up = list(getattr(report, "gave_up", []) or [])
