@@ -177,3 +177,38 @@ EXPECTED_RECIPIENTS = [
     "energie@example.org",
     "tout@example.org",
 ]
+
+
+def test_a_send_asked_to_stop_ends_between_two_messages_and_the_next_run_finishes(
+    published, smtp, tmp_path
+):
+    """The scheduler stopping (SIGTERM) must not wait for hundreds of messages at
+    rate_per_minute (systemd's SIGKILL comes first): the run ends after the message
+    in hand, and says who it did not reach."""
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    stop = threading.Event()
+    week_mail = PublishedWeek(store, WEEK, settings)
+    report = deliver(
+        store,
+        week_mail,
+        settings,
+        secret=delivery_secret(store, settings),
+        progress=lambda status, email: stop.set(),  # SIGTERM during the first message
+        stop=stop,
+    )
+    assert report.sent == ["btp@example.org"]
+    assert report.not_reached == [
+        "eau@example.org",
+        "energie@example.org",
+        "rien@example.org",
+        "tout@example.org",
+    ]
+    assert "stopped before 4 reader(s)" in report.summary()
+
+    again = send_week(store, WEEK, settings)
+    assert sorted(again.sent) == ["eau@example.org", "energie@example.org", "tout@example.org"]
+    assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(
+        EXPECTED_RECIPIENTS, 1
+    )

@@ -97,3 +97,23 @@ def test_weeks_of_draft_and_send(runtime):
         assert jobs.send_week_of(runtime) == "2026-W53"
     with time_machine.travel(paris(2026, 12, 31, 14, 0), tick=False):  # Thursday
         assert jobs.draft_week(runtime) == "2026-W53"
+
+
+def test_a_send_stopped_by_the_scheduler_is_interrupted_not_ok(stages, runtime, recorder):
+    """The job hands the scheduler's stop to the send and says it was cut short: the
+    next start resumes it (scheduler.start)."""
+    seen = {}
+
+    def send_week(store, week, settings, **kwargs):  # noqa: ANN001, ANN202, ANN003
+        seen.update(kwargs)
+        return types.SimpleNamespace(
+            sent=["a"], failed={}, gave_up=[], already_sent=[], not_reached=["b", "c"]
+        )
+
+    __import__("sys").modules["watcher.deliver"].send_week = send_week
+    stages.published.add("2026-W48")
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "interrupted"
+    assert seen["stop"] is runtime.stopping
+    run = store_jobs.last_job_runs(runtime.store)["send"]
+    assert run["outcome"] == "interrupted" and "stopped before 2 reader(s)" in run["detail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -165,3 +166,55 @@ def test_list_shows_the_stored_next_runs(start_manual, runtime):
     assert rows["send"]["next_run"] == paris(2026, 12, 7, 8, 0)
     assert rows["draft"]["next_run"] == paris(2026, 12, 3, 14, 0)
     assert str(rows["send"]["next_run"].tzinfo) == "Europe/Paris"
+
+
+class _Died(BaseException):
+    """The process dying mid-job (power cut, SIGKILL): nothing records the run's end."""
+
+
+@pytest.mark.parametrize("how", ["stopped", "died"])
+def test_a_send_cut_short_goes_on_once_at_the_next_start(how, start_manual, recorder, runtime):
+    """Monday's send stopped (SIGTERM: the job ends between two messages) or died half
+    way. Its next run is a week away: the readers it had not reached would never get
+    the bulletin. At the next start the send runs again, once."""
+    from watcher.schedule.runtime import JobResult
+
+    def cut_short(rt):  # noqa: ANN001, ANN202
+        recorder.calls.append(("send", datetime.now(PARIS)))
+        if how == "died":
+            raise _Died
+        return JobResult("interrupted", "2026-W48: 3 sent; stopped before 2 reader(s)")
+
+    runtime.jobs["send"] = cut_short
+    scheduler, clock = start_manual(paris(2026, 11, 30, 7, 50))
+    with contextlib.suppress(_Died):
+        clock.at(paris(2026, 11, 30, 8, 0))
+    scheduler.shutdown(wait=False)
+    assert len(recorder.of("send")) == 1
+
+    runtime.jobs["send"] = recorder.job("send")
+    scheduler2, clock2 = start_manual(paris(2026, 11, 30, 8, 5))
+    clock2.run(paris(2026, 11, 30, 8, 5), paris(2026, 12, 1, 9, 0), step_min=60)
+    assert [s.strftime("%d %H:%M") for s in recorder.of("send")] == ["30 08:00", "30 08:05"]
+    assert job_history(runtime.store, "send")[0]["trigger"] == "resume"
+    assert scheduler2.get_job("send").next_run_time == paris(2026, 12, 7, 8, 0)
+    scheduler2.shutdown(wait=False)
+
+    # Finished now: a later restart has nothing to resume.
+    scheduler3, clock3 = start_manual(paris(2026, 12, 1, 10, 0))
+    clock3.run(paris(2026, 12, 1, 10, 0), paris(2026, 12, 1, 12, 0), step_min=60)
+    assert len(recorder.of("send")) == 2
+
+
+def test_a_send_cut_short_long_ago_is_not_resumed(start_manual, recorder, runtime):
+    from watcher.schedule.runtime import JobResult
+
+    runtime.jobs["send"] = lambda rt: JobResult("interrupted", "stopped")
+    scheduler, clock = start_manual(paris(2026, 11, 30, 7, 50))
+    clock.at(paris(2026, 11, 30, 8, 0))
+    scheduler.shutdown(wait=False)
+    runtime.jobs["send"] = recorder.job("send")
+    # Back on Thursday: past the send's 48 h grace, as a missed send would be.
+    scheduler2, clock2 = start_manual(paris(2026, 12, 3, 10, 0))
+    clock2.run(paris(2026, 12, 3, 10, 0), paris(2026, 12, 3, 12, 0), step_min=60)
+    assert recorder.of("send") == []

@@ -7,6 +7,7 @@ add_subscriber(store, email, name="", themes=None, types=None, scopes=None) -> i
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def send_week(
     transport: Transport | None = None,
     retry_uncertain: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> DeliveryReport:
     """Send (or, with ``dry_run``, write as .eml under ``out_dir/mail/<week>/``) the
     week's published bulletin to each active subscriber, cut to their themes.
@@ -36,7 +38,7 @@ def send_week(
     instance, waits for the first to end (``on_wait(lock)`` is told once), then
     finds its messages sent. Side by side, a message the other run had in flight
     was taken for one left ``pending`` by a dead run: reported uncertain, and
-    sent a second time with ``retry_uncertain``."""
+    sent a second time with ``retry_uncertain``. ``stop``: see ``deliver``."""
     from watcher.collect.lock import lock_path, waiting_lock
     from watcher.deliver.bulletin import PublishedWeek
 
@@ -51,6 +53,7 @@ def send_week(
             out_dir=Path(out_dir) if out_dir else None,
             transport=transport,
             retry_uncertain=retry_uncertain,
+            stop=stop,
         )
 
     if dry_run:

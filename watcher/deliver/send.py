@@ -21,6 +21,7 @@ are filled in per message.
 from __future__ import annotations
 
 import smtplib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +104,8 @@ class DeliveryReport:
     left: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)  # dry run: the .eml files
     rate_wait_s: float = 0.0
+    # asked to stop (the scheduler stopping): readers not reached yet, for the next run
+    not_reached: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.dry_run:
@@ -122,6 +125,8 @@ class DeliveryReport:
             parts.append(f"{len(self.gave_up)} given up after max attempts")
         if self.left:
             parts.append(f"{len(self.left)} left the list during the run (not sent)")
+        if self.not_reached:
+            parts.append(f"stopped before {len(self.not_reached)} reader(s), for the next run")
         return f"{self.week} edition {self.edition}: " + ", ".join(parts)
 
 
@@ -168,8 +173,12 @@ def deliver(
     bucket: TokenBucket | None = None,
     retry_uncertain: bool = False,
     progress: Callable[[str, str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> DeliveryReport:
-    """The loop behind `send_week`, with the bulletin and the transport given."""
+    """The loop behind `send_week`, with the bulletin and the transport given.
+
+    ``stop`` set (the scheduler stopping) ends the run between two messages; the
+    readers not reached yet are in ``report.not_reached``, for the next run."""
     own_transport = transport is None and not dry_run
     if own_transport:
         transport = SmtpTransport(settings.delivery)
@@ -188,7 +197,11 @@ def deliver(
         progress=progress,
     )
     try:
-        for subscriber in log.list_subscribers(store, status="active"):
+        readers = log.list_subscribers(store, status="active")
+        for n, subscriber in enumerate(readers):
+            if stop is not None and stop.is_set():
+                run.report.not_reached = [r["email"] for r in readers[n:]]
+                break
             run.deliver_to(subscriber)
     finally:
         if own_transport and transport is not None:

@@ -209,8 +209,8 @@ def send(rt: Runtime) -> JobResult:
         week,
         rt.settings,
         on_wait=lambda lock: log_event("send_waiting", logging.WARNING, week=week, lock=lock),
+        stop=rt.stopping,
     )
-    run_job("site", trigger="after-publish")
     failed = dict(getattr(report, "failed", {}) or {})
     gave_up = list(getattr(report, "gave_up", []) or [])
     sent = len(getattr(report, "sent", []) or [])
@@ -218,6 +218,11 @@ def send(rt: Runtime) -> JobResult:
     detail = (
         f"{week}: {sent} sent, {already} already sent, {len(failed)} failed, {len(gave_up)} gave up"
     )
+    not_reached = getattr(report, "not_reached", None)
+    if not_reached:
+        # The scheduler is stopping: the next start resumes the send (scheduler.start).
+        return JobResult("interrupted", f"{detail}; stopped before {len(not_reached)} reader(s)")
+    run_job("site", trigger="after-publish")
     if failed or gave_up:
         sample = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
         alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())

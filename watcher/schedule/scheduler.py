@@ -232,10 +232,48 @@ def start(
         changed=",".join(changed) or "none",
         interrupted_runs=interrupted,
     )
+    _resume_interrupted_send(rt, scheduler, definitions)
     for job in scheduler.get_jobs():
         log_event("job_next", job=job.id, next_run=_fmt(job.next_run_time))
     scheduler.resume()  # runs what is due now, missed runs included (once, within grace)
     return scheduler
+
+
+RESUME_SEND = "send-resume"
+
+
+def _resume_interrupted_send(rt: Runtime, scheduler: Any, definitions: list[JobDef]) -> None:
+    """A send cut short (the scheduler stopped or died mid-run) goes on at start.
+
+    Its next scheduled run is a week away: the readers it had not reached yet would
+    never get the bulletin. Sending is idempotent per reader and edition, so the
+    send job runs again now, once, when the interrupted run started within the send's
+    misfire grace time (and the stored send is not due now anyway)."""
+    from datetime import timedelta
+
+    from watcher.store.jobs import last_job_runs
+
+    last = last_job_runs(rt.store).get("send")
+    if last is None or last["outcome"] != "interrupted":
+        return
+    grace = next(d.misfire_grace_s for d in definitions if d.id == "send")
+    now = datetime.now(scheduler.timezone)
+    if last["started_at"] < now - timedelta(seconds=grace):
+        return
+    stored = scheduler.get_job("send")
+    if stored is not None and stored.next_run_time is not None and stored.next_run_time <= now:
+        return  # a missed send: it runs now anyway
+    scheduler.add_job(
+        FUNC_REF,
+        "date",
+        run_date=now,
+        args=["send", "resume"],
+        id=RESUME_SEND,
+        name=RESUME_SEND,
+        replace_existing=True,
+        misfire_grace_time=grace,
+    )
+    log_event("send_resume", started=last["started_at"].isoformat(timespec="seconds"))
 
 
 def _fmt(moment: datetime | None) -> str:
