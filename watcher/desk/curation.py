@@ -287,9 +287,12 @@ def undo(store: Store, decision_id: int, *, user: str) -> int:
         )
 
 
-def publish_week(store: Store, week: str, *, user: str, settings: Settings) -> int:
-    """Freeze the bulletin (the current edition) and log it; returns the edition."""
-    edition = publish_bulletin(store, week, user, settings)
+def publish_week(
+    store: Store, week: str, *, user: str, settings: Settings, expected: int | None = None
+) -> int:
+    """Freeze the bulletin (the current edition) and log it; returns the edition.
+    ``expected``: the draft edition the curator saw (refused when another one is current)."""
+    edition = publish_bulletin(store, week, user, settings, expected=expected)
     desk_store.record_decision(
         store, user=user, week=week, field="publish", before=None, after=edition
     )
@@ -305,8 +308,9 @@ def withdraw_week(store: Store, week: str, *, user: str) -> int:
     return edition
 
 
-def open_new_edition(store: Store, week: str, *, user: str) -> int:
-    edition = store_bulletins.new_edition(store, week, user)
+def open_new_edition(store: Store, week: str, *, user: str, expected: int | None = None) -> int:
+    """Open the next draft; ``expected``: the published edition the curator saw."""
+    edition = store_bulletins.new_edition(store, week, user, expected=expected)
     desk_store.record_decision(
         store, user=user, week=week, field="new_edition", before=edition - 1, after=edition
     )

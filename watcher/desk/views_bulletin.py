@@ -14,8 +14,17 @@ from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import parse_week
 from watcher.desk import curation
 from watcher.desk.security import login_required, post_form
-from watcher.desk.views_week import WEEK, _refused, _week, edition_state
-from watcher.desk.web import back, flash, fragment, french_error, html, is_fetch, render
+from watcher.desk.views_week import WEEK, _bad_request, _refused, _week, edition_state
+from watcher.desk.web import (
+    back,
+    flash,
+    fragment,
+    french_error,
+    html,
+    is_fetch,
+    parse_id,
+    render,
+)
 from watcher.exceptions import WatcherError
 from watcher.publish.bulletin import build_bulletin, filter_bulletin, render_email
 from watcher.publish.editorial import editorial_html
@@ -95,12 +104,27 @@ async def preview_email(request: Request) -> Response:
     return response
 
 
+def _shown_edition(form: Any) -> int | None:
+    """The edition the page showed (its publish / new edition form says which), so
+    a double click or a replayed form acts on that edition or not at all; None
+    when the form does not say (a script's POST)."""
+    value = str(form.get("edition") or "")
+    return parse_id(value, "edition") if value else None
+
+
 @post_form
 async def publish(request: Request) -> Response:
     store, settings = request.app.state.store, request.app.state.settings
     week = _week(request)
+    form = await request.form()
     try:
-        edition = curation.publish_week(store, week, user=request.state.user, settings=settings)
+        expected = _shown_edition(form)
+    except WatcherError as exc:
+        return _bad_request(request, exc)
+    try:
+        edition = curation.publish_week(
+            store, week, user=request.state.user, settings=settings, expected=expected
+        )
     except WatcherError as exc:
         flash(request, french_error(exc.message), "error")
         return back(f"/semaine/{week}")
@@ -127,8 +151,13 @@ def rebuild_archive(store: Store, settings: Settings) -> str:
 async def new_edition(request: Request) -> Response:
     store = request.app.state.store
     week = _week(request)
+    form = await request.form()
     try:
-        edition = curation.open_new_edition(store, week, user=request.state.user)
+        expected = _shown_edition(form)
+    except WatcherError as exc:
+        return _bad_request(request, exc)
+    try:
+        edition = curation.open_new_edition(store, week, user=request.state.user, expected=expected)
         flash(request, f"Édition {edition} ouverte : le bulletin peut de nouveau être modifié.")
     except WatcherError as exc:
         flash(request, french_error(exc.message), "error")

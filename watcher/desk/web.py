@@ -148,6 +148,19 @@ def desk_templates(settings: Settings) -> CheckedTemplates:
 
 _ERRORS_FR = [
     (
+        re.compile(r"bulletin (\S+) edition (\d+) was already published"),
+        "Le bulletin {0} (édition {1}) est déjà publié.",
+    ),
+    (
+        re.compile(r"bulletin (\S+): edition (\d+) is the current one, not edition (\d+)"),
+        "Le bulletin {0} a changé depuis l’affichage de cette page (édition {2}) : "
+        "l’édition {1} est la courante. Rien n’a été fait ; vérifiez la page à jour.",
+    ),
+    (
+        re.compile(r"bulletin (\S+) edition (\d+) is already open"),
+        "L’édition {1} du bulletin {0} est déjà ouverte : il se modifie directement.",
+    ),
+    (
         re.compile(r"bulletin (\S+) (?:edition \d+ )?is (?:already )?published"),
         "Le bulletin {0} est publié : ouvrez une nouvelle édition pour le corriger.",
     ),
@@ -168,7 +181,7 @@ _ERRORS_FR = [
     (re.compile(r"week '([^']*)': .*"), "Semaine « {0} » invalide : attendu par exemple 2026-W48."),
     (re.compile(r"no item with id (\d+)"), "Élément {0} introuvable."),
     (
-        re.compile(r"^(?:item|decision) id '(.*)': expected a number$"),
+        re.compile(r"^(?:item|decision|edition) id '(.*)': expected a number$"),
         "Identifiant « {0} » invalide.",
     ),
     (re.compile(r"deadline '([^']*)': .*"), "Date limite « {0} » invalide (AAAA-MM-JJ)."),

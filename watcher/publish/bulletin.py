@@ -106,9 +106,12 @@ def candidates(store: Store, week: str, settings: Settings) -> list[dict[str, An
     return sorted(rows, key=order)
 
 
-def publish_bulletin(store: Store, week: str, user: str, settings: Settings) -> int:
-    """Freeze the week's bulletin as it stands into the current edition; returns it."""
-    if store_bulletins.is_published(store, week):
+def publish_bulletin(
+    store: Store, week: str, user: str, settings: Settings, *, expected: int | None = None
+) -> int:
+    """Freeze the week's bulletin as it stands into the current edition; returns it.
+    ``expected``: the draft edition the caller saw (see ``store.bulletins.freeze``)."""
+    if expected is None and store_bulletins.is_published(store, week):
         raise PublishError(
             f"bulletin {week} is already published", hint="open a new edition to correct it"
         )
@@ -120,7 +123,7 @@ def publish_bulletin(store: Store, week: str, user: str, settings: Settings) -> 
         frozen = replace(bulletin, edition=edition, status="published", published_at=published_at)
         return frozen.to_dict()
 
-    return store_bulletins.freeze(store, week, user, snapshot)
+    return store_bulletins.freeze(store, week, user, snapshot, expected=expected)
 
 
 def filter_bulletin(

@@ -346,19 +346,36 @@ def is_published(store: Store, week: str) -> bool:
 
 
 def freeze(
-    store: Store, week: str, user: str, snapshot: Callable[[int, datetime], dict[str, Any]]
+    store: Store,
+    week: str,
+    user: str,
+    snapshot: Callable[[int, datetime], dict[str, Any]],
+    *,
+    expected: int | None = None,
 ) -> int:
     """Publish the current edition with ``snapshot(edition, published_at)`` (the
-    publish stage's frozen bulletin) in one transaction; returns the edition."""
+    publish stage's frozen bulletin) in one transaction; returns the edition.
+
+    ``expected``: the draft edition the caller saw (the desk's form says which);
+    PublishError when it was published since (a double click, a replayed form) or
+    another edition is now the current one, so an old form never publishes the
+    next edition's work in progress."""
     now = utcnow()
     with store.begin() as conn:
         lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
+        edition = latest["edition"] if latest else 1
+        if expected is not None and expected != edition:
+            raise PublishError(
+                f"bulletin {week}: edition {edition} is the current one, not edition {expected}",
+                hint="reload the week to see what changed",
+            )
         if latest and latest["status"] == "published":
+            if expected is not None:
+                raise PublishError(f"bulletin {week} edition {edition} was already published")
             raise PublishError(
                 f"bulletin {week} is already published", hint="open a new edition to correct it"
             )
-        edition = latest["edition"] if latest else 1
         values = {
             "status": "published",
             "published_at": now,
@@ -380,11 +397,23 @@ def freeze(
     return edition
 
 
-def new_edition(store: Store, week: str, user: str) -> int:
-    """Open the next draft edition of a published week (a correction); returns its number."""
+def new_edition(store: Store, week: str, user: str, *, expected: int | None = None) -> int:
+    """Open the next draft edition of a published week (a correction); returns its number.
+
+    ``expected``: the published edition the caller saw; PublishError when another
+    one is current now (a double click, a replayed form), so an old form never
+    opens one edition too many."""
     with store.begin() as conn:
         lock_key(conn, "bulletin", week)  # entries, publication and editions of a week
         latest = _latest(conn, week)
+        if expected is not None and latest is not None and latest["edition"] != expected:
+            if latest["status"] == "draft" and latest["edition"] == expected + 1:
+                raise PublishError(f"bulletin {week} edition {latest['edition']} is already open")
+            raise PublishError(
+                f"bulletin {week}: edition {latest['edition']} is the current one, "
+                f"not edition {expected}",
+                hint="reload the week to see what changed",
+            )
         if latest is None or latest["status"] != "published":
             raise PublishError(
                 f"bulletin {week} has no published edition to correct",
