@@ -10,6 +10,7 @@ import pytest
 from tests.desk.builder import WEEK
 from watcher.desk.accounts import create_user
 from watcher.store.bulletins import current_edition, entries
+from watcher.store.desk import list_decisions
 
 from .conftest import PASSWORD, desk_client, log_in
 
@@ -72,3 +73,34 @@ def test_a_replayed_publish_form_does_not_publish_the_next_edition(client, paul)
 def test_a_mangled_edition_field_is_a_french_bad_request(client):
     answer = _post(client, f"/semaine/{WEEK}/publier", edition="deux")
     assert answer.status_code == 400 and "Identifiant « deux » invalide." in answer.text
+
+
+def test_an_undo_never_discards_a_later_change(client, paul):
+    store, item = client.store, client.ids["reut"]
+    text = f"/semaine/{WEEK}/element/{item}/texte"
+    _post(client, text, title="Titre de Marie", summary="")
+    mine = list_decisions(store, week=WEEK)[0]
+    _post(paul, text, title="Titre de Paul", summary="")
+    _post(client, f"/decisions/{mine['id']}/annuler")
+    assert entries(store, WEEK)[item]["title"] == "Titre de Paul"
+    page = _messages(client)
+    assert "Annulation refusée : « titre » a été modifié depuis par paul" in page
+    assert not list_decisions(store, week=WEEK)[0]["undo_of"]  # nothing recorded
+    # Once Paul's change is undone, Marie's undo goes through, and only once.
+    _post(paul, f"/decisions/{list_decisions(store, week=WEEK)[0]['id']}/annuler")
+    _post(client, f"/decisions/{mine['id']}/annuler")
+    assert entries(store, WEEK)[item]["title"] is None
+    _post(client, f"/decisions/{mine['id']}/annuler")
+    assert "Cette modification a déjà été annulée." in _messages(client)
+    _post(client, "/decisions/999999/annuler")
+    assert "Modification 999999 introuvable." in _messages(client)
+
+
+def test_an_undo_of_a_reorder_followed_by_another_is_refused(client):
+    store, ids = client.store, client.ids
+    move = f"/semaine/{WEEK}/element/{{}}/deplacer"
+    _post(client, move.format(ids["piege"]), direction="up")
+    first = list_decisions(store, week=WEEK)[0]
+    _post(client, move.format(ids["piege"]), direction="down")
+    _post(client, f"/decisions/{first['id']}/annuler")
+    assert "Annulation refusée : « ordre » a été modifié depuis par marie" in _messages(client)

@@ -36,6 +36,46 @@ class CurationError(WatcherError):
     """An action the desk refuses (published week, unknown item, bad value)."""
 
 
+class ChangedSince(CurationError):
+    """An undo refused: the field was changed after the decision (by ``by``), so
+    putting back its value before would silently discard that later change."""
+
+    def __init__(self, decision_id: int, field: str, by: str | None) -> None:
+        super().__init__(
+            f"decision {decision_id}: {field} was changed since" + (f" by {by}" if by else ""),
+            hint="undo the later change first, or edit the field directly",
+        )
+        self.field = field
+        self.by = by
+
+
+def _same(field: str, a: Any, b: Any) -> bool:
+    """Two values of a field as stored are the same (themes and axes: as sets)."""
+    if field in _MULTI:
+        return sorted(set(a or [])) == sorted(set(b or []))
+    if field == "status":
+        return (a or "candidate") == (b or "candidate")
+    if field in ("title", "summary", "labels.type", "labels.scope", "labels.deadline"):
+        return (a or None) == (b or None)
+    if field == "editorial":
+        return (a or "") == (b or "")
+    if field == "pinned":
+        return bool(a) == bool(b)
+    return a == b
+
+
+def _changed_by(store: Store, decision: dict[str, Any]) -> str | None:
+    """Who made the latest decision on the same item and field after ``decision``."""
+    later = [
+        d
+        for d in desk_store.list_decisions(
+            store, week=decision["week"], item_id=decision["item_id"], limit=500
+        )
+        if d["id"] > decision["id"] and d["field"] == decision["field"]
+    ]
+    return later[0]["user"] if later else None
+
+
 def current_labels(store: Store, item_id: int) -> dict[str, Any]:
     rows = store_bulletins.load_items(store, ids=[item_id])
     if not rows:
@@ -274,6 +314,10 @@ def undo(store: Store, decision_id: int, *, user: str) -> int:
         value = "candidate"
     with store.transaction():
         current = _before(store, week, item_id, field, value)
+        if not _same(field, current, decision["after"]):
+            # Changed since (another curator, a later decision): putting back the value
+            # before would discard that change without anyone seeing it.
+            raise ChangedSince(decision_id, field, _changed_by(store, decision))
         _write(store, week, item_id or 0, field, value, user)
         return desk_store.record_decision(
             store,

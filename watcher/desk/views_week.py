@@ -24,6 +24,7 @@ from watcher.base.weeks import parse_week, week_dates, week_of
 from watcher.desk import curation
 from watcher.desk.security import login_required, post_form
 from watcher.desk.web import (
+    FIELD_NAMES,
     back,
     flash,
     fragment,
@@ -363,6 +364,16 @@ async def undo_decision(request: Request) -> Response:
     try:
         curation.undo(store, decision_id, user=request.state.user)
         flash(request, "Modification annulée.")
+    except curation.ChangedSince as exc:
+        what = FIELD_NAMES.get(exc.field, exc.field)
+        who = f" par {exc.by}" if exc.by else ""
+        flash(
+            request,
+            f"Annulation refusée : « {what} » a été modifié depuis{who}, et l’annuler "
+            "effacerait ce changement. Rien n’a été fait : annulez d’abord la modification "
+            "la plus récente, ou corrigez directement.",
+            "error",
+        )
     except WatcherError as exc:
         flash(request, french_error(exc.message), "error")
     return back(f"/semaine/{week}" if week else "/")

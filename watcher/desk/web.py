@@ -165,6 +165,7 @@ _ERRORS_FR = [
         "Le bulletin {0} est publié : ouvrez une nouvelle édition pour le corriger.",
     ),
     (re.compile(r"decision (\d+) was already undone"), "Cette modification a déjà été annulée."),
+    (re.compile(r"^no decision (\d+)$"), "Modification {0} introuvable."),
     (re.compile(r"a '(\S+)' decision cannot be undone"), "Cette action ne s’annule pas."),
     (
         re.compile(r"item (\d+) is not in the bulletin"),
