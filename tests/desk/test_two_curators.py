@@ -11,8 +11,9 @@ from tests.desk.builder import WEEK
 from watcher.desk.accounts import create_user
 from watcher.store.bulletins import current_edition, entries
 from watcher.store.desk import list_decisions
+from watcher.store.labels import effective_labels
 
-from .conftest import PASSWORD, desk_client, log_in
+from .conftest import PASSWORD, USER, desk_client, log_in
 
 OTHER = "paul"
 
@@ -104,3 +105,60 @@ def test_an_undo_of_a_reorder_followed_by_another_is_refused(client):
     _post(client, move.format(ids["piege"]), direction="down")
     _post(client, f"/decisions/{first['id']}/annuler")
     assert "Annulation refusée : « ordre » a été modifié depuis par marie" in _messages(client)
+
+
+def _edit_form(client, item: int, action: str) -> dict[str, list[str]]:  # noqa: ANN001
+    """The hidden fields of an item's edit form as the curator's page holds them."""
+    page = client.get(f"/semaine/{WEEK}/element/{item}/modifier").text
+    form = re.search(rf'<form[^>]*action="[^"]*/{action}".*?</form>', page, re.S)
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)):
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+LABELS = {
+    "type": "publication",
+    "themes": ["economie_circulaire", "territoire"],
+    "axes": "veille",
+    "scope": "france",
+    "deadline": "",
+    "event_start_date": "",
+}
+
+
+def test_a_form_opened_before_another_curators_change_does_not_undo_it(client, paul):
+    store, item = client.store, client.ids["guide"]
+    labels = f"/semaine/{WEEK}/element/{item}/etiquettes"
+    mine, his = _edit_form(client, item, "etiquettes"), _edit_form(paul, item, "etiquettes")
+    themes = [*LABELS["themes"], "eau"]
+    assert client.post(labels, data={**mine, **LABELS, "themes": themes}).status_code == 200
+    # Paul's form still shows the themes before Marie's: he changes the scope only.
+    assert paul.post(labels, data={**his, **LABELS, "scope": "grand_est"}).status_code == 200
+    now = effective_labels(store, [item])[item]
+    assert (now.themes, now.scope) == (sorted(themes), "grand_est")
+    assert [d["user"] for d in list_decisions(store, week=WEEK)] == [OTHER, USER]
+
+
+def test_a_field_changed_by_both_is_refused_and_the_typed_text_kept(client, paul):
+    store, item = client.store, client.ids["guide"]
+    text = f"/semaine/{WEEK}/element/{item}/texte"
+    mine, his = _edit_form(client, item, "texte"), _edit_form(paul, item, "texte")
+    client.post(text, data={**mine, "title": "Titre de Marie", "summary": ""})
+    typed = {"title": "Titre de Paul", "summary": "Résumé de <b>Paul</b>"}
+    answer = paul.post(text, data={**his, **typed}, follow_redirects=False)
+    assert answer.status_code == 409  # without JavaScript: the form again, as he typed it
+    assert "Modifié entre-temps, depuis l’ouverture de ce formulaire : « titre » (par marie)" in (
+        answer.text
+    )
+    assert 'value="Titre de Paul"' in answer.text
+    assert "Résumé de &lt;b&gt;Paul&lt;/b&gt;</textarea>" in answer.text
+    entry = entries(store, WEEK)[item]
+    assert (entry["title"], entry["summary"]) == ("Titre de Marie", None)  # nothing of his
+    fetched = paul.post(text, data={**his, **typed}, headers={"X-Requested-With": "fetch"})
+    assert fetched.status_code == 409 and "Rien n’a été enregistré" in fetched.text
+    # Sent again from the refused form (which now shows Marie's title): his text wins.
+    again = re.search(r'name="vu_title" value="([^"]*)"', answer.text).group(1)
+    assert again == "Titre de Marie"
+    paul.post(text, data={**his, "vu_title": again, **typed})
+    assert entries(store, WEEK)[item]["title"] == "Titre de Paul"

@@ -64,6 +64,33 @@ def _same(field: str, a: Any, b: Any) -> bool:
     return a == b
 
 
+class EditedMeanwhile(CurationError):
+    """A form refused: a field it changes was changed by someone else after the
+    form was shown (``fields``: field -> who, or None when unknown)."""
+
+    def __init__(self, item_id: int | None, fields: dict[str, str | None]) -> None:
+        super().__init__(
+            f"item {item_id}: {', '.join(fields)} changed since the form was shown",
+            hint="reload the item and make the change again",
+        )
+        self.fields = fields
+
+
+def _last_author(store: Store, week: str, item_id: int | None, field: str) -> str | None:
+    for decision in desk_store.list_decisions(store, week=week, item_id=item_id, limit=500):
+        if decision["field"] == field:
+            return decision["user"]
+    return None
+
+
+def _shown(field: str, value: Any, settings: Settings) -> Any:
+    """A value the form showed, as stored (as given when it no longer validates)."""
+    try:
+        return normalise(field, value, settings)
+    except CurationError:
+        return sorted(set(value or [])) if field in _MULTI else value
+
+
 def _changed_by(store: Store, decision: dict[str, Any]) -> str | None:
     """Who made the latest decision on the same item and field after ``decision``."""
     later = [
@@ -196,20 +223,35 @@ def apply_changes(
     user: str,
     settings: Settings,
     before: dict[str, Any] | None = None,
+    seen: list[tuple[str, Any]] | None = None,
 ) -> list[int]:
     """Save a form's changes all together (or none) and log each; returns the
     decision ids (none for a field that did not change). ``before`` gives a
-    field's value before when the caller knows it better (a reorder)."""
+    field's value before when the caller knows it better (a reorder).
+
+    ``seen``: the values the form showed (the desk's edit forms send them). A
+    field left as shown is not a change, so a form does not put back what another
+    curator changed meanwhile in the fields its user did not touch; a field
+    changed both here and by someone else since is a conflict (EditedMeanwhile:
+    nothing of the form is saved)."""
     values = [(field, normalise(field, value, settings)) for field, value in changes]
+    shown = {field: _shown(field, value, settings) for field, value in seen or []}
     decisions: list[int] = []
+    conflicts: dict[str, str | None] = {}
     with store.transaction():
         for field, value in values:
+            if field in shown and _same(field, value, shown[field]):
+                continue  # left as the form showed it: not this curator's change
             if field in ENTRY_FIELDS or field == "order":
                 ensure_curated(store, week, settings, user)
             if before and field in before:
                 old = before[field]
             else:
                 old = _before(store, week, item_id, field, value)
+            if field in shown and not _same(field, old, shown[field]):
+                if not _same(field, old, value):
+                    conflicts[field] = _last_author(store, week, item_id, field)
+                continue  # changed since, by someone else: this form's value is stale
             if old == value:
                 continue
             _write(store, week, item_id or 0, field, value, user)
@@ -224,6 +266,8 @@ def apply_changes(
                     after=value,
                 )
             )
+        if conflicts:
+            raise EditedMeanwhile(item_id, conflicts)  # rolls back the whole form
     return decisions
 
 

@@ -196,17 +196,81 @@ def _refused(request: Request, week: str, exc: WatcherError, anchor: str = "") -
     return _return_to(request, week, anchor)
 
 
-async def _apply(request: Request, changes: list[tuple[str, Any]]) -> Response:
+class Shown:
+    """The values an edit form showed, sent back in its hidden ``vu_*`` fields
+    (``vu=1`` says they are there): read as the form itself is read."""
+
+    PREFIX = "vu_"
+
+    def __init__(self, form: Any) -> None:
+        self.form = form
+
+    @classmethod
+    def of(cls, form: Any) -> Shown | None:
+        return cls(form) if form.get("vu") == "1" else None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.form.get(self.PREFIX + key, default)
+
+    def getlist(self, key: str) -> list[Any]:
+        return self.form.getlist(self.PREFIX + key)
+
+    def __contains__(self, key: str) -> bool:
+        return self.PREFIX + key in self.form
+
+
+def _edited_meanwhile(exc: curation.EditedMeanwhile) -> str:
+    fields = ", ".join(
+        f"« {FIELD_NAMES.get(field, field)} »" + (f" (par {who})" if who else "")
+        for field, who in exc.fields.items()
+    )
+    return (
+        f"Modifié entre-temps, depuis l’ouverture de ce formulaire : {fields}. Rien n’a "
+        "été enregistré, pour ne pas effacer ce changement."
+    )
+
+
+async def _apply(
+    request: Request,
+    changes: list[tuple[str, Any]],
+    seen: list[tuple[str, Any]] | None = None,
+    form: Any = None,
+) -> Response:
     store, settings = _state(request)
     week = _week(request)
     item_id = parse_id(request.path_params["item_id"])
     try:
         decisions = curation.apply_changes(
-            store, week, item_id, changes, user=request.state.user, settings=settings
+            store, week, item_id, changes, user=request.state.user, settings=settings, seen=seen
+        )
+    except curation.EditedMeanwhile as exc:
+        message = _edited_meanwhile(exc)
+        card = one_card(store, week, settings, item_id)
+        if is_fetch(request) or card is None:
+            hint = " Copiez votre saisie si besoin, puis rouvrez « Modifier » pour repartir "
+            hint += "de la version à jour."
+            return _refused(request, week, WatcherError(message + hint), f"#item-{item_id}")
+        # Without JavaScript: the item as it is now, the form filled with what the
+        # curator typed; sending it again knowingly replaces the other change.
+        flash(request, message + " Vérifiez ci-dessous, puis enregistrez de nouveau.", "error")
+        typed = {key: str(form.get(key)) for key in form if key not in MULTI}
+        if "type" in form:  # the labels form: an unticked box is not sent at all
+            typed.update({key: [str(v) for v in form.getlist(key)] for key in MULTI})
+        return render(
+            request,
+            "edit.html",
+            status_code=409,
+            item=card,
+            week=week,
+            state=edition_state(store, week),
+            typed=typed,
         )
     except WatcherError as exc:
         return _refused(request, week, exc, f"#item-{item_id}")
     return await _respond(request, week, [item_id], decisions)
+
+
+MULTI = ("themes", "axes")
 
 
 @post_form
@@ -225,13 +289,15 @@ async def set_pin(request: Request) -> Response:
     return await _apply(request, changes)
 
 
+def text_changes(form: Any) -> list[tuple[str, Any]]:
+    return [("title", str(form.get("title", ""))), ("summary", str(form.get("summary", "")))]
+
+
 @post_form
 async def set_text(request: Request) -> Response:
     form = await request.form()
-    return await _apply(
-        request,
-        [("title", str(form.get("title", ""))), ("summary", str(form.get("summary", "")))],
-    )
+    shown = Shown.of(form)
+    return await _apply(request, text_changes(form), text_changes(shown) if shown else None, form)
 
 
 def event_from_form(form: Any) -> dict[str, Any] | None:
@@ -251,9 +317,7 @@ def event_from_form(form: Any) -> dict[str, Any] | None:
     return {"start": start, "end": end, "place": place or None}
 
 
-@post_form
-async def set_labels(request: Request) -> Response:
-    form = await request.form()
+def label_changes(form: Any) -> list[tuple[str, Any]]:
     changes: list[tuple[str, Any]] = [
         ("labels.type", str(form.get("type", ""))),
         ("labels.themes", [str(v) for v in form.getlist("themes")]),
@@ -263,7 +327,14 @@ async def set_labels(request: Request) -> Response:
     ]
     if "event_start_date" in form:
         changes.append(("labels.event", event_from_form(form)))
-    return await _apply(request, changes)
+    return changes
+
+
+@post_form
+async def set_labels(request: Request) -> Response:
+    form = await request.form()
+    shown = Shown.of(form)
+    return await _apply(request, label_changes(form), label_changes(shown) if shown else None, form)
 
 
 @post_form
