@@ -132,6 +132,13 @@ def test_a_week_prepared_with_the_keyboard(page, desk):
     _settle(page)
     assert "la chaleur fatale" in page.inner_text("#editorial-preview")
     assert page.locator("#editorial-preview strong").count() == 1
+    # saved again from the same page: it starts from the text just saved (no conflict)
+    page.focus("#editorial")
+    page.keyboard.press("End")
+    page.keyboard.type(" Bonne semaine.")
+    page.keyboard.press("Control+Enter")
+    _settle(page)
+    assert "Bonne semaine." in page.inner_text("#editorial-preview")
 
     assert page.evaluate("window.__sameDocument") is True  # no action reloaded the page
     fields = [d["field"] for d in list_decisions(store, week=WEEK, limit=50)]

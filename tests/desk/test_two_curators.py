@@ -9,7 +9,7 @@ import pytest
 
 from tests.desk.builder import WEEK
 from watcher.desk.accounts import create_user
-from watcher.store.bulletins import current_edition, entries
+from watcher.store.bulletins import current_edition, editorial, entries
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
@@ -162,3 +162,23 @@ def test_a_field_changed_by_both_is_refused_and_the_typed_text_kept(client, paul
     assert again == "Titre de Marie"
     paul.post(text, data={**his, "vu_title": again, **typed})
     assert entries(store, WEEK)[item]["title"] == "Titre de Paul"
+
+
+def test_the_editorial_saved_meanwhile_is_not_overwritten_unseen(client, paul):
+    store = client.store
+    mot = f"/semaine/{WEEK}/mot"
+    mine = _form_fields(client.get(f"/semaine/{WEEK}").text, mot)
+    his = _form_fields(paul.get(f"/semaine/{WEEK}").text, mot)
+    assert client.post(mot, data={**mine, "editorial": "Le mot de Marie."}).status_code == 200
+    answer = paul.post(mot, data={**his, "editorial": "Le mot de Paul."}, follow_redirects=False)
+    assert answer.status_code == 409
+    assert "« mot de l’équipe » (par marie)" in answer.text
+    assert "Le mot de Paul.</textarea>" in answer.text and "Le mot de Marie." in answer.text
+    assert editorial(store, WEEK) == "Le mot de Marie."
+    fetched = paul.post(
+        mot, data={**his, "editorial": "Le mot de Paul."}, headers={"X-Requested-With": "fetch"}
+    )
+    assert fetched.status_code == 409 and "Rien n’a été enregistré" in fetched.text
+    # From the refused page (which showed Marie's text), his text replaces it knowingly.
+    paul.post(mot, data=_form_fields(answer.text, mot) | {"editorial": "Le mot de Paul."})
+    assert editorial(store, WEEK) == "Le mot de Paul."

@@ -334,10 +334,25 @@ def move(
 
 
 def set_editorial(
-    store: Store, week: str, text: str, *, user: str, settings: Settings
+    store: Store,
+    week: str,
+    text: str,
+    *,
+    user: str,
+    settings: Settings,
+    seen: str | None = None,
 ) -> int | None:
-    """The week's editorial ("le mot de l'équipe"), Markdown; kept with the edition."""
-    ids = apply_changes(store, week, None, [("editorial", text)], user=user, settings=settings)
+    """The week's editorial ("le mot de l'équipe"), Markdown; kept with the edition.
+    ``seen``: the text the form showed (EditedMeanwhile when both changed it)."""
+    ids = apply_changes(
+        store,
+        week,
+        None,
+        [("editorial", text)],
+        user=user,
+        settings=settings,
+        seen=None if seen is None else [("editorial", seen)],
+    )
     return ids[0] if ids else None
 
 

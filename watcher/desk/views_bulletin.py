@@ -14,7 +14,14 @@ from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import parse_week
 from watcher.desk import curation
 from watcher.desk.security import login_required, post_form
-from watcher.desk.views_week import WEEK, _bad_request, _refused, _week, edition_state
+from watcher.desk.views_week import (
+    WEEK,
+    _bad_request,
+    _edited_meanwhile,
+    _refused,
+    _week,
+    edition_state,
+)
 from watcher.desk.web import (
     back,
     flash,
@@ -44,9 +51,28 @@ async def set_editorial(request: Request) -> Response:
     store, settings = request.app.state.store, request.app.state.settings
     week = _week(request)
     form = await request.form()
+    text = str(form.get("editorial", ""))
+    seen = str(form.get("vu_editorial", "")) if form.get("vu") == "1" else None
     try:
         curation.set_editorial(
-            store, week, str(form.get("editorial", "")), user=request.state.user, settings=settings
+            store, week, text, user=request.state.user, settings=settings, seen=seen
+        )
+    except curation.EditedMeanwhile as exc:
+        message = _edited_meanwhile(exc)
+        if is_fetch(request):
+            hint = " Copiez votre texte si besoin, puis rechargez la page."
+            return _refused(request, week, WatcherError(message + hint), "#mot")
+        # Without JavaScript: the text as typed, beside the one saved meanwhile.
+        flash(request, message + " Comparez, puis enregistrez de nouveau.", "error")
+        current = edition_state(store, week)["editorial"]
+        return render(
+            request,
+            "editorial.html",
+            status_code=409,
+            week=week,
+            typed=text,
+            current=current,
+            editorial_preview=editorial_html(current),
         )
     except WatcherError as exc:
         return _refused(request, week, exc, "#mot")

@@ -249,6 +249,8 @@
       if (old) { old.outerHTML = html; }
       var title = $("#mot-titre");
       var filled = form.elements.editorial.value.trim() !== "";
+      // What the page shows now is this text: the next save starts from it.
+      if (form.elements.vu_editorial) { form.elements.vu_editorial.value = form.elements.editorial.value; }
       if (title) { title.textContent = "Le mot de l’équipe " + (filled ? "(rédigé)" : "(vide)"); }
       previewChanged();
       say("Mot de l’équipe enregistré.");
