@@ -11,11 +11,12 @@ import pytest
 
 from tests.collect.conftest import Reply, WebServer, article, rss
 from tests.shared import make_settings
-from watcher.collect.lock import crawl_lock, lock_path
+from watcher.collect.lock import crawl_lock
 from watcher.config import load_sources
 from watcher.desk.accounts import create_user
 from watcher.desk.app import create_app
 from watcher.store.items import iter_items
+from watcher.store.run_lock import lock_path
 
 from .conftest import PASSWORD, USER, desk_client, log_in
 

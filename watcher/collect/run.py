@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.base.clock import utcnow
-from watcher.collect.lock import HeldLock, crawl_lock, lock_path
+from watcher.collect.lock import HeldLock, crawl_lock
 from watcher.collect.process import run_child
 from watcher.config import Source, SourcesFile
 from watcher.exceptions import ConfigError
@@ -27,6 +27,7 @@ from watcher.models import CrawlExit, RunReport, SourceReport
 from watcher.settings import CollectSettings, Settings
 from watcher.store import Store
 from watcher.store import crawl_state as state
+from watcher.store.run_lock import lock_path
 
 __all__ = ["run_collect", "select_sources", "source_job"]
 

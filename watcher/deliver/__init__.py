@@ -39,8 +39,8 @@ def send_week(
     finds its messages sent. Side by side, a message the other run had in flight
     was taken for one left ``pending`` by a dead run: reported uncertain, and
     sent a second time with ``retry_uncertain``. ``stop``: see ``deliver``."""
-    from watcher.collect.lock import lock_path, waiting_lock
     from watcher.deliver.bulletin import PublishedWeek
+    from watcher.store.run_lock import lock_path, waiting_lock
 
     def run() -> DeliveryReport:
         week_mail = PublishedWeek(store, week, settings)

@@ -60,7 +60,7 @@ class Runtime:
         return load_sources(self.sources_path)
 
     def _lock(self, what: str) -> Path | DatabaseLock:
-        from watcher.collect.lock import lock_path
+        from watcher.store.run_lock import lock_path
 
         return lock_path(self.store, self.settings.publish.output_dir, what)
 
