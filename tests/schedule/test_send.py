@@ -99,6 +99,18 @@ def test_weeks_of_draft_and_send(runtime):
         assert jobs.draft_week(runtime) == "2026-W53"
 
 
+def test_a_sunday_send_caught_up_on_monday_sends_the_week_that_was_due(runtime):
+    runtime.settings = runtime.settings.model_copy(
+        update={"schedule": runtime.settings.schedule.model_copy(update={"send_day": "sun"})}
+    )
+    with time_machine.travel(paris(2026, 12, 6, 8, 0), tick=False):  # Sunday of 2026-W49
+        due = jobs.send_week_of(runtime)
+    with time_machine.travel(paris(2026, 12, 7, 9, 0), tick=False):  # caught up on Monday
+        assert jobs.send_week_of(runtime) == due == "2026-W48"
+    with time_machine.travel(paris(2026, 12, 13, 8, 0), tick=False):  # the next Sunday
+        assert jobs.send_week_of(runtime) == "2026-W49"
+
+
 def test_a_send_stopped_by_the_scheduler_is_interrupted_not_ok(stages, runtime, recorder):
     """The job hands the scheduler's stop to the send and says it was cut short: the
     next start resumes it (scheduler.start)."""

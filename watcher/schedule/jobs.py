@@ -18,6 +18,7 @@ from watcher.schedule import alerts
 from watcher.schedule.crawl import due_sources
 from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import JobFunc, JobResult, Runtime, run_job
+from watcher.settings import WEEKDAYS, weekday
 from watcher.store import jobs as store_jobs
 
 SCHEDULE_USER = "watcher-schedule"  # who publishes a week the team did not
@@ -29,8 +30,16 @@ def draft_week(rt: Runtime) -> str:
 
 
 def send_week_of(rt: Runtime) -> str:
-    """Monday's bulletin is the one of the week that just ended."""
-    return week_of(rt.now() - timedelta(days=7), rt.tz)
+    """Monday's bulletin is the one of the week that just ended.
+
+    Counted from the last send day on or before today, not from today: a Sunday send
+    caught up on Monday (after downtime) is still the bulletin that was due on Sunday,
+    or that week would never go out. With the default Monday both readings agree.
+    """
+    now = rt.now().astimezone(rt.tz)
+    due = WEEKDAYS.index(weekday(rt.settings.schedule.send_day))
+    last_send_day = now - timedelta(days=(now.weekday() - due) % 7)
+    return week_of(last_send_day - timedelta(days=7), rt.tz)
 
 
 def _sources(rt: Runtime) -> list[Any]:
