@@ -17,6 +17,7 @@ from tests.collect.conftest import (
     tiny_pdf,
 )
 from watcher.collect import run_collect
+from watcher.collect.kinds.sitemap import MAX_CHILD_SITEMAPS
 from watcher.store.items import iter_items
 from watcher.store.schema import host_backoff, http_cache, items
 
@@ -687,3 +688,68 @@ def test_a_sitemap_entry_that_cannot_be_parsed_is_refused_alone(web, store) -> N
 """
     report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
     assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")
+
+
+def sitemap_index(locs: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<sitemap><loc>{loc}</loc></sitemap>" for loc in locs)
+        + "</sitemapindex>"
+    ).encode()
+
+
+def test_a_sitemap_index_listing_itself_or_endless_indexes_is_read_once(web, store) -> None:  # noqa: ANN001
+    # It was fetched again for every time it listed itself, each fetch asking for more,
+    # until the crawl's time limit (26,856 fetches of one index in five minutes).
+    web.routes["/loop.xml"] = Reply(
+        sitemap_index(
+            [web.url("/loop.xml"), web.url("/loop.xml?utm_source=x"), web.url("/sm.xml")]
+        ),
+        content_type="application/xml",
+    )
+    web.routes["/sm.xml"] = Reply(
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{web.url('/publications/guide-eit')}</loc></url></urlset>"
+        ).encode(),
+        content_type="application/xml",
+    )
+    web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
+
+    def endless(handler) -> Reply:  # noqa: ANN001
+        n = int(handler.path.partition("?n=")[2] or 0)
+        return Reply(
+            sitemap_index([web.url(f"/deep.xml?n={n + 1}")]), content_type="application/xml"
+        )
+
+    web.routes["/deep.xml"] = endless
+    text = "sources:\n" + "".join(
+        f"  - id: {name}\n    name: {name}\n    kind: sitemap\n    url: {web.url(path)}\n"
+        for name, path in (("loop", "/loop.xml"), ("deep", "/deep.xml"))
+    )
+    settings = fast_settings(crawl_time_limit_s=20)
+    report = by_source(run_collect(sources_from(text), db=store, settings=settings))
+    assert (report["loop"].status, report["loop"].items_new) == ("ok", 1)
+    assert len(web.requests_to("/loop.xml")) == 1 and len(web.requests_to("/sm.xml")) == 1
+    deep = [path for _method, path, _headers in web.log if path.startswith("/deep.xml")]
+    assert len(deep) == 1 + MAX_CHILD_SITEMAPS
+    assert (report["deep"].status, report["deep"].error_kind) == ("ok", "truncated")
+
+
+def test_a_gzipped_sitemap_bomb_fails_as_too_large(web, store) -> None:  # noqa: ANN001
+    import gzip
+
+    web.routes["/sitemap.xml.gz"] = Reply(
+        gzip.compress(b" " * (3 * 1024 * 1024)), content_type="application/x-gzip"
+    )
+    web.routes["/broken.xml.gz"] = Reply(
+        b"\x1f\x8b" + b"garbage", content_type="application/x-gzip"
+    )
+    text = "sources:\n" + "".join(
+        f"  - id: {name}\n    name: {name}\n    kind: sitemap\n    url: {web.url(path)}\n"
+        for name, path in (("bomb", "/sitemap.xml.gz"), ("broken", "/broken.xml.gz"))
+    )
+    settings = fast_settings(max_response_bytes=1024 * 1024)
+    report = by_source(run_collect(sources_from(text), db=store, settings=settings))
+    assert (report["bomb"].status, report["bomb"].error_kind) == ("failed", "too_large")
+    assert (report["broken"].status, report["broken"].error_kind) == ("failed", "malformed")

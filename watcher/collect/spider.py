@@ -77,6 +77,7 @@ class SourceRun:
     token_retried: bool = False
     refused: int = 0  # links the guard refused (watcher.collect.guard)
     first_refusal: str = ""
+    visited: set[str] = field(default_factory=set)  # canonical URLs of a kind's listings
 
     def fail(self, kind: str, message: str, http_status: int | None = None) -> None:
         if self.status != "failed":

@@ -19,11 +19,33 @@ from watcher.urls import canonical_url
 if TYPE_CHECKING:
     from watcher.collect.spider import SourceRun, WatchSpider
 
+# Sitemaps a source may fetch in one run besides its own URL, whatever the depth: an index
+# may list itself, another index or endless distinct URLs, and each fetch asks for more.
 MAX_CHILD_SITEMAPS = 20
 
 
 def start(spider: WatchSpider, run: SourceRun) -> list[Request]:
+    run.visited.add(canonical_url(run.source.url))
     return [_request(spider, run, run.source.url, main=True)]
+
+
+def _children(
+    spider: WatchSpider, run: SourceRun, response: Response, locs: list[str]
+) -> list[Request]:
+    """Requests for the sitemaps an index lists, each at most once per run and no more
+    than MAX_CHILD_SITEMAPS in all (an index listing itself asked for itself forever)."""
+    requests = []
+    for loc in locs:
+        url = response.urljoin(loc)
+        canon = canonical_url(url)
+        if canon in run.visited:
+            continue
+        if len(run.visited) > MAX_CHILD_SITEMAPS:
+            run.warn("truncated", f"more than {MAX_CHILD_SITEMAPS} sitemaps; the rest left out")
+            break
+        run.visited.add(canon)
+        requests.append(_request(spider, run, url, main=False))
+    return requests
 
 
 def _request(spider: WatchSpider, run: SourceRun, url: str, *, main: bool) -> Request:
@@ -49,7 +71,18 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
         return []
     body = response.body
     if body[:2] == b"\x1f\x8b":
-        body = gunzip(body, max_size=spider.collect.max_response_bytes)
+        limit = spider.collect.max_response_bytes
+        try:
+            body = gunzip(body, max_size=limit)
+        except ValueError:  # scrapy's _DecompressionMaxSizeExceeded: a gzip bomb
+            if main:
+                message = f"{response.url} is over {limit} bytes once decompressed"
+                run.fail("too_large", message, response.status)
+            return []
+        except Exception as exc:  # OSError, EOFError, zlib.error, struct.error
+            if main:
+                run.fail("malformed", f"not a sitemap: broken gzip data: {exc}", response.status)
+            return []
     try:
         sitemap = Sitemap(body)
     except Exception as exc:  # lxml raises several kinds on garbage
@@ -57,8 +90,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
             run.fail("malformed", f"not a sitemap: {exc}", response.status)
         return []
     if sitemap.type == "sitemapindex":
-        children = [entry["loc"] for entry in sitemap if entry.get("loc")][:MAX_CHILD_SITEMAPS]
-        return [_request(spider, run, response.urljoin(loc), main=False) for loc in children]
+        return _children(spider, run, response, [e["loc"] for e in sitemap if e.get("loc")])
     pattern = re.compile(run.source.sitemap.url_pattern if run.source.sitemap else ".*")
     entries = [e for e in sitemap if e.get("loc") and pattern.search(e["loc"])]
     if not entries and main:
