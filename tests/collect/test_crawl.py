@@ -753,3 +753,29 @@ def test_a_gzipped_sitemap_bomb_fails_as_too_large(web, store) -> None:  # noqa:
     report = by_source(run_collect(sources_from(text), db=store, settings=settings))
     assert (report["bomb"].status, report["bomb"].error_kind) == ("failed", "too_large")
     assert (report["broken"].status, report["broken"].error_kind) == ("failed", "malformed")
+
+
+def test_a_compression_bomb_fails_as_too_large(web, store) -> None:  # noqa: ANN001
+    # Scrapy stops decompressing at max_response_bytes and ignores the response; the
+    # source failed as 'error' ("an unexpected error") instead of saying why.
+    import gzip
+    import zlib
+
+    big = b" " * (3 * 1024 * 1024)
+    web.routes["/gzip.xml"] = Reply(
+        gzip.compress(big), content_type="application/rss+xml", headers={"Content-Encoding": "gzip"}
+    )
+    web.routes["/deflate.xml"] = Reply(
+        zlib.compress(big),
+        content_type="application/rss+xml",
+        headers={"Content-Encoding": "deflate"},
+    )
+    serve_feed(web, "/feed.xml", 1)
+    text = "sources:\n" + "".join(
+        feed_source(name, web.url(f"/{name}.xml")) for name in ("gzip", "deflate", "feed")
+    )
+    settings = fast_settings(max_response_bytes=1024 * 1024)
+    report = by_source(run_collect(sources_from(text), db=store, settings=settings))
+    assert (report["gzip"].status, report["gzip"].error_kind) == ("failed", "too_large")
+    assert (report["deflate"].status, report["deflate"].error_kind) == ("failed", "too_large")
+    assert (report["feed"].status, report["feed"].items_new) == ("ok", 1)

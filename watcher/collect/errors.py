@@ -69,6 +69,8 @@ def classify_failure(failure: Any) -> tuple[str, str, int | None]:
     if isinstance(value, Refused):
         return value.kind, message, None
     if isinstance(value, IgnoreRequest):
+        if "DOWNLOAD_MAXSIZE" in message:  # HttpCompressionMiddleware: a compression bomb
+            return "too_large", message, None
         if message.startswith("host_backoff"):
             return "host_backoff", message, None
         if "robots" in message.lower():
