@@ -145,3 +145,24 @@ def test_ctrl_c_stops_the_crawl_cleanly(web, store) -> None:  # noqa: ANN001
     assert report.status == "interrupted"
     assert report.sources[0].error_kind == "interrupted"
     assert len(list(iter_items(store))) == 4
+
+
+def test_a_run_left_running_is_interrupted_even_if_its_pid_is_alive(web, store) -> None:  # noqa: ANN001
+    # A killed crawl's pid may outlive it: a zombie its killed parent never reaped (seen:
+    # SIGKILL of `watcher collect`, then a re-run at once), or another process after a
+    # reboot. Its run stayed 'running' through the next runs. The crawl lock says it all.
+    from watcher.store import crawl_state as state
+
+    web.routes["/feed.xml"] = Reply(
+        rss([(web.url("/a"), "A", "a")]), content_type="application/rss+xml"
+    )
+    web.routes["/a"] = Reply(article("A", 1))
+    stale = state.start_run(store, trigger="cli", pid=os.getpid())  # a live pid
+    sources = sources_from(
+        f"sources:\n  - id: k\n    name: K\n    kind: rss\n    url: {web.url('/feed.xml')}\n"
+    )
+    report = run_collect(sources, db=store, settings=fast_settings())
+    assert report.status == "done"
+    with store.connect() as c:
+        status = c.execute(select(crawl_runs.c.status).where(crawl_runs.c.id == stale)).scalar()
+    assert status == "interrupted"

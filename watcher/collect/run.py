@@ -63,22 +63,22 @@ def source_job(source: Source) -> dict[str, Any]:
 
 
 def _mark_stale_runs(store: Store) -> None:
-    """Runs left 'running' by a process that no longer exists were interrupted."""
-    import psutil
-    from sqlalchemy import select, update
+    """Runs left 'running' were interrupted: called with the crawl lock held, which
+    every crawl process holds for as long as it lives, so none of them is running.
+
+    Not by their pid: a killed crawl's pid may still exist as a zombie not yet reaped
+    (its parent was killed too) or, after a reboot, belong to another process; its run
+    then stayed 'running' through the next runs."""
+    from sqlalchemy import update
 
     from watcher.store.schema import crawl_runs
 
     with store.begin() as connection:
-        for run_id, pid in connection.execute(
-            select(crawl_runs.c.id, crawl_runs.c.pid).where(crawl_runs.c.status == "running")
-        ).all():
-            if pid is None or not psutil.pid_exists(pid):
-                connection.execute(
-                    update(crawl_runs)
-                    .where(crawl_runs.c.id == run_id)
-                    .values(status="interrupted", finished_at=utcnow())
-                )
+        connection.execute(
+            update(crawl_runs)
+            .where(crawl_runs.c.status == "running")
+            .values(status="interrupted", finished_at=utcnow())
+        )
 
 
 def _tail(path: Path, lines: int = 15) -> str:
