@@ -779,3 +779,29 @@ def test_a_compression_bomb_fails_as_too_large(web, store) -> None:  # noqa: ANN
     assert (report["gzip"].status, report["gzip"].error_kind) == ("failed", "too_large")
     assert (report["deflate"].status, report["deflate"].error_kind) == ("failed", "too_large")
     assert (report["feed"].status, report["feed"].items_new) == ("ok", 1)
+
+
+def test_a_sitemap_index_child_that_cannot_be_fetched_is_refused_alone(web, store) -> None:  # noqa: ANN001
+    # An unparsable <loc> in an index raised ValueError and the source failed as 'error',
+    # its good children never read.
+    web.routes["/index.xml"] = Reply(
+        sitemap_index(["http://[::1/x.xml", "javascript:alert(1)", web.url("/sm.xml")]),
+        content_type="application/xml",
+    )
+    web.routes["/sm.xml"] = Reply(
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{web.url('/publications/guide-eit')}</loc></url></urlset>"
+        ).encode(),
+        content_type="application/xml",
+    )
+    web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
+    text = f"""sources:
+  - id: plan
+    name: Plan
+    kind: sitemap
+    url: {web.url("/index.xml")}
+"""
+    report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
+    assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")
+    assert "2 links refused" in report.error_message

@@ -33,10 +33,17 @@ def _children(
     spider: WatchSpider, run: SourceRun, response: Response, locs: list[str]
 ) -> list[Request]:
     """Requests for the sitemaps an index lists, each at most once per run and no more
-    than MAX_CHILD_SITEMAPS in all (an index listing itself asked for itself forever)."""
+    than MAX_CHILD_SITEMAPS in all (an index listing itself asked for itself forever).
+    A child the guard refuses (not http(s), internal, unparsable) is left out alone: one
+    such ``<loc>`` failed the whole source."""
     requests = []
     for loc in locs:
-        url = response.urljoin(loc)
+        try:
+            url = response.urljoin(loc)
+        except ValueError:  # an unclosed "[": refused below, as a listing's entry is
+            url = loc
+        if not spider.admissible(run, url):
+            continue
         canon = canonical_url(url)
         if canon in run.visited:
             continue
