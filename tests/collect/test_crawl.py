@@ -805,3 +805,55 @@ def test_a_sitemap_index_child_that_cannot_be_fetched_is_refused_alone(web, stor
     report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
     assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")
     assert "2 links refused" in report.error_message
+
+
+def test_a_listing_link_that_cannot_be_parsed_is_refused_alone(web, store) -> None:  # noqa: ANN001
+    # urljoin raised ValueError on an unclosed "[", and the whole listing failed as
+    # 'error': the good links of the HTML page, the API page and its next page were lost.
+    web.routes["/actualites"] = Reply(
+        b"<html><body><ul><li><a href='http://[::1/x'>Mauvais</a></li>"
+        b"<li><a href='/actu/1'>Bon</a></li></ul>"
+        b"<a class='next' href='http://[::1/page2'>Suivant</a></body></html>"
+    )
+    web.routes["/liens"] = Reply(
+        b"<html><body><p><a href='http://[::1/y'>Mauvais</a> <a href='/actu/2'>Bon</a></p>"
+        b"</body></html>"
+    )
+    records = [{"u": "http://[::1/z", "t": "Mauvais"}, {"u": "/actu/3", "t": "Bon"}]
+    web.routes["/api"] = Reply(
+        json.dumps({"items": records, "next": "http://[::1/api?page=2"}).encode(),
+        content_type="application/json",
+    )
+    sources = sources_from(
+        f"""sources:
+  - id: listing
+    name: Listing
+    kind: html
+    url: {web.url("/actualites")}
+    fetch_article: false
+    html: {{item: li, link: "a::attr(href)", title: "a::text", next_page: "a.next::attr(href)",
+            page_limit: 2}}
+  - id: links
+    name: Links
+    kind: html
+    url: {web.url("/liens")}
+    fetch_article: false
+    html: {{link: "p a"}}
+  - id: api
+    name: Api
+    kind: api
+    url: {web.url("/api")}
+    fetch_article: false
+    api:
+      items_path: items
+      fields: {{url: u, title: t}}
+      pagination: {{style: next_url, next_field: next}}
+"""
+    )
+    report = by_source(run_collect(sources, db=store, settings=fast_settings()))
+    for source_id in ("listing", "links", "api"):
+        assert (report[source_id].status, report[source_id].items_new) == ("ok", 1), source_id
+        assert report[source_id].error_kind == "not_http", source_id
+    assert "2 links refused" in report["listing"].error_message
+    assert "2 links refused" in report["api"].error_message
+    assert {i.url for i in iter_items(store)} == {web.url(f"/actu/{n}") for n in (1, 2, 3)}

@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 from scrapy import Request
 from scrapy.http import Response
 
-from watcher.collect.kinds.common import dotted, parse_date, plain_text
+from watcher.collect.kinds.common import dotted, join_url, parse_date, plain_text
 from watcher.models import CollectedItem
 from watcher.store import crawl_state as state
 
@@ -200,7 +200,7 @@ def record_to_item(source_id: str, base_url: str, record: dict[str, Any], fields
             extra[name] = value
     return CollectedItem(
         source_id=source_id,
-        url=urljoin(base_url, url.strip()),
+        url=join_url(base_url, url.strip()),
         title=plain_text(values.get("title"), 1000),
         summary=plain_text(values.get("summary"), 5000),
         text=plain_text(values.get("text"), 100_000),
@@ -243,6 +243,8 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
         requests.append(_page_request(spider, run, index + 1, None))
     elif pagination.style == "next_url" and pagination.next_field:
         next_url = dotted(data, pagination.next_field)
-        if isinstance(next_url, str) and next_url:
-            requests.append(_page_request(spider, run, index + 1, response.urljoin(next_url)))
+        if isinstance(next_url, str) and next_url.strip():
+            next_url = join_url(response, next_url.strip())
+            if spider.admissible(run, next_url):
+                requests.append(_page_request(spider, run, index + 1, next_url))
     return requests

@@ -6,6 +6,7 @@ import html
 import re
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from w3lib.html import remove_tags
@@ -67,3 +68,14 @@ def dotted(data: Any, path: str) -> Any:
 def looks_like_html(body: bytes) -> bool:
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html"))
+
+
+def join_url(base: Any, href: str) -> str:
+    """``href`` read against ``base`` (a URL, or a response: an HTML page's ``<base>``
+    counts); as written when it cannot be parsed (an unclosed ``[``), for the crawl's
+    guard to refuse that one link as ``not_http``: urljoin's ValueError failed the
+    whole listing, every good link with it."""
+    try:
+        return urljoin(base, href) if isinstance(base, str) else base.urljoin(href)
+    except ValueError:
+        return href

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
-from watcher.collect.kinds.common import parse_date, plain_text
+from watcher.collect.kinds.common import join_url, parse_date, plain_text
 from watcher.models import CollectedItem
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def parse_listing(response: TextResponse, source_id: str, selectors: Any) -> lis
                     items.append(
                         CollectedItem(
                             source_id=source_id,
-                            url=response.urljoin(href.strip()),
+                            url=join_url(response, href.strip()),
                             title=plain_text(title, 1000),
                         )
                     )
@@ -80,7 +80,7 @@ def parse_listing(response: TextResponse, source_id: str, selectors: Any) -> lis
             href = _value(container, selectors.link, "href")
             if not href or href.strip().startswith(("javascript:", "mailto:", "#")):
                 continue
-            url = response.urljoin(href.strip())
+            url = join_url(response, href.strip())
             if url in seen:
                 continue
             seen.add(url)
@@ -139,6 +139,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
         requests += spider.take(run, item)
     if selectors.next_page and page < selectors.page_limit:
         next_href = _value(response, selectors.next_page, "href")
-        if next_href:
-            requests.append(_page_request(spider, run, response.urljoin(next_href), page + 1))
+        next_url = join_url(response, next_href.strip()) if next_href else None
+        if next_url and spider.admissible(run, next_url):
+            requests.append(_page_request(spider, run, next_url, page + 1))
     return requests

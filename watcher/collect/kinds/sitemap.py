@@ -11,7 +11,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
-from watcher.collect.kinds.common import parse_date
+from watcher.collect.kinds.common import join_url, parse_date
 from watcher.models import CollectedItem
 from watcher.store.items import known_urls
 from watcher.urls import canonical_url
@@ -38,10 +38,7 @@ def _children(
     such ``<loc>`` failed the whole source."""
     requests = []
     for loc in locs:
-        try:
-            url = response.urljoin(loc)
-        except ValueError:  # an unclosed "[": refused below, as a listing's entry is
-            url = loc
+        url = join_url(response, loc.strip())
         if not spider.admissible(run, url):
             continue
         canon = canonical_url(url)
