@@ -8,6 +8,7 @@ from pathlib import Path
 
 from scrapy.http import HtmlResponse
 
+from tests.collect.conftest import sources_from
 from watcher.collect.kinds.api import record_to_item
 from watcher.collect.kinds.common import dotted, parse_date
 from watcher.collect.kinds.html import parse_listing
@@ -92,3 +93,31 @@ def test_dotted_paths_and_dates() -> None:
     assert parse_date("3 décembre 2026").date().isoformat() == "2026-12-03"
     assert parse_date("Mon, 23 Nov 2026 10:00:00 +0100").isoformat() == "2026-11-23T10:00:00+01:00"
     assert parse_date("pas une date") is None
+
+
+def test_an_api_next_page_on_another_host_gets_no_credentials(monkeypatch) -> None:  # noqa: ANN001
+    # The next page's URL comes from the API's answer: the key went to any host it named.
+    from types import SimpleNamespace
+
+    from watcher.collect.kinds import api
+
+    monkeypatch.setenv("API_KEY", "s3cret")
+    source = sources_from(
+        """sources:
+  - id: api
+    name: Api
+    kind: api
+    url: https://api.example.org/items
+    api:
+      items_path: items
+      fields: {url: u, title: t}
+      pagination: {style: next_url, next_field: next}
+      auth: {style: header, key_env: API_KEY}
+"""
+    ).sources[0]
+    spider = SimpleNamespace(request=lambda run, url, handler, **kw: (url, kw["headers"]))
+    run = SimpleNamespace(source=source, token=None)
+    same = api._page_request(spider, run, 1, "https://api.example.org/items?page=2")
+    other = api._page_request(spider, run, 1, "https://collector.example.net/items?page=2")
+    assert same[1]["Authorization"] == "Bearer s3cret"
+    assert "Authorization" not in other[1] and "s3cret" not in str(other)

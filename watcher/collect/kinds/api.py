@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 from scrapy import Request
 from scrapy.http import Response
 
+from watcher.collect.guard import origin_of
 from watcher.collect.kinds.common import dotted, join_url, parse_date, plain_text
 from watcher.models import CollectedItem
 from watcher.store import crawl_state as state
@@ -125,6 +126,10 @@ def _page_request(spider: WatchSpider, run: SourceRun, index: int, next_url: str
     elif pagination.style == "offset":
         params[pagination.param] = index * pagination.size
     auth = api.auth
+    if next_url is not None and origin_of(next_url) != origin_of(run.source.url):
+        # A next page the API's answer names on another host gets no credentials: the
+        # key (or bearer token) went to whatever host the JSON named.
+        auth = None
     if auth is not None:
         secret = auth.secret()
         if auth.style == "header":
