@@ -10,7 +10,7 @@ from scrapy.http import HtmlResponse
 
 from tests.collect.conftest import sources_from
 from watcher.collect.kinds.api import record_to_item
-from watcher.collect.kinds.common import dotted, parse_date
+from watcher.collect.kinds.common import dotted, parse_date, plain_text
 from watcher.collect.kinds.html import parse_listing
 from watcher.config import HtmlSelectors
 
@@ -121,3 +121,9 @@ def test_an_api_next_page_on_another_host_gets_no_credentials(monkeypatch) -> No
     other = api._page_request(spider, run, 1, "https://collector.example.net/items?page=2")
     assert same[1]["Authorization"] == "Bearer s3cret"
     assert "Authorization" not in other[1] and "s3cret" not in str(other)
+
+
+def test_a_script_or_style_in_a_title_leaves_no_code_in_its_text() -> None:
+    title = "<script>alert('t')</script><style>h1{color:red}</style>Titre &amp; <b>suite</b>"
+    assert plain_text(title) == "Titre & suite"
+    assert plain_text("<SCRIPT type='x'>var a = 1;</SCRIPT> Appel") == "Appel"

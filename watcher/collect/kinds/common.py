@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
-from w3lib.html import remove_tags
+from w3lib.html import remove_tags, remove_tags_with_content
 
 _SPACES = re.compile(r"\s+")
 
@@ -18,7 +18,9 @@ def plain_text(value: Any, limit: int = 5000) -> str:
     """Untrusted markup to one line of plain text."""
     if value is None:
         return ""
-    text = html.unescape(remove_tags(str(value)))
+    # A script's or a style's content is code, not words of the title.
+    markup = remove_tags_with_content(str(value), which_ones=("script", "style"))
+    text = html.unescape(remove_tags(markup))
     return _SPACES.sub(" ", text).strip()[:limit]
 
 
