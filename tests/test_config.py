@@ -70,6 +70,27 @@ def test_invalid_entries_are_refused(patch, expected):
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "id: ademe-ge",
+            "id: 304",
+            'id 304 was read as a number, not as text; write it in quotes: "304"',
+        ),
+        (
+            "name: ADEME Grand Est",
+            "name: yes",
+            "name was read as yes/no, not as text; write the text",
+        ),
+    ],
+)
+def test_an_unquoted_number_or_yes_where_text_is_due_says_to_quote_it(old, new, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_sources(GOOD.replace(old, new))
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("written", "expected"),
     [("365d", timedelta(days=365)), ("52w", timedelta(weeks=52)), (0.5, timedelta(minutes=30))],
 )

@@ -277,6 +277,11 @@ def _describe_error(error: dict[str, Any], raw_sources: list[Any], file_name: st
         message = "unknown key (check its spelling)"
     elif error["type"] == "missing":
         message = "is required"
+    elif error["type"] == "string_type" and isinstance(value, bool):
+        # YAML reads yes, no, on, off, true and false unquoted as a boolean.
+        message = "was read as yes/no, not as text; write the text in quotes"
+    elif error["type"] == "string_type" and isinstance(value, int | float):
+        message = f'{value!r} was read as a number, not as text; write it in quotes: "{value}"'
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return f"{where}: {field} {message}".replace(":  ", ": ") if field else f"{where}: {message}"
