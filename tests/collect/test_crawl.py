@@ -857,3 +857,22 @@ def test_a_listing_link_that_cannot_be_parsed_is_refused_alone(web, store) -> No
     assert "2 links refused" in report["listing"].error_message
     assert "2 links refused" in report["api"].error_message
     assert {i.url for i in iter_items(store)} == {web.url(f"/actu/{n}") for n in (1, 2, 3)}
+
+
+def test_a_redirect_loop_or_an_undecodable_body_says_so(web, store) -> None:  # noqa: ANN001
+    # Both were 'error' ("an unexpected error"), which reads as a bug of watcher's.
+    web.routes["/loop.xml"] = Reply(status=302, headers={"Location": "/loop2.xml"})
+    web.routes["/loop2.xml"] = Reply(status=302, headers={"Location": "/loop.xml"})
+    web.routes["/lie.xml"] = Reply(
+        b"<rss>not gzip at all</rss>",
+        content_type="application/rss+xml",
+        headers={"Content-Encoding": "gzip"},
+    )
+    serve_feed(web, "/feed.xml", 1)
+    text = "sources:\n" + "".join(
+        feed_source(name, web.url(f"/{name}.xml")) for name in ("loop", "lie", "feed")
+    )
+    report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))
+    assert (report["loop"].status, report["loop"].error_kind) == ("failed", "redirect_loop")
+    assert (report["lie"].status, report["lie"].error_kind) == ("failed", "bad_encoding")
+    assert (report["feed"].status, report["feed"].items_new) == ("ok", 1)

@@ -15,6 +15,8 @@ KINDS = {
     "timeout": "no answer within the download timeout",
     "tls": "the TLS handshake failed",
     "too_large": "the response is larger than max_response_bytes",
+    "redirect_loop": "the redirects go round in a loop, or past the redirect limit",
+    "bad_encoding": "the body cannot be decoded as its Content-Encoding (gzip, deflate, br) says",
     "http_404": "the page is not found (404)",
     "http_410": "the page is gone (410)",
     "http_403": "access refused (403); the host is left alone for host_backoff_hours",
@@ -73,6 +75,8 @@ def classify_failure(failure: Any) -> tuple[str, str, int | None]:
             return "too_large", message, None
         if message.startswith("host_backoff"):
             return "host_backoff", message, None
+        if "max redirections" in message:  # RedirectMiddleware's REDIRECT_MAX_TIMES
+            return "redirect_loop", message, None
         if "robots" in message.lower():
             return "robots", "forbidden by robots.txt", None
         return "error", message, None
@@ -94,8 +98,21 @@ def classify_failure(failure: Any) -> tuple[str, str, int | None]:
     ):
         return "connection", message, None
     name = type(value).__name__
+    if _is_decoding_error(value):
+        return "bad_encoding", f"{name}: {message}", None
     if "SSL" in name or "TLS" in name:
         return "tls", message, None
     if "Connection" in name or "ResponseNeverReceived" in name or "DataLoss" in name:
         return "connection", f"{name}: {message}", None
     return "error", f"{name}: {message}", None
+
+
+def _is_decoding_error(value: BaseException) -> bool:
+    """A body that its Content-Encoding does not describe (HttpCompressionMiddleware)."""
+    import gzip
+    import zlib
+
+    if isinstance(value, gzip.BadGzipFile | zlib.error):
+        return True
+    # brotli and zstandard are optional decoders: recognised by their module's name.
+    return type(value).__module__.split(".")[0].lstrip("_") in ("brotli", "brotlicffi", "zstandard")

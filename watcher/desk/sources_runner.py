@@ -103,6 +103,8 @@ ERROR_KINDS_FR = {
     "timeout": "pas de réponse dans le délai",
     "tls": "échec de la connexion chiffrée (TLS)",
     "too_large": "réponse trop volumineuse",
+    "redirect_loop": "les redirections tournent en boucle",
+    "bad_encoding": "réponse compressée illisible (Content-Encoding faux)",
     "http_404": "page introuvable (404)",
     "http_410": "page supprimée (410)",
     "http_403": "accès refusé (403) ; le site est laissé tranquille quelques heures",
