@@ -93,3 +93,20 @@ def test_a_5xx_robots_txt_disallows_all_for_this_run_only(web, store) -> None:  
     report = by_source(run_collect(sources, db=store, settings=fast_settings(retry_times=0)))
     assert len(web.requests_to("/robots.txt")) == 2
     assert report["open"].status == "ok" and report["closed"].status == "ok"
+
+
+def test_only_the_first_500_kib_of_a_robots_txt_are_read(web, store) -> None:  # noqa: ANN001
+    # RFC 9309 §2.5: a parsing limit of at least 500 KiB. A 4 MB file took seconds to
+    # parse and slowed every check of its host; the rules past the limit are ignored,
+    # and a line cut by the limit is dropped whole (half of "/private/" is "/p").
+    filler = b"".join(b"Disallow: /archive/%06d/\n" % n for n in range(30_000))  # ~770 KB
+    assert len(filler) > 500 * 1024
+    web.routes["/robots.txt"] = Reply(
+        b"User-agent: *\nDisallow: /private/\n" + filler + b"Disallow: /feed.xml\n",
+        content_type="text/plain",
+    )
+    report = by_source(run_collect(two_feeds(web), db=store, settings=fast_settings()))
+    assert (report["closed"].status, report["closed"].error_kind) == ("failed", "robots")
+    assert (report["open"].status, report["open"].items_new) == ("ok", 1)
+    (status, kept) = state.fresh_robots(store, timedelta(hours=24))[web.base]
+    assert status == 200 and len(kept) <= 500 * 1024 and kept.endswith(b"/\n")

@@ -8,7 +8,10 @@ parses whatever body comes back. Here:
   again: a run where nothing changed costs one round trip less per host;
 - a 4xx answer ("unavailable") means every URL is allowed, and is kept like a 200;
 - a 5xx answer ("unreachable") means nothing on that origin may be fetched in this run;
-  it is not kept, so the next run asks again.
+  it is not kept, so the next run asks again;
+- only the first :data:`MAX_BYTES` (500 KiB, RFC 9309 §2.5's floor for a parsing
+  limit) are read, up to the last whole line: a 4 MB robots.txt of 150,000 rules took
+  six seconds to parse and slowed every URL check of its host.
 
 A download error (timeout, DNS, connection refused) is left to Scrapy (the request goes
 on and fails or succeeds on its own), so that the source's failure says what happened.
@@ -28,6 +31,7 @@ from watcher.store import crawl_state as state
 
 MAX_AGE = timedelta(hours=24)
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+MAX_BYTES = 500 * 1024
 
 
 def rfc_body(status: int, body: bytes) -> bytes:
@@ -36,6 +40,9 @@ def rfc_body(status: int, body: bytes) -> bytes:
         return b""
     if status >= 500:
         return DISALLOW_ALL
+    if len(body) > MAX_BYTES:
+        head = body[:MAX_BYTES]
+        return head[: head.rfind(b"\n") + 1]  # a rule cut in half would mean another rule
     return body
 
 
