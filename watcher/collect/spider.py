@@ -14,6 +14,7 @@ any point loses no item and the next run picks up what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -78,6 +79,10 @@ class SourceRun:
     refused: int = 0  # links the guard refused (watcher.collect.guard)
     first_refusal: str = ""
     visited: set[str] = field(default_factory=set)  # canonical URLs of a kind's listings
+    # Canonical URLs whose being stored was looked up in one query for a long listing
+    # (see WatchSpider.look_up_known), and those of them found, or saved since.
+    looked_up: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)
 
     def fail(self, kind: str, message: str, http_status: int | None = None) -> None:
         if self.status != "failed":
@@ -332,6 +337,24 @@ class WatchSpider(scrapy.Spider):
             run.refuse(*refused)
         return refused is None
 
+    def look_up_known(self, run: SourceRun, items: list[CollectedItem]) -> None:
+        """Before taking a listing longer than the cap, look up which of its URLs are
+        stored in one batched query: past the cap every entry is checked, and one query
+        each made a 50,000-entry feed cost 45 s a run."""
+        if run.new + len(items) <= self.collect.max_items_per_source:
+            return
+        urls = set()
+        for item in items:
+            with contextlib.suppress(ValueError):
+                urls.add(canonical_url(item.url))
+        run.known |= set(known_urls(self.store, urls))
+        run.looked_up |= urls
+
+    def _stored(self, run: SourceRun, canon: str) -> bool:
+        if canon in run.looked_up or canon in run.known:
+            return canon in run.known
+        return bool(known_urls(self.store, [canon]))
+
     def take(
         self, run: SourceRun, item: CollectedItem, *, fetch: bool | None = None
     ) -> list[Request]:
@@ -345,9 +368,7 @@ class WatchSpider(scrapy.Spider):
         item = normalize_item(item)
         run.found += 1
         canon = canonical_url(item.url)
-        if run.new >= self.collect.max_items_per_source and canon not in known_urls(
-            self.store, [canon]
-        ):
+        if run.new >= self.collect.max_items_per_source and not self._stored(run, canon):
             # A first look at a big archive takes it in slices, one per run.
             run.warn(
                 "truncated",
@@ -355,6 +376,7 @@ class WatchSpider(scrapy.Spider):
             )
             return []
         fetch = run.source.fetch_article if fetch is None else fetch
+        run.known.add(canon)  # saved below: an entry repeated later in the list is known
         if not fetch:
             item.complete = True
             self.save(run, item)

@@ -232,13 +232,16 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
             run.fail("no_items", f"no list at '{api.items_path or '(root)'}'", response.status)
         return []
     requests: list[Request] = []
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        item = record_to_item(run.source.id, response.url, record, api.fields)
-        if item is not None:
-            # An API record carrying its own text needs no page fetch.
-            requests += spider.take(run, item, fetch=run.source.fetch_article and not item.text)
+    items = [
+        item
+        for record in records
+        if isinstance(record, dict)
+        and (item := record_to_item(run.source.id, response.url, record, api.fields)) is not None
+    ]
+    spider.look_up_known(run, items)
+    for item in items:
+        # An API record carrying its own text needs no page fetch.
+        requests += spider.take(run, item, fetch=run.source.fetch_article and not item.text)
     pagination = api.pagination
     if not records or index + 1 >= pagination.max_pages:
         return requests

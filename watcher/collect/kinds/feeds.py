@@ -112,6 +112,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
     if reading.problem:
         run.warn(*reading.problem)
     requests: list[Request] = []
+    spider.look_up_known(run, reading.items)
     for item in reading.items:
         requests += spider.take(run, item)
     return requests

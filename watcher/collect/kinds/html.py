@@ -135,6 +135,7 @@ def parse(spider: WatchSpider, response: Response, run: SourceRun) -> list[Reque
         )
         return []
     requests: list[Request] = []
+    spider.look_up_known(run, items)
     for item in items:
         requests += spider.take(run, item)
     if selectors.next_page and page < selectors.page_limit:
