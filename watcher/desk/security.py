@@ -7,6 +7,10 @@ token is checked against ``desk_sessions`` on every request: signing out, a new
 password or a removed account deletes the row, so a copied cookie dies with it.
 Every POST form sends the CSRF token back and a POST without it gets 403; the
 only exception is the unsubscribe link, whose signed token is itself the proof.
+The 403 says in French what happened: to desk.js as JSON (it keeps the typed
+text on the page, and fetches the current token from ``/session/jeton`` once
+the curator signed in again), to a plain form as a page linking to the sign-in
+page with the page to return to (``safe_next``: a local path only).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from watcher.desk.guard import client_address
 from watcher.exceptions import ConfigError
@@ -116,11 +121,95 @@ def current_user(request: Request) -> str | None:
     return user
 
 
-def forbidden(message: str) -> HTMLResponse:
+def safe_next(value: str) -> str:
+    """``value`` if it is a path on this desk, else ``/``: the sign-in page never
+    sends a curator to another site (``//host``, ``/\\host``, ``https://host``,
+    a tab or newline that browsers drop from a URL)."""
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 33 or ord(c) == 127 for c in value)
+        or len(value) > 2000
+    ):
+        return "/"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "/"
+    return "/" if parts.scheme or parts.netloc else value
+
+
+def return_path(request: Request) -> str:
+    """The desk page the request was sent from (its ``Referer``, on this desk
+    only), to come back to after signing in again; else ``/``."""
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:
+        return "/"
+    if referer.netloc.lower() != request.headers.get("host", "").lower() or not referer.path:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+def login_url(path: str) -> str:
+    return "/connexion?suite=" + quote(safe_next(path), safe="/")
+
+
+# What a curator typed in the desk's text fields, shown back on a refusal page
+# so that nothing is lost without JavaScript either.
+_TYPED = {"title": "Titre", "summary": "Résumé", "editorial": "Le mot de l’équipe"}
+
+
+async def refused(request: Request, signed_in: bool) -> Response:
+    """403 for a POST with no session or no valid CSRF token, saving nothing.
+    desk.js gets JSON (``reason``: ``session`` or ``jeton``, and the sign-in
+    address); a plain form gets a French page linking to the sign-in page (or,
+    signed in, back to the page), with the text typed in the form to copy."""
+    back_to = return_path(request)
+    reason = "jeton" if signed_in else "session"
+    if signed_in:
+        message = (
+            "Le jeton de sécurité de ce formulaire n’est plus valide (la page a été "
+            "ouverte avant une reconnexion) : rien n’a été enregistré."
+        )
+        link, label = back_to, "Revenir à la page et recommencer"
+    else:
+        message = "Votre session a expiré ou a été fermée : rien n’a été enregistré."
+        link, label = login_url(back_to), "Se reconnecter (puis retour à la page)"
+    if request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse(
+            {"reason": reason, "message": message, "login": login_url(back_to)},
+            status_code=403,
+            headers={"Cache-Control": "no-store"},
+        )
+    typed = ""
+    try:
+        form = await request.form()
+    except Exception:  # noqa: BLE001 - a malformed body: nothing to show back
+        form = None
+    for name, label_fr in _TYPED.items():
+        value = str(form.get(name) or "") if form is not None else ""
+        if value.strip():
+            typed += (
+                f"<p><label for='typed-{name}'>{escape(label_fr)}</label><br>"
+                f"<textarea id='typed-{name}' rows='4' cols='70' readonly>"
+                f"{escape(value)}</textarea></p>"
+            )
+    if typed:
+        typed = (
+            "<h2>Votre texte, à copier avant de quitter cette page</h2>"
+            + typed
+            + "<p>Le bouton Précédent du navigateur ramène aussi, en général, au "
+            "formulaire tel que vous l’aviez rempli.</p>"
+        )
     return HTMLResponse(
-        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>Refusé</title>"
-        f"</head><body><h1>Requête refusée</h1><p>{escape(message)}</p></body></html>",
+        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
+        "<title>Requête refusée · Veille EIT Grand Est</title></head><body>"
+        f"<h1>Requête refusée</h1><p>{escape(message)}</p>"
+        f"<p><a href='{escape(link)}'>{escape(label)}</a></p>{typed}</body></html>",
         status_code=403,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -130,8 +219,8 @@ def login_required(endpoint: Endpoint) -> Endpoint:
         user = current_user(request)
         if user is None:
             if request.method == "GET":
-                return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
-            return forbidden("Session expirée : reconnectez-vous.")
+                return RedirectResponse(login_url(request.url.path), status_code=303)
+            return await refused(request, signed_in=False)
         request.state.user = user
         return await endpoint(request)
 
@@ -147,11 +236,30 @@ def csrf_protected(endpoint: Endpoint) -> Endpoint:
         sent = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
         expected = request.session.get("csrf") or ""
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-            return forbidden("Jeton de sécurité (CSRF) absent ou invalide. Rechargez la page.")
+            return await refused(request, signed_in=current_user(request) is not None)
         return await endpoint(request)
 
     wrapped.csrf_protected = True  # type: ignore[attr-defined]
     return wrapped
+
+
+async def session_token(request: Request) -> Response:
+    """``GET /session/jeton``, for desk.js only: the session's CSRF token once the
+    curator is signed in (again), so a form kept open on the page can be sent
+    after a sign-in in another tab. Same-origin only in effect: the answer is
+    JSON (not readable by another site's page, no CORS), the session cookie is
+    SameSite=Strict, and the custom header it requires forces a preflight on any
+    cross-origin request. 401 while nobody is signed in."""
+    headers = {"Cache-Control": "no-store"}
+    if request.headers.get("x-requested-with") != "fetch":
+        return JSONResponse({"error": "fetch only"}, status_code=400, headers=headers)
+    if current_user(request) is None:
+        return JSONResponse(
+            {"signed_in": False, "login": login_url(return_path(request))},
+            status_code=401,
+            headers=headers,
+        )
+    return JSONResponse({"signed_in": True, "csrf": csrf_token(request)}, headers=headers)
 
 
 def post_form(endpoint: Endpoint) -> Endpoint:

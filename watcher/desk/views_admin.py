@@ -23,6 +23,8 @@ from watcher.desk.security import (
     device_cookie,
     login_required,
     post_form,
+    safe_next,
+    session_token,
     sign_in,
     sign_out,
     throttle_keys,
@@ -32,13 +34,8 @@ from watcher.exceptions import WatcherError
 from watcher.store import delivery as log
 
 
-def _safe_next(value: str) -> str:
-    # Only a local path: never redirect a signed-in curator to another site.
-    return value if value.startswith("/") and not value.startswith("//") else "/"
-
-
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html", suite=_safe_next(request.query_params.get("suite", "/")))
+    return render(request, "login.html", suite=safe_next(request.query_params.get("suite", "/")))
 
 
 @csrf_protected
@@ -49,7 +46,7 @@ async def login_submit(request: Request) -> Response:
     store = request.app.state.store
     throttle = request.app.state.login_throttle
     keys = throttle_keys(request, username)
-    suite = _safe_next(str(form.get("suite", "/")))
+    suite = safe_next(str(form.get("suite", "/")))
     wait = throttle.wait(keys)
     if wait:
         # Too early after failures: refused without looking at the password.
@@ -200,6 +197,7 @@ ROUTES = [
     Route("/connexion", login_page, methods=["GET"]),
     Route("/connexion", login_submit, methods=["POST"]),
     Route("/deconnexion", logout, methods=["POST"]),
+    Route("/session/jeton", session_token, methods=["GET"]),
     Route("/compte", account_page, methods=["GET"]),
     Route("/compte/mot-de-passe", account_password, methods=["POST"]),
     Route("/abonnes", subscribers_page),
