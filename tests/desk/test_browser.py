@@ -1,18 +1,20 @@
 """The desk in headless Chromium: a week prepared end to end with the keyboard,
 accessibility (axe-core) of the week page at 1280 and 390 px, the same work
-without JavaScript, and CSRF refusal."""
+without JavaScript, CSRF refusal, and a session that expires while a curator
+types (the text stays, the save works once signed in again)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.desk.builder import WEEK
+from watcher.desk.views_week import edition_state
 from watcher.publish.bulletin import build_bulletin, render_email
 from watcher.store.bulletins import is_published
-from watcher.store.desk import list_decisions
+from watcher.store.desk import end_sessions, list_decisions
 from watcher.store.labels import effective_labels
 
-from .conftest import sign_in
+from .conftest import PASSWORD, USER, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -291,3 +293,77 @@ def test_a_form_without_its_csrf_token_is_refused(page, desk):
     )
     assert response.status == 403
     assert list_decisions(desk.store, week=WEEK) == []
+
+
+def _sign_in_elsewhere(page, href: str) -> None:  # noqa: ANN001
+    """Follow the message's link in another tab of the same browser and sign in."""
+    other = page.context.new_page()
+    other.goto(href)
+    other.fill("input[name=username]", USER)
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url("**/semaine/**")
+    other.close()
+
+
+def test_an_expired_session_keeps_what_the_curator_typed(page, desk):
+    item, store = desk.ids["reut"], desk.store
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
+
+    # an item's editor: typed, then the session cookie expires, then "Enregistrer"
+    page.click(f"#item-{item} a.edit-link")
+    page.wait_for_selector(f"#edit-{item}")
+    page.fill(f"#title-{item}", "Titre retravaillé à la main")
+    page.fill(f"#summary-{item}", "Un résumé écrit avec soin, long à retaper.")
+    page.context.clear_cookies(name="veille_session")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click(f"#edit-{item} form.edit-text button")
+    assert answer.value.status == 403
+    _settle(page)
+    note = page.locator(f"#edit-{item} form.edit-text .expired")
+    text = " ".join(note.inner_text().split())
+    assert text == (
+        "Votre session a expiré : reconnectez-vous dans un autre onglet, puis cliquez à "
+        "nouveau sur « Enregistrer le texte » ; votre texte est conservé."
+    )
+    assert page.input_value(f"#title-{item}") == "Titre retravaillé à la main"
+    assert page.input_value(f"#summary-{item}") == "Un résumé écrit avec soin, long à retaper."
+    assert list_decisions(store, week=WEEK) == []  # nothing saved
+    href = note.locator("a").get_attribute("href")
+    assert href == f"/connexion?suite=%2Fsemaine%2F{WEEK}"
+    assert note.locator("a").get_attribute("target") == "_blank"
+
+    # signed in again in another tab: the same click saves, with the new token
+    _sign_in_elsewhere(page, desk.url + href)
+    page.click(f"#edit-{item} form.edit-text button")
+    _settle(page)
+    assert "Titre retravaillé à la main" in page.inner_text(f"#item-{item}")
+    saved = {d["field"]: d["after"] for d in list_decisions(store, week=WEEK)}
+    assert saved["title"] == "Titre retravaillé à la main"
+    assert page.locator(".expired").count() == 0
+
+    # the editorial: the session is closed on the server this time (signed out
+    # elsewhere); a reload after the refusal gives the typed text back
+    page.click("#mot summary")
+    page.fill("#editorial", "Bonne lecture : **la chaleur fatale** à l’honneur.")
+    end_sessions(store, USER)
+    page.click("#mot form button")
+    _settle(page)
+    assert "Votre session a expiré" in page.inner_text("#mot form .expired")
+    assert page.input_value("#editorial") == "Bonne lecture : **la chaleur fatale** à l’honneur."
+    assert page.evaluate("window.__sameDocument") is True  # no 403 reloaded the page
+    assert not edition_state(store, WEEK)["editorial"]
+    # signed in again, then the page reloaded: the typed text comes back from the tab
+    _sign_in_elsewhere(page, desk.url + page.get_attribute("#mot .expired a", "href"))
+    page.reload()
+    page.click("#mot summary")
+    assert page.input_value("#editorial") == "Bonne lecture : **la chaleur fatale** à l’honneur."
+    assert "Texte non enregistré repris" in page.inner_text("#mot")
+    page.click("#mot form button")
+    _settle(page)
+    assert "la chaleur fatale" in page.inner_text("#editorial-preview")
+    assert "la chaleur fatale" in edition_state(store, WEEK)["editorial"]
+    page.reload()  # saved: nothing is restored any more
+    assert page.locator(".restored").count() == 0

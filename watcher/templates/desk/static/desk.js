@@ -10,7 +10,11 @@
 // - the e-mail preview loads only when its panel is open, and is refreshed
 //   after a change only then;
 // - while an action is on its way, and until its answer is on the page, the
-//   root element carries data-busy (tests and scripts wait for it to go).
+//   root element carries data-busy (tests and scripts wait for it to go);
+// - a 403 (session expired or closed, CSRF token no longer valid) never reloads
+//   the page: a message says to sign in again in another tab, the form keeps
+//   what was typed (also kept in sessionStorage until saved), and the next
+//   send first asks /session/jeton for the session's current token.
 (function () {
   "use strict";
 
@@ -189,21 +193,127 @@
     say(note.textContent);
   }
 
+  // -- an expired session: keep the text, sign in elsewhere, send again ------------
+  var tokenStale = false;
+
+  function signInLink() {
+    return "/connexion?suite=" + encodeURIComponent(window.location.pathname + window.location.search);
+  }
+
+  // « Votre session a expiré : <a>reconnectez-vous dans un autre onglet</a>…after »
+  function expiredNote(after) {
+    var note = document.createElement("p");
+    note.className = "error expired";
+    note.setAttribute("role", "alert");
+    var link = document.createElement("a");
+    link.href = signInLink();
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "reconnectez-vous dans un autre onglet";
+    note.appendChild(document.createTextNode("Votre session a expiré : "));
+    note.appendChild(link);
+    note.appendChild(document.createTextNode(after));
+    return note;
+  }
+
+  function showExpired(form, reason) {
+    var button = $("button:not([type=button])", form);
+    var again = button ? "« " + button.textContent.trim() + " »" : "Enregistrer";
+    var note;
+    if (reason === "jeton") {  // signed in again meanwhile: only the page's token was old
+      note = document.createElement("p");
+      note.className = "error expired";
+      note.setAttribute("role", "alert");
+      note.textContent = "Le jeton de sécurité de la page n’était plus valide (reconnexion " +
+        "ailleurs ?) : rien n’a été enregistré. Cliquez à nouveau sur " + again +
+        " ; votre texte est conservé.";
+    } else {
+      note = expiredNote(", puis cliquez à nouveau sur " + again + " ; votre texte est conservé.");
+    }
+    var place = form.closest(".item") || form;
+    $$(".error", place).forEach(function (old) { old.remove(); });
+    form.appendChild(note);
+    say(note.textContent);
+  }
+
+  // The typed text of a form, kept in the tab's sessionStorage while it is not
+  // saved: a reload (or a closed editor) does not lose it.
+  var KEPT = ["title", "summary", "editorial"];
+  function keptKey(form) { return "veille-texte:" + form.getAttribute("action"); }
+
+  function keepTyped(form) {
+    try {
+      var values = {};
+      KEPT.forEach(function (name) { if (form.elements[name]) { values[name] = form.elements[name].value; } });
+      window.sessionStorage.setItem(keptKey(form), JSON.stringify(values));
+    } catch (e) { /* storage refused: the text stays in the form */ }
+  }
+
+  function forgetTyped(form) {
+    try { window.sessionStorage.removeItem(keptKey(form)); } catch (e) { /* nothing kept */ }
+  }
+
+  function restoreTyped(root) {
+    $$("form", root).forEach(function (form) {
+      var kept = null;
+      try { kept = JSON.parse(window.sessionStorage.getItem(keptKey(form)) || "null"); } catch (e) { kept = null; }
+      if (!kept) { return; }
+      var changed = false;
+      KEPT.forEach(function (name) {
+        var field = form.elements[name];
+        if (field && typeof kept[name] === "string" && field.value !== kept[name]) {
+          field.value = kept[name];
+          changed = true;
+        }
+      });
+      if (!changed) { return; }
+      var note = document.createElement("p");
+      note.className = "flash warn restored";
+      note.textContent = "Texte non enregistré repris de votre saisie précédente : vérifiez-le, puis enregistrez.";
+      form.insertBefore(note, form.firstChild);
+    });
+  }
+
+  // The session's current CSRF token, once the curator signed in again; every
+  // form of the page gets it. Resolves to false while nobody is signed in.
+  function refreshToken() {
+    return fetch("/session/jeton", { headers: FETCH, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) { return false; }
+        return response.json().then(function (answer) {
+          $$("input[name=csrf]").forEach(function (input) { input.value = answer.csrf; });
+          tokenStale = false;
+          return true;
+        });
+      });
+  }
+
   function post(form, submitter) {
-    var data = new FormData(form);
-    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
     var card = form.closest(".item");
     if (card) { card.classList.add("saving"); }
-    return busy(fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: FETCH })
-      .then(function (response) {
-        var type = response.headers.get("content-type") || "";
-        var body = type.indexOf("json") >= 0 ? response.json() : response.text();
-        return body.then(function (value) { return { ok: response.ok, status: response.status, body: value }; });
-      })
+    var ready = tokenStale ? refreshToken() : Promise.resolve(true);
+    return busy(ready.then(function (signedIn) {
+      if (!signedIn) { return { ok: false, status: 403, body: { reason: "session" } }; }
+      var data = new FormData(form);
+      if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+      return fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: FETCH })
+        .then(function (response) {
+          var type = response.headers.get("content-type") || "";
+          var body = type.indexOf("json") >= 0 ? response.json() : response.text();
+          return body.then(function (value) { return { ok: response.ok, status: response.status, body: value }; });
+        });
+    })
       .then(function (result) {
         if (card) { card.classList.remove("saving"); }
-        if (result.status === 403) { window.location.reload(); return null; }  // session over
+        if (result.status === 403) {  // session over or token refused: nothing saved, nothing lost
+          tokenStale = true;
+          keepTyped(form);
+          showExpired(form, result.body && result.body.reason);
+          return null;
+        }
+        $$(".expired", form).forEach(function (old) { old.remove(); });
         if (!result.ok) { showError(form, result.body); return null; }
+        forgetTyped(form);
         return result.body;
       }));
   }
@@ -263,13 +373,26 @@
     var link = $("a.edit-link", card);
     if (!link) { return; }
     busy(fetch(link.href, { headers: FETCH, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; }))
+      .then(function (r) {
+        // Sent to the sign-in page: the session is over. Say so here rather than
+        // leave the page, where other editors may hold typed text.
+        if (r.redirected && new URL(r.url).pathname === "/connexion") { return "expired"; }
+        return r.ok ? r.text() : null;
+      }))
       .then(function (html) {
         if (html === null) { window.location.href = link.href; return; }
+        if (html === "expired") {
+          var note = expiredNote(", puis rouvrez l’édition.");
+          $$(".expired", card).forEach(function (old) { old.remove(); });
+          card.appendChild(note);
+          say(note.textContent);
+          return;
+        }
         var holder = document.createElement("div");
         holder.innerHTML = html;
         var editor = holder.firstElementChild;
         card.appendChild(editor);
+        restoreTyped(editor);
         var first = $("input:not([type=hidden]), select, textarea", editor);
         if (first) { first.focus(); }
       });
@@ -383,6 +506,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     applyFilters();
+    restoreTyped(document);
     var hash = window.location.hash;
     if (hash && hash.indexOf("#item-") === 0) { setCurrent(document.getElementById(hash.slice(1)), false); }
   });
