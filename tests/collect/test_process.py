@@ -75,9 +75,18 @@ def test_a_stop_request_stops_the_child_cleanly(tmp_path) -> None:  # noqa: ANN0
     assert gone(pids[0])
 
 
-def test_ctrl_c_is_forwarded_once_and_raised_once_the_child_is_gone(tmp_path) -> None:  # noqa: ANN001
-    # Python's own Ctrl-C handler, or the test proves nothing.
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+@pytest.fixture
+def python_ctrl_c():  # noqa: ANN201
+    """Python's own Ctrl-C handler, as on a terminal: a test run started in the
+    background by a shell inherits SIGINT ignored, and the signal would be lost."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_is_forwarded_once_and_raised_once_the_child_is_gone(
+    tmp_path, python_ctrl_c
+) -> None:  # noqa: ANN001
     pids: list[int] = []
 
     def ctrl_c_once_ready(line: str) -> None:
