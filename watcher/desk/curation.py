@@ -30,6 +30,9 @@ UNDOABLE = set(ENTRY_FIELDS) | {f"labels.{f}" for f in LABEL_FIELDS} | {"order",
 _GROUPS = {"labels.type": "types", "labels.scope": "scopes"}
 _MULTI = {"labels.themes": "themes", "labels.axes": "axes"}
 EDITORIAL_MAX = 4000
+# What the collect stage keeps of a source's title and summary: a curator's text is
+# held to the same, so a pasted page does not become a bulletin's headline.
+TEXT_MAX = {"title": 1000, "summary": 5000}
 
 
 class CurationError(WatcherError):
@@ -169,6 +172,8 @@ def normalise(field: str, value: Any, settings: Settings) -> Any:
         return bool(value)
     if field in ("title", "summary"):
         value = (value or "").strip()
+        if len(value) > TEXT_MAX[field]:
+            raise CurationError(f"{field}: at most {TEXT_MAX[field]} characters")
         return value or None  # empty: back to the item's own text
     taxonomy = taxonomy_for(settings)
     if field in _MULTI:

@@ -16,6 +16,7 @@ from watcher.base.clock import PARIS
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import french_date, week_label, week_of
+from watcher.desk.curation import TEXT_MAX
 from watcher.desk.security import csrf_token, current_user
 from watcher.desk.templates import CheckedTemplates
 from watcher.exceptions import WatcherError
@@ -142,7 +143,7 @@ def desk_templates(settings: Settings) -> CheckedTemplates:
         event_text=event_text,
         fr_datetime=_fr_datetime,
     )
-    env.globals.update(field_names=FIELD_NAMES, week_label=week_label)
+    env.globals.update(field_names=FIELD_NAMES, week_label=week_label, text_max=TEXT_MAX)
     return CheckedTemplates(env, settings)
 
 
@@ -196,6 +197,14 @@ _ERRORS_FR = [
     (
         re.compile(r"editorial: at most (\d+) characters"),
         "Le mot de l’équipe dépasse {0} caractères.",
+    ),
+    (
+        re.compile(r"^title: at most (\d+) characters"),
+        "Le titre dépasse {0} caractères : rien n’a été enregistré.",
+    ),
+    (
+        re.compile(r"^summary: at most (\d+) characters"),
+        "Le résumé dépasse {0} caractères : rien n’a été enregistré.",
     ),
     (re.compile(r"^nothing selected$"), "Aucun élément coché."),
     (re.compile(r"status '([^']*)': expected"), "Action « {0} » inconnue."),
