@@ -295,6 +295,25 @@ def test_a_form_without_its_csrf_token_is_refused(page, desk):
     assert list_decisions(desk.store, week=WEEK) == []
 
 
+def test_a_refusal_without_javascript_fits_a_phone_and_keeps_the_text(browser, desk):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    page.click("#mot summary")
+    page.fill("#editorial", "Un mot tapé avant que la session ne se termine.")
+    context.clear_cookies()  # the session ends while the curator types
+    with page.expect_navigation():
+        page.click("#mot form button")
+    assert "Requête refusée" in page.inner_text("h1")
+    assert (
+        page.input_value("textarea[readonly]") == "Un mot tapé avant que la session ne se termine."
+    )
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow}px wider than the 390px screen"  # the box was 591px
+    context.close()
+
+
 def _sign_in_elsewhere(page, href: str) -> None:  # noqa: ANN001
     """Follow the message's link in another tab of the same browser and sign in."""
     other = page.context.new_page()

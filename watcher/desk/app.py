@@ -41,7 +41,7 @@ from watcher.desk import (
 from watcher.desk.accounts import has_accounts
 from watcher.desk.guard import HEADERS, BodyLimit, RequestCheck, SecurityHeaders, allowed_hosts
 from watcher.desk.model_preview import PreviewRunner
-from watcher.desk.security import LoginThrottle, check_bind
+from watcher.desk.security import PAGE_HEAD, LoginThrottle, check_bind
 from watcher.desk.sources_runner import CollectRunner
 from watcher.desk.templates import check_templates
 from watcher.desk.web import STATIC_DIR, FlashBox, desk_templates, french_error, html
@@ -69,8 +69,9 @@ def routes() -> list[BaseRoute]:
 def _page(title: str, message: str, status: int) -> Response:
     return html(
         "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-        f"<p>{escape(message)}</p><p><a href='/'>Retour</a></p></body></html>",
+        f"{PAGE_HEAD}<title>{escape(title)}</title></head><body><main class='bare'>"
+        f"<h1>{escape(title)}</h1><p>{escape(message)}</p><p><a href='/'>Retour</a></p>"
+        "</main></body></html>",
         status_code=status,
     )
 

@@ -36,6 +36,12 @@ from watcher.store import desk as desk_store
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LOCAL_USER = "local"
+# The desk's own stylesheet and a phone's width for its bare pages (refusals, errors),
+# so that they read like the rest of the desk at 390 px as at 1280 px.
+PAGE_HEAD = (
+    "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+    "<link rel='stylesheet' href='/static/desk.css'>"
+)
 DEVICE_COOKIE = "veille_appareil"
 DEVICE_MAX_AGE_S = 180 * 86400
 
@@ -193,7 +199,7 @@ async def refused(request: Request, signed_in: bool) -> Response:
         if value.strip():
             typed += (
                 f"<p><label for='typed-{name}'>{escape(label_fr)}</label><br>"
-                f"<textarea id='typed-{name}' rows='4' cols='70' readonly>"
+                f"<textarea id='typed-{name}' rows='6' readonly>"
                 f"{escape(value)}</textarea></p>"
             )
     if typed:
@@ -205,9 +211,9 @@ async def refused(request: Request, signed_in: bool) -> Response:
         )
     return HTMLResponse(
         "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
-        "<title>Requête refusée · Veille EIT Grand Est</title></head><body>"
-        f"<h1>Requête refusée</h1><p>{escape(message)}</p>"
-        f"<p><a href='{escape(link)}'>{escape(label)}</a></p>{typed}</body></html>",
+        f"{PAGE_HEAD}<title>Requête refusée · Veille EIT Grand Est</title></head><body>"
+        f"<main class='bare'><h1>Requête refusée</h1><p>{escape(message)}</p>"
+        f"<p><a href='{escape(link)}'>{escape(label)}</a></p>{typed}</main></body></html>",
         status_code=403,
         headers={"Cache-Control": "no-store"},
     )
