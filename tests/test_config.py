@@ -99,8 +99,7 @@ def test_check_every_bounds_are_inclusive(written, expected):
     assert parse_sources(text).sources[0].check_every == expected
 
 
-def test_api_key_must_be_an_environment_variable_name():
-    text = """
+API_SOURCE = """
 sources:
   - id: aides
     name: Aides-territoires
@@ -108,8 +107,12 @@ sources:
     url: https://example.org/api/aids/
     api:
       fields: {url: url, title: name}
-      auth: {style: aides_territoires, key_env: "s3cr3t-value"}
+      auth: AUTH
 """
+
+
+def test_api_key_must_be_an_environment_variable_name():
+    text = API_SOURCE.replace("AUTH", '{style: aides_territoires, key_env: "s3cr3t-value"}')
     with pytest.raises(ConfigError, match="not an environment variable name"):
         parse_sources(text)
 
@@ -208,16 +211,9 @@ def test_sources_validate_refuses_an_invalid_port(tmp_path):
 
 
 def test_an_api_token_url_is_checked_too():
-    text = """
-sources:
-  - id: aides
-    name: Aides-territoires
-    kind: api
-    url: https://example.org/api/aids/
-    api:
-      fields: {url: url, title: name}
-      auth: {style: aides_territoires, key_env: KEY, token_url: "https://[::1/token"}
-"""
+    text = API_SOURCE.replace(
+        "AUTH", '{style: aides_territoires, key_env: KEY, token_url: "https://[::1/token"}'
+    )
     with pytest.raises(
         ConfigError, match=r"api.auth.token_url 'https://\[::1/token' is not a valid"
     ):

@@ -671,23 +671,27 @@ def test_a_source_url_that_cannot_be_parsed_fails_alone(web, store) -> None:  # 
 def test_a_sitemap_entry_that_cannot_be_parsed_is_refused_alone(web, store) -> None:  # noqa: ANN001
     # Its canonical URL raised ValueError, and the whole sitemap failed with it.
     locs = ["http://[::1/publications/x", web.url("/publications/guide-eit")]
-    web.routes["/sitemap.xml"] = Reply(
-        (
-            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            + "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
-            + "</urlset>"
-        ).encode(),
-        content_type="application/xml",
-    )
+    web.routes["/sitemap.xml"] = Reply(urlset(locs), content_type="application/xml")
     web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
-    text = f"""sources:
-  - id: plan
-    name: Plan
-    kind: sitemap
-    url: {web.url("/sitemap.xml")}
-"""
+    text = sitemap_sources(web, plan="/sitemap.xml")
     report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
     assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")
+
+
+def urlset(locs: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
+        + "</urlset>"
+    ).encode()
+
+
+def sitemap_sources(web, **paths: str) -> str:  # noqa: ANN001
+    """A sources.yaml of sitemap sources, id=path."""
+    return "sources:\n" + "".join(
+        f"  - id: {name}\n    name: {name}\n    kind: sitemap\n    url: {web.url(path)}\n"
+        for name, path in paths.items()
+    )
 
 
 def sitemap_index(locs: list[str]) -> bytes:
@@ -708,11 +712,7 @@ def test_a_sitemap_index_listing_itself_or_endless_indexes_is_read_once(web, sto
         content_type="application/xml",
     )
     web.routes["/sm.xml"] = Reply(
-        (
-            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            f"<url><loc>{web.url('/publications/guide-eit')}</loc></url></urlset>"
-        ).encode(),
-        content_type="application/xml",
+        urlset([web.url("/publications/guide-eit")]), content_type="application/xml"
     )
     web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
 
@@ -723,10 +723,7 @@ def test_a_sitemap_index_listing_itself_or_endless_indexes_is_read_once(web, sto
         )
 
     web.routes["/deep.xml"] = endless
-    text = "sources:\n" + "".join(
-        f"  - id: {name}\n    name: {name}\n    kind: sitemap\n    url: {web.url(path)}\n"
-        for name, path in (("loop", "/loop.xml"), ("deep", "/deep.xml"))
-    )
+    text = sitemap_sources(web, loop="/loop.xml", deep="/deep.xml")
     settings = fast_settings(crawl_time_limit_s=20)
     report = by_source(run_collect(sources_from(text), db=store, settings=settings))
     assert (report["loop"].status, report["loop"].items_new) == ("ok", 1)
@@ -745,10 +742,7 @@ def test_a_gzipped_sitemap_bomb_fails_as_too_large(web, store) -> None:  # noqa:
     web.routes["/broken.xml.gz"] = Reply(
         b"\x1f\x8b" + b"garbage", content_type="application/x-gzip"
     )
-    text = "sources:\n" + "".join(
-        f"  - id: {name}\n    name: {name}\n    kind: sitemap\n    url: {web.url(path)}\n"
-        for name, path in (("bomb", "/sitemap.xml.gz"), ("broken", "/broken.xml.gz"))
-    )
+    text = sitemap_sources(web, bomb="/sitemap.xml.gz", broken="/broken.xml.gz")
     settings = fast_settings(max_response_bytes=1024 * 1024)
     report = by_source(run_collect(sources_from(text), db=store, settings=settings))
     assert (report["bomb"].status, report["bomb"].error_kind) == ("failed", "too_large")
@@ -789,19 +783,10 @@ def test_a_sitemap_index_child_that_cannot_be_fetched_is_refused_alone(web, stor
         content_type="application/xml",
     )
     web.routes["/sm.xml"] = Reply(
-        (
-            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            f"<url><loc>{web.url('/publications/guide-eit')}</loc></url></urlset>"
-        ).encode(),
-        content_type="application/xml",
+        urlset([web.url("/publications/guide-eit")]), content_type="application/xml"
     )
     web.routes["/publications/guide-eit"] = Reply(article("Guide EIT", 20))
-    text = f"""sources:
-  - id: plan
-    name: Plan
-    kind: sitemap
-    url: {web.url("/index.xml")}
-"""
+    text = sitemap_sources(web, plan="/index.xml")
     report = by_source(run_collect(sources_from(text), db=store, settings=fast_settings()))["plan"]
     assert (report.status, report.items_new, report.error_kind) == ("ok", 1, "not_http")
     assert "2 links refused" in report.error_message
