@@ -53,6 +53,15 @@ def test_a_curator_sees_which_template_fails_and_where(store, tmp_path, template
     assert "no_such_macro" in answer.text
 
 
+def test_a_page_that_renders_an_unencodable_character_is_named_like_the_cli(store, tmp_path):
+    client, path = _client(store, tmp_path, "desk/week.html", '<p>\n{{ "\\udc80" }}\n')
+    assert log_in(client).status_code == 303
+    answer = client.get(f"/semaine/{WEEK}")
+    assert answer.status_code == 500
+    assert "Gabarit personnalisé en erreur" in answer.text
+    assert "which cannot be written as UTF-8 (line 2 of the output)" in answer.text
+
+
 def test_a_reader_sees_no_server_path(store, tmp_path):
     client, path = _client(store, tmp_path, "public/notice.html", "{{ no_such_macro() }}\n")
     answer = client.get("/abonnement/")

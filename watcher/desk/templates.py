@@ -16,9 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from watcher.exceptions import TemplateFileError
 from watcher.publish.render import user_templates
-from watcher.publish.template_faults import reported
+from watcher.publish.template_faults import check_unicode, reported
 from watcher.settings import Settings
 
 TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
@@ -38,15 +37,12 @@ class CheckedTemplates(Jinja2Templates):
             try:
                 return super().TemplateResponse(request, name, context, **kwargs)
             except UnicodeEncodeError as exc:
-                # The page rendered, but holds a character the answer cannot encode.
-                if self.user_folder is None:
-                    raise
-                bad = exc.object[exc.start : exc.start + 1]
-                raise TemplateFileError(
-                    self.get_template(name).filename or name,
-                    None,
-                    f"renders {bad!r}, which cannot be written as UTF-8",
-                ) from exc
+                # The page rendered, but holds a character the answer cannot encode:
+                # told as the CLI tells it (check_unicode raises for a user's template).
+                if isinstance(exc.object, str):
+                    filename = self.get_template(name).filename or name
+                    check_unicode(exc.object, filename, self.user_folder)
+                raise
 
 
 def check_templates(templates: CheckedTemplates, folder: str) -> None:
