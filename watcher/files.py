@@ -6,7 +6,8 @@ bytes, another encoding or a file far larger than any real configuration give a
 ``ConfigError`` naming the file, before a parser spends minutes or gigabytes on
 it. ``csv_cell`` / ``csv_row`` keep a spreadsheet from running a cell as a
 formula (CWE-1236): every CSV writer of the project goes through them.
-``replaced_atomically`` writes an output file whole or not at all.
+``replaced_atomically`` and ``write_atomically`` write an output file whole or
+not at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from watcher.exceptions import ConfigError
 
@@ -77,23 +78,44 @@ def csv_row(row: Mapping[str, Any] | Iterable[Any]) -> Any:
 
 
 @contextmanager
-def replaced_atomically(path: Path) -> Iterator[TextIO]:
-    """A UTF-8 text file written beside ``path`` and renamed over it when the block
-    ends without an exception: a reader finds the old file or the whole new one,
-    and a failure half-way leaves neither a partial file nor a temporary one."""
+def _replaced(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     except OSError as exc:  # name the file asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     temporary = Path(name)
     try:
-        # mkstemp's 0600 would make the export private to its writer; use the umask's.
+        # mkstemp's 0600 would make the file private to its writer (a web server
+        # running as another user could not read a bulletin); use the umask's.
         umask = os.umask(0o022)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        if "b" in mode:
+            handle: IO[Any] = os.fdopen(fd, mode)
+        else:
+            handle = os.fdopen(fd, mode, encoding="utf-8", newline="")
+        with handle:
             yield handle
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file written beside ``path`` and renamed over it when the block
+    ends without an exception: a reader finds the old file or the whole new one,
+    and a failure half-way leaves neither a partial file nor a temporary one.
+    The file gets the mode the umask gives a new file, as ``open`` would."""
+    with _replaced(path, "w") as handle:
+        yield handle  # type: ignore[misc]
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """``data`` (text as UTF-8) written to ``path`` whole or not at all, its
+    folder created; see ``replaced_atomically``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with _replaced(path, "wb") as handle:
+        handle.write(payload)

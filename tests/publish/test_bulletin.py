@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 
 import pytest
@@ -177,6 +179,19 @@ def test_write_bulletin_and_cli(seeded, tmp_path) -> None:  # noqa: ANN001
         ["bulletin", "build", "--week", "2026-W99", "--db", store.url],
     )
     assert bad.exit_code == 2 and "has no week 99" in bad.output
+
+
+def test_bulletin_files_are_readable_as_the_umask_allows(seeded) -> None:  # noqa: ANN001
+    # A web server running as another user serves these pages: mkstemp's 0600 hid them.
+    store, _ids, settings = seeded
+    previous = os.umask(0o022)
+    try:
+        paths = write_bulletin(store, WEEK, settings)
+    finally:
+        os.umask(previous)
+    assert {stat.S_IMODE(path.stat().st_mode) for path in paths} == {0o644}
+    folder = settings.publish.output_dir / "bulletins" / WEEK
+    assert not [p.name for p in folder.rglob(".*")]  # no temporary file left
 
 
 def test_user_templates_come_first_and_missing_ones_are_named(seeded, tmp_path) -> None:  # noqa: ANN001

@@ -11,8 +11,6 @@ write_bulletin(store, week, settings) -> [paths]
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -24,6 +22,7 @@ import css_inline
 from watcher.base.taxonomy import taxonomy_for
 from watcher.base.weeks import issue_date, week_dates, week_label, week_range
 from watcher.exceptions import PublishError
+from watcher.files import write_atomically
 from watcher.publish.model import Bulletin, Section
 from watcher.publish.render import render
 from watcher.publish.selection import SECTION_ORDER, auto_selection, build_sections
@@ -212,19 +211,6 @@ def render_web(bulletin: Bulletin, settings: Settings) -> str:
     return render("bulletin/web.html", settings, **_context(bulletin, settings))
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_bulletin(store: Store, week: str, settings: Settings) -> list[Path]:
     """Write `output/bulletins/<week>/` : web page, e-mail (HTML + text) for
     everyone, and the same per theme under `themes/<theme>/`."""
@@ -239,7 +225,7 @@ def write_bulletin(store: Store, week: str, settings: Settings) -> list[Path]:
             ("email.html", html),
             ("email.txt", text),
         ):
-            atomic_write(target / file_name, data)
+            write_atomically(target / file_name, data)
             written.append(target / file_name)
 
     emit(folder, bulletin)
