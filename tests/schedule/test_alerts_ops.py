@@ -18,6 +18,7 @@ from watcher.schedule.alerts import alert
 from watcher.schedule.logs import JsonFormatter, KeyValueFormatter, log_event
 from watcher.schedule.ops import backup, status
 from watcher.schedule.runtime import install, run_job
+from watcher.store import delivery as store_delivery
 from watcher.store import jobs as store_jobs
 from watcher.store.crawl_state import record_source_run, start_run
 from watcher.store.items import save_item
@@ -64,6 +65,12 @@ def test_alerts_of_a_bad_night_go_out_in_one_digest(runtime, store, smtp, tmp_pa
     )
     alert(runtime, "crawl_timeout", "collecte 7", "arrêtée après 3660 s (limite 3600 s)")
     alert(runtime, "send_failures", "2026-W47", "2026-W47: 40 sent, 2 failed")
+    # The week still has a failed message: the alert is a lasting condition.
+    reader = store_delivery.insert_subscriber(store, email="b@example.org")
+    row = store_delivery.begin_attempt(
+        store, week="2026-W47", edition=1, subscriber_id=reader, email="b@example.org", items=1
+    )
+    store_delivery.finish_attempt(store, row["id"], status="failed", error="550 no such user")
 
     assert run_job("health") == "ok"
     assert len(inbox.messages) == 1

@@ -21,6 +21,7 @@ class FakeReport:
     failed: dict = field(default_factory=dict)
     gave_up: list = field(default_factory=list)
     already_sent: list = field(default_factory=list)
+    uncertain: list = field(default_factory=list)
 
 
 @pytest.fixture
@@ -89,6 +90,37 @@ def test_a_send_with_failures_is_an_alert(stages, runtime):
     stages.report = FakeReport(already_sent=["a"], sent=["b"])
     with time_machine.travel(MONDAY, tick=False):
         assert run_job("send") == "ok"
+    assert store_jobs.open_alerts(runtime.store) == []
+
+
+def test_an_uncertain_message_is_an_alert_until_the_week_is_mended(stages, runtime):
+    """An uncertain message is never resent on its own: the team must hear of it, and
+    the alert closes once `watcher send --retry-uncertain` has settled the row."""
+    from watcher.store import delivery as store_delivery
+
+    reader = store_delivery.insert_subscriber(runtime.store, email="eau@example.org")
+    row = store_delivery.begin_attempt(
+        runtime.store, week="2026-W48", edition=1, subscriber_id=reader,
+        email="eau@example.org", items=2,
+    )  # fmt: skip
+    store_delivery.finish_attempt(runtime.store, row["id"], status="uncertain", error="after DATA")
+    stages.published.add("2026-W48")
+    stages.report = FakeReport(sent=["a"], uncertain=["eau@example.org"])
+    with time_machine.travel(MONDAY, tick=False):
+        run_job("send")
+    assert "1 uncertain" in store_jobs.last_job_runs(runtime.store)["send"]["detail"]
+    alerts = store_jobs.open_alerts(runtime.store)
+    assert [(a["kind"], a["subject"]) for a in alerts] == [("send_uncertain", "2026-W48")]
+    assert "eau@example.org" in alerts[0]["detail"] and "--retry-uncertain" in alerts[0]["detail"]
+
+    runtime.jobs["health"] = jobs.health
+    install(runtime)
+    with time_machine.travel(MONDAY, tick=False):
+        run_job("health")
+    assert [a["kind"] for a in store_jobs.open_alerts(runtime.store)] == ["send_uncertain"]
+    store_delivery.finish_attempt(runtime.store, row["id"], status="sent")  # the retry
+    with time_machine.travel(MONDAY, tick=False):
+        run_job("health")
     assert store_jobs.open_alerts(runtime.store) == []
 
 

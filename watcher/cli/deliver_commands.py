@@ -202,5 +202,5 @@ def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncerta
             "--retry-uncertain to resend",
             err=True,
         )
-    if report.failed and not report.sent:
-        sys.exit(1)
+    if report.failed or report.gave_up or report.uncertain:
+        sys.exit(1)  # a reader may lack the bulletin: cron and systemd must see it

@@ -21,6 +21,7 @@ from watcher.schedule.logs import log_event
 from watcher.schedule.runtime import Runtime
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
+from watcher.store.delivery import list_deliveries, list_subscribers
 
 # Kind → (French heading of the digest section, what the team should do).
 KINDS: dict[str, tuple[str, str]] = {
@@ -39,6 +40,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "send_failures": (
         "Envois en échec",
         "Des abonnés n'ont pas reçu le bulletin (voir watcher status).",
+    ),
+    "send_uncertain": (
+        "Envois incertains",
+        "Des messages ont peut-être été reçus : ils ne sont pas renvoyés d'eux-mêmes.",
     ),
     "unpublished_week": (
         "Bulletin non publié",
@@ -125,6 +130,33 @@ def check_sources(rt: Runtime, sources: list[Any], *, silence: bool = True) -> d
         elif last_ok is not None:
             clear(rt, "source_silent", source.id)
     return counts
+
+
+# A send alert stays open while its week still has a row in one of these states.
+_SEND_ALERT_STATES = {"send_failures": {"failed"}, "send_uncertain": {"uncertain", "pending"}}
+
+
+def check_sends(rt: Runtime) -> int:
+    """Clear the send alerts whose week was mended since (a `watcher send` run by
+    hand, `--retry-uncertain` after checking the SMTP log); the number still open."""
+    still_open = 0
+    active: set[int] | None = None
+    for row in open_alerts(rt.store):
+        states = _SEND_ALERT_STATES.get(row["kind"])
+        if states is None:
+            continue
+        if active is None:  # a reader who left since is no longer owed this week
+            active = {r["id"] for r in list_subscribers(rt.store, status="active")}
+        left = [
+            d
+            for d in list_deliveries(rt.store, week=row["subject"])
+            if d["status"] in states and d["subscriber_id"] in active
+        ]
+        if left:
+            still_open += 1
+        else:
+            clear(rt, row["kind"], row["subject"])
+    return still_open
 
 
 def disk_free_percent(path: Path) -> float:

@@ -224,9 +224,12 @@ def send(rt: Runtime) -> JobResult:
     gave_up = list(getattr(report, "gave_up", []) or [])
     sent = len(getattr(report, "sent", []) or [])
     already = len(getattr(report, "already_sent", []) or [])
+    uncertain = list(getattr(report, "uncertain", []) or [])
     detail = (
         f"{week}: {sent} sent, {already} already sent, {len(failed)} failed, {len(gave_up)} gave up"
     )
+    if uncertain:
+        detail += f", {len(uncertain)} uncertain"
     not_reached = getattr(report, "not_reached", None)
     if not_reached:
         # The scheduler is stopping: the next start resumes the send (scheduler.start).
@@ -237,6 +240,18 @@ def send(rt: Runtime) -> JobResult:
         alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())
     else:
         alerts.clear(rt, "send_failures", week)
+    if uncertain:
+        # Never resent on their own (a reader could get two copies): someone must look.
+        alerts.alert(
+            rt,
+            "send_uncertain",
+            week,
+            f"{len(uncertain)} message(s) peut-être reçu(s) : {', '.join(uncertain[:3])}"
+            f"{' …' if len(uncertain) > 3 else ''}. Vérifier le journal du serveur SMTP, puis "
+            f"watcher send --week {week} --retry-uncertain pour les renvoyer.",
+        )
+    else:
+        alerts.clear(rt, "send_uncertain", week)
     _digest_quietly(rt)
     return JobResult("failed" if failed or gave_up else "ok", detail)
 
@@ -269,12 +284,13 @@ def _site_if_published(rt: Runtime) -> None:
 
 
 def health(rt: Runtime) -> JobResult:
-    """Sources failing or silent, disk space; then the team's digest."""
+    """Sources failing or silent, disk space, sends mended since; then the team's digest."""
     try:
         counts = alerts.check_sources(rt, _sources(rt))
     except ConfigError:  # already an alert: the digest must still go out
         counts = None
     free = alerts.check_disk(rt)
+    alerts.check_sends(rt)
     sent = _digest_quietly(rt)
     checked = (
         f"{counts['failing']} sources failing, {counts['silent']} silent"
