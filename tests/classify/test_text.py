@@ -2,6 +2,7 @@ import pytest
 
 from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.base.taxonomy import load_taxonomy
+from watcher.base.yaml_data import load_yaml_data
 from watcher.classify.lexicon import Lexicon
 from watcher.classify.scope import load_gazetteer
 from watcher.classify.text import clean_text, detect_language
@@ -121,3 +122,20 @@ def test_a_classifier_file_with_an_impossible_date_is_a_classifier_error(tmp_pat
     path.write_text("grand_est: 2026-13-45\n", encoding="utf-8")
     with pytest.raises(ClassifierError, match="cannot read the .*month must be in 1..12"):
         load(path)
+
+
+@pytest.mark.parametrize("load", [load_taxonomy, load_gazetteer, Lexicon], ids=lambda f: f.__name__)
+def test_a_key_written_twice_in_a_classifier_file_is_named_with_its_line(tmp_path, load) -> None:  # noqa: ANN001
+    # YAML keeps the last of two equal keys: a term's first weight was lost silently.
+    path = tmp_path / "file.yaml"
+    path.write_text("axes:\n  formation:\n    diplôme: 1\n    diplôme: 3\n", encoding="utf-8")
+    with pytest.raises(ClassifierError) as caught:
+        load(path)
+    assert f"{path}: cannot read the " in str(caught.value)
+    assert "line 4, column 5: duplicate key 'diplôme'" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_bundled_classifier_files_have_no_key_written_twice() -> None:
+    for name in ("taxonomy.yaml", "gazetteer.yaml", "lexicons.yaml"):
+        load_yaml_data((BUNDLED_CLASSIFIERS / name).read_bytes())

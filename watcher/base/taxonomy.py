@@ -19,6 +19,7 @@ import yaml
 
 from watcher.base.resources import BUNDLED_CLASSIFIERS
 from watcher.base.vocabulary import LABEL_GROUPS, SCOPES, TYPES
+from watcher.base.yaml_data import load_yaml_data, yaml_problem
 from watcher.exceptions import ClassifierError
 from watcher.settings import ClassifySettings, Settings
 
@@ -65,9 +66,9 @@ def classifiers_dir(settings: Settings | ClassifySettings | None = None) -> Path
 def _load(path: Path) -> Taxonomy:
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw) or {}
+        data = load_yaml_data(raw) or {}
     except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
-        raise ClassifierError(f"{path}: cannot read the taxonomy: {exc}") from exc
+        raise ClassifierError(f"{path}: cannot read the taxonomy: {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise ClassifierError(f"{path}: expected a mapping of label groups")
     parts = {}

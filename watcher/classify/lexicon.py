@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from watcher.base.yaml_data import load_yaml_data, yaml_problem
 from watcher.classify.nlp import lemmatize_one
 from watcher.exceptions import ClassifierError
 
@@ -42,9 +43,9 @@ class Lexicon:
         self.path = path
         try:
             raw = path.read_bytes()
-            data = yaml.safe_load(raw) or {}
+            data = load_yaml_data(raw) or {}
         except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
-            raise ClassifierError(f"{path}: cannot read the lexicons: {exc}") from exc
+            raise ClassifierError(f"{path}: cannot read the lexicons: {yaml_problem(exc)}") from exc
         self.digest = hashlib.sha256(raw).hexdigest()
         # lemma n-gram -> [(field, label, weight, written term)]
         self.index: dict[str, list[tuple[str, str, float, str]]] = defaultdict(list)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from watcher.base.yaml_data import load_yaml_data, yaml_problem
 from watcher.exceptions import ClassifierError
 
 # A department code in brackets, "Moselle (57)", or a postcode before a town name.
@@ -60,9 +61,11 @@ class Gazetteer:
     def __init__(self, path: Path) -> None:
         try:
             raw = path.read_bytes()
-            data = yaml.safe_load(raw) or {}
+            data = load_yaml_data(raw) or {}
         except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date 2026-13-45
-            raise ClassifierError(f"{path}: cannot read the gazetteer: {exc}") from exc
+            raise ClassifierError(
+                f"{path}: cannot read the gazetteer: {yaml_problem(exc)}"
+            ) from exc
         self.digest = hashlib.sha256(raw).hexdigest()
         ge = data.get("grand_est") or {}
         names: list[str] = []
