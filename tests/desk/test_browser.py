@@ -345,7 +345,7 @@ def test_an_expired_session_keeps_what_the_curator_typed(page, desk):
     text = " ".join(note.inner_text().split())
     assert text == (
         "Votre session a expiré : reconnectez-vous dans un autre onglet, puis cliquez à "
-        "nouveau sur « Enregistrer le texte » ; votre texte est conservé."
+        "nouveau sur « Enregistrer le texte » ; votre saisie est conservée."
     )
     assert page.input_value(f"#title-{item}") == "Titre retravaillé à la main"
     assert page.input_value(f"#summary-{item}") == "Un résumé écrit avec soin, long à retaper."
@@ -379,10 +379,53 @@ def test_an_expired_session_keeps_what_the_curator_typed(page, desk):
     page.reload()
     page.click("#mot summary")
     assert page.input_value("#editorial") == "Bonne lecture : **la chaleur fatale** à l’honneur."
-    assert "Texte non enregistré repris" in page.inner_text("#mot")
+    assert "Saisie non enregistrée reprise" in page.inner_text("#mot")
     page.click("#mot form button")
     _settle(page)
     assert "la chaleur fatale" in page.inner_text("#editorial-preview")
     assert "la chaleur fatale" in edition_state(store, WEEK)["editorial"]
     page.reload()  # saved: nothing is restored any more
     assert page.locator(".restored").count() == 0
+
+
+def test_labels_chosen_before_a_session_ended_come_back_after_a_reload(page, desk):
+    item, store = desk.ids["reut"], desk.store
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    page.click(f"#item-{item} a.edit-link")
+    page.wait_for_selector(f"#edit-{item}")
+    form = f"#edit-{item} form.labels-form"
+    page.select_option(f"#type-{item}", "publication")
+    added = page.get_attribute(f"{form} input[name=themes]:not(:checked)", "value")
+    page.check(f"{form} input[name=themes][value={added}]")
+    page.fill(f"#deadline-{item}", "2027-03-12")
+    chosen = page.eval_on_selector_all(
+        f"{form} input[name=themes]:checked", "els => els.map(e => e.value)"
+    )
+    end_sessions(store, USER)
+    page.click(f"{form} button")
+    _settle(page)
+    assert "votre saisie est conservée" in page.inner_text(f"{form} .expired")
+    assert list_decisions(store, week=WEEK) == []
+
+    # signed in again, the page reloaded: the choices come back, untouched ones too
+    _sign_in_elsewhere(page, desk.url + page.get_attribute(f"{form} .expired a", "href"))
+    page.reload()
+    page.click(f"#item-{item} a.edit-link")
+    page.wait_for_selector(f"#edit-{item}")
+    assert "Saisie non enregistrée reprise" in page.inner_text(form)
+    assert page.input_value(f"#type-{item}") == "publication"
+    assert page.input_value(f"#deadline-{item}") == "2027-03-12"
+    again = page.eval_on_selector_all(
+        f"{form} input[name=themes]:checked", "els => els.map(e => e.value)"
+    )
+    assert again == chosen and added in again
+    page.click(f"{form} button")
+    _settle(page)
+    saved = {d["field"]: d["after"] for d in list_decisions(store, week=WEEK)}
+    assert saved["labels.type"] == "publication" and added in saved["labels.themes"]
+    assert saved["labels.deadline"] == "2027-03-12"
+    page.reload()
+    page.click(f"#item-{item} a.edit-link")
+    page.wait_for_selector(f"#edit-{item}")
+    assert page.locator(".restored").count() == 0  # saved: nothing is restored any more

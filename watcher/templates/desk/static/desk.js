@@ -226,9 +226,9 @@
       note.setAttribute("role", "alert");
       note.textContent = "Le jeton de sécurité de la page n’était plus valide (reconnexion " +
         "ailleurs ?) : rien n’a été enregistré. Cliquez à nouveau sur " + again +
-        " ; votre texte est conservé.";
+        " ; votre saisie est conservée.";
     } else {
-      note = expiredNote(", puis cliquez à nouveau sur " + again + " ; votre texte est conservé.");
+      note = expiredNote(", puis cliquez à nouveau sur " + again + " ; votre saisie est conservée.");
     }
     var place = form.closest(".item") || form;
     $$(".error", place).forEach(function (old) { old.remove(); });
@@ -236,17 +236,32 @@
     say(note.textContent);
   }
 
-  // The typed text of a form, kept in the tab's sessionStorage while it is not
-  // saved: a reload (or a closed editor) does not lose it.
-  var KEPT = ["title", "summary", "editorial"];
+  // What the curator entered in a form (text, dates, type, themes, axes...),
+  // kept in the tab's sessionStorage while it is not saved: a reload (or a
+  // closed editor) does not lose it. Hidden fields (token, what the page showed)
+  // are the page's, not the curator's.
   function keptKey(form) { return "veille-texte:" + form.getAttribute("action"); }
+
+  function enteredFields(form) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return field.name && field.name !== "csrf" && field.type !== "hidden" &&
+        field.type !== "submit" && field.tagName !== "BUTTON";
+    });
+  }
 
   function keepTyped(form) {
     try {
       var values = {};
-      KEPT.forEach(function (name) { if (form.elements[name]) { values[name] = form.elements[name].value; } });
+      enteredFields(form).forEach(function (field) {
+        if (field.type === "checkbox") {
+          values[field.name] = values[field.name] || [];
+          if (field.checked) { values[field.name].push(field.value); }
+        } else {
+          values[field.name] = field.value;
+        }
+      });
       window.sessionStorage.setItem(keptKey(form), JSON.stringify(values));
-    } catch (e) { /* storage refused: the text stays in the form */ }
+    } catch (e) { /* storage refused: the entries stay in the form */ }
   }
 
   function forgetTyped(form) {
@@ -257,19 +272,23 @@
     $$("form", root).forEach(function (form) {
       var kept = null;
       try { kept = JSON.parse(window.sessionStorage.getItem(keptKey(form)) || "null"); } catch (e) { kept = null; }
-      if (!kept) { return; }
+      if (!kept || typeof kept !== "object") { return; }
       var changed = false;
-      KEPT.forEach(function (name) {
-        var field = form.elements[name];
-        if (field && typeof kept[name] === "string" && field.value !== kept[name]) {
-          field.value = kept[name];
+      enteredFields(form).forEach(function (field) {
+        var value = kept[field.name];
+        if (field.type === "checkbox") {
+          if (!Array.isArray(value)) { return; }
+          var wanted = value.indexOf(field.value) >= 0;
+          if (field.checked !== wanted) { field.checked = wanted; changed = true; }
+        } else if (typeof value === "string" && field.value !== value) {
+          field.value = value;
           changed = true;
         }
       });
       if (!changed) { return; }
       var note = document.createElement("p");
       note.className = "flash warn restored";
-      note.textContent = "Texte non enregistré repris de votre saisie précédente : vérifiez-le, puis enregistrez.";
+      note.textContent = "Saisie non enregistrée reprise de votre essai précédent : vérifiez-la, puis enregistrez.";
       form.insertBefore(note, form.firstChild);
     });
   }
