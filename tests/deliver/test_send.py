@@ -6,8 +6,10 @@ import smtplib
 from email.message import EmailMessage
 
 import pytest
+from click.testing import CliRunner
 
 from tests.desk.builder import ITEMS, WEEK
+from watcher.cli import main
 from watcher.deliver import add_subscriber, send_week
 from watcher.deliver.smtp import SmtpTransport
 from watcher.exceptions import DeliveryError
@@ -106,7 +108,19 @@ def test_a_refused_recipient_is_logged_retried_and_never_stops_the_others(
     assert set(recorder.by_recipient()) == set(EXPECTED) - {"eau@example.org"}
     row = next(r for r in list_deliveries(store, week=WEEK) if r["email"] == "eau@example.org")
     assert (row["status"], row["attempts"]) == ("failed", 1)
-    assert "mailbox unavailable" in row["last_error"]
+    # the server's words as one readable line, not Python's b'...'
+    assert row["last_error"] == "refused: 550 5.1.1 <eau@example.org>: mailbox unavailable"
+    listed = CliRunner().invoke(
+        main, ["--db", store.url, "deliveries", "--week", WEEK, "--status", "failed"]
+    )
+    assert listed.exit_code == 0, listed.output
+    counts = f"{len(first.sent)} sent, 1 failed, {len(first.skipped_empty)} skipped"
+    assert listed.stderr == f"{WEEK}: {counts}\n"
+    fields = listed.stdout.rstrip("\n").split("\t")
+    assert fields[:4] == ["eau@example.org", "failed", "1", "1"]
+    assert fields[4] == row["message_id"] and fields[5] == row["last_error"]
+    shown = CliRunner().invoke(main, ["--db", store.url, "status"])
+    assert f"Last send: {WEEK}: {counts} (watcher deliveries --week {WEEK})" in shown.output
 
     recorder.refuse = set()
     second = send_week(store, WEEK, settings)

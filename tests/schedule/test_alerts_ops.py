@@ -220,6 +220,7 @@ def test_cli_list_run_status_backup(tmp_path, smtp):
     shown = runner.invoke(main, ["status"], env=env)
     assert shown.exit_code == 0, shown.output
     assert "health" in shown.output and "→ ok" in shown.output and "Open alerts: 0" in shown.output
+    assert "Last send: none" in shown.output
 
     saved = runner.invoke(main, ["backup", "--to", str(tmp_path / "b1")], env=env)
     assert saved.exit_code == 0 and (tmp_path / "b1" / "w.db").exists()

@@ -16,6 +16,7 @@ from watcher.cli import (
     main,
     pass_app,
 )
+from watcher.store.delivery import DELIVERY_STATUSES
 
 
 @main.group()
@@ -204,3 +205,41 @@ def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncerta
         )
     if report.failed or report.gave_up or report.uncertain:
         sys.exit(1)  # a reader may lack the bulletin: cron and systemd must see it
+
+
+@main.command()
+@common_options
+@click.option("--week", type=ISO_WEEK, default=None, help="ISO week [default: the latest sent]")
+@click.option(
+    "--status",
+    "state",
+    type=click.Choice(DELIVERY_STATUSES),
+    default=None,
+    help="only the messages in this state",
+)
+@handle_errors
+@pass_app
+def deliveries(app: App, week: str | None, state: str | None) -> None:
+    """The delivery log of a week, one message a line (tab-separated): address,
+    status, attempts, edition, Message-ID (to find in the SMTP server's log), last error."""
+    from watcher.store.delivery import delivery_counts, list_deliveries
+
+    week, counts = delivery_counts(app.store, week)
+    if week is None:
+        click.echo("No bulletin has been sent yet.")
+        return
+    summary = ", ".join(f"{counts[s]} {s}" for s in DELIVERY_STATUSES if counts.get(s))
+    click.echo(f"{week}: {summary or 'no message'}", err=True)
+    for row in list_deliveries(app.store, week=week, status=state):
+        click.echo(
+            "\t".join(
+                [
+                    row["email"],
+                    row["status"],
+                    str(row["attempts"]),
+                    str(row["edition"]),
+                    row["message_id"] or "-",
+                    " ".join((row["last_error"] or "-").split()),
+                ]
+            )
+        )

@@ -120,6 +120,14 @@ def status(app: App) -> None:
         f"Retention: {r['rows_dropped']} raw bodies dropped in {r['runs']} runs, "
         f"{human_bytes(r['bytes_dropped'])} saved (last {when(r['last'])})"
     )
+    week, counts = info["last_send"]
+    if week is None:
+        click.echo("Last send: none")
+    else:
+        from watcher.store.delivery import DELIVERY_STATUSES
+
+        figures = ", ".join(f"{counts[s]} {s}" for s in DELIVERY_STATUSES if counts.get(s))
+        click.echo(f"Last send: {week}: {figures} (watcher deliveries --week {week})")
     alerts = info["alerts"]
     click.echo(f"Open alerts: {len(alerts)}")
     for row in alerts[:20]:

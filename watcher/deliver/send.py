@@ -130,6 +130,14 @@ class DeliveryReport:
         return f"{self.week} edition {self.edition}: " + ", ".join(parts)
 
 
+def _reply(text: bytes | str) -> str:
+    """A server's reply as one readable line for the log and the desk (it is the
+    server's text, not ours: decoded leniently, control characters dropped, capped)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:300]
+
+
 def _safe_filename(email: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "@._+-" else "_" for ch in email)
 
@@ -319,10 +327,11 @@ class _Run:
         try:
             self.transport.send(msg)
         except smtplib.SMTPRecipientsRefused as exc:
-            error = "; ".join(f"{code} {text!r}" for code, text in exc.recipients.values())
+            error = "; ".join(f"{code} {_reply(text)}" for code, text in exc.recipients.values())
             self.finish(row, email, "failed", f"refused: {error}", message_id)
         except smtplib.SMTPResponseException as exc:
-            self.finish(row, email, "failed", f"{exc.smtp_code} {exc.smtp_error!r}", message_id)
+            reply = f"{exc.smtp_code} {_reply(exc.smtp_error)}"
+            self.finish(row, email, "failed", reply, message_id)
         except UncertainError as exc:
             self.finish(row, email, "uncertain", f"after DATA: {exc}", message_id)
         except TransientError as exc:

@@ -21,6 +21,7 @@ from watcher.exceptions import ConfigError, WatcherError
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
+from watcher.store.delivery import delivery_counts
 
 
 def week_start(now: datetime, tz: Any) -> datetime:
@@ -48,6 +49,7 @@ def status(store: Store, settings: Settings, next_runs: list[dict[str, Any]]) ->
         "items_this_week": store_jobs.items_since(store, week_start(now, tz)),
         "retention": store_jobs.retention_totals(store),
         "alerts": store_jobs.open_alerts(store),
+        "last_send": delivery_counts(store),
     }
 
 

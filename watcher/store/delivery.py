@@ -369,6 +369,25 @@ def list_deliveries(
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+# A message's states, in the order a send goes through them (then "nothing to send").
+DELIVERY_STATUSES = ("pending", "sent", "failed", "uncertain", "skipped")
+
+
+def delivery_counts(store: Store, week: str | None = None) -> tuple[str | None, dict[str, int]]:
+    """The week (``week``, else the latest with a delivery row) and its rows per status."""
+    with store.connect() as conn:
+        if week is None:
+            week = conn.execute(select(func.max(deliveries.c.week))).scalar()
+            if week is None:
+                return None, {}
+        rows = conn.execute(
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.week == week)
+            .group_by(deliveries.c.status)
+        )
+        return week, {status: count for status, count in rows}
+
+
 def _new_row(
     week: str,
     edition: int,
