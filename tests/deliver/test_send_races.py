@@ -18,7 +18,12 @@ from watcher.exceptions import DeliveryError, PublishError
 from watcher.publish.bulletin import publish_bulletin
 from watcher.settings import Settings
 from watcher.store import Store
-from watcher.store.delivery import list_deliveries, set_subscriber_status
+from watcher.store.delivery import (
+    get_subscriber,
+    list_deliveries,
+    set_subscriber_status,
+    update_subscriber,
+)
 from watcher.store.labels import set_override
 
 from .conftest import BEFORE, smtp_settings
@@ -137,6 +142,23 @@ def test_a_reader_who_leaves_during_the_send_gets_nothing(published, smtp, tmp_p
         "energie@example.org",
         "rien@example.org",
     }
+
+
+def test_a_reader_who_changes_themes_during_the_send_gets_the_new_cut(published, smtp, tmp_path):
+    store, _ids = published
+    recorder, port = smtp
+    tout = get_subscriber(store, email="tout@example.org")
+
+    def on_render(email: str) -> None:
+        if email == "btp@example.org":  # the first in the list; tout@ comes last
+            update_subscriber(store, tout["id"], themes=["eau"])
+
+    report = _deliver_with(store, smtp_settings(port, tmp_path), on_render)
+    assert "tout@example.org" in report.sent
+    row = next(r for r in list_deliveries(store, week=WEEK) if r["email"] == "tout@example.org")
+    eau = next(r for r in list_deliveries(store, week=WEEK) if r["email"] == "eau@example.org")
+    # the water cut only, not every theme as listed when the run started
+    assert row["items"] == eau["items"] == 1
 
 
 @pytest.mark.parametrize("retry_uncertain", [False, True], ids=["plain", "retry-uncertain"])

@@ -206,10 +206,16 @@ def deliver(
     )
     try:
         readers = log.list_subscribers(store, status="active")
-        for n, subscriber in enumerate(readers):
+        for n, listed in enumerate(readers):
             if stop is not None and stop.is_set():
                 run.report.not_reached = [r["email"] for r in readers[n:]]
                 break
+            # Read again at their turn: a reader who changed their themes, types or
+            # scope while the run went through the list gets the cut they asked for.
+            subscriber = log.get_subscriber(store, subscriber_id=listed["id"])
+            if subscriber is None or subscriber["status"] != "active":
+                run.report.left.append(listed["email"])
+                continue
             run.deliver_to(subscriber)
     finally:
         if own_transport and transport is not None:
