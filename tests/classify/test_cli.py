@@ -60,6 +60,7 @@ def test_label_bytes_that_are_not_text_name_their_line_and_others_go_on(
         b'{"id": 3, "title": "\\udce9 seul", "text": ""}\n'
         b'{"id": ' + b"9" * 5000 + b', "title": "x"}\n'
         b'{"id": 5, "title": "M\xc3\xa9thanisation", "text": ""}\n'
+        b'\xff\xfe{\x00"\x00i\x00d\x00"\x00:\x00 \x006\x00}\x00\n'  # a UTF-16 line
     )
     result = CliRunner().invoke(
         main, ["label", "--settings", str(_settings_file(tmp_path, trained_settings))], input=stdin
@@ -69,6 +70,7 @@ def test_label_bytes_that_are_not_text_name_their_line_and_others_go_on(
     assert "stdin:2: not UTF-8 text" in result.stderr
     assert "stdin:3: not UTF-8 text" in result.stderr
     assert "stdin:4: not valid JSON" in result.stderr
+    assert "stdin:6: not UTF-8 text (column 1; save the file as UTF-8)" in result.stderr
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1, 5]
 
 

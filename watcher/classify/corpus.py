@@ -26,6 +26,9 @@ def parse_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
+        if exc.pos < len(line) and "\udc80" <= line[exc.pos] <= "\udcff":
+            # a byte read with surrogateescape: UTF-16 or Latin-1 rather than broken JSON
+            return None, f"not UTF-8 text (column {exc.pos + 1}; save the file as UTF-8)"
         return None, f"not valid JSON ({exc.msg})"
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
