@@ -69,10 +69,67 @@ def check_target(target: Path, setting: str) -> None:
     )
 
 
+MOVED = ".watcher-moved"  # in a build folder: the previous build's folders moved into it
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def _dead_builds(target: Path) -> dict[int, dict[str, Path]]:
+    """The ``.<site>.build-<pid>`` and ``.<site>.old-<pid>`` folders of builds whose
+    process is gone (killed), by pid."""
+    found: dict[int, dict[str, Path]] = defaultdict(dict)
+    for kind in ("build", "old"):
+        for path in target.parent.glob(f".{target.name}.{kind}-*"):
+            pid = path.name.rsplit("-", 1)[1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                found[int(pid)][kind] = path
+    return found
+
+
+def recover(target: Path) -> None:
+    """Finish or undo the swap of a build killed during it, then remove its folders.
+
+    Killed after the previous site was set aside: the new build was whole (its
+    manifest is written first), so it takes the site's place. Killed before: the
+    previous build's folders it had moved in (its MOVED journal) go back."""
+    if not target.parent.is_dir():
+        return
+    for folders in _dead_builds(target).values():
+        build, old = folders.get("build"), folders.get("old")
+        if not target.exists() and not target.is_symlink():
+            if build is not None and (build / MANIFEST).is_file():
+                os.replace(build, target)
+                (target / MOVED).unlink(missing_ok=True)
+                build = None
+            elif old is not None:
+                os.replace(old, target)
+                old = None
+        if build is not None:
+            journal = build / MOVED
+            if target.is_dir() and journal.is_file():
+                for folder in journal.read_text("utf-8").splitlines():
+                    moved, home = build / folder, target / folder
+                    if folder and moved.is_dir() and not home.exists():
+                        home.parent.mkdir(parents=True, exist_ok=True)
+                        os.rename(moved, home)
+            shutil.rmtree(build, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 class SiteWriter:
     def __init__(self, target: Path, setting: str = "publish.site_dir") -> None:
         """`setting` names where `target` comes from, for the error on a wrong one."""
         self.target = Path(target)
+        recover(self.target)
         check_target(self.target, setting)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.target.parent / f".{self.target.name}.build-{os.getpid()}"
@@ -162,9 +219,7 @@ class SiteWriter:
                 and self._movable(folder, len(rels))
             )
             if whole:
-                (self.tmp / folder).parent.mkdir(parents=True, exist_ok=True)
-                os.rename(self.target / folder, self.tmp / folder)
-                moved.append(folder)
+                self._move_in(folder, moved)
                 continue
             for rel in rels:
                 if not self._reuse(rel, self.tmp / rel):
@@ -172,9 +227,17 @@ class SiteWriter:
                     data = content() if callable(content) else content
                     self._put(rel, data.encode("utf-8") if isinstance(data, str) else data)
         for folder in self._deferred_dirs:
-            (self.tmp / folder).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self.target / folder, self.tmp / folder)
-            moved.append(folder)
+            self._move_in(folder, moved)
+
+    def _move_in(self, folder: str, moved: list[str]) -> None:
+        """Move a folder of the previous build into this one, journalled first so
+        that a build killed before its swap gives it back (`recover`)."""
+        with open(self.tmp / MOVED, "a", encoding="utf-8") as journal:
+            journal.write(folder + "\n")
+            journal.flush()
+        (self.tmp / folder).parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.target / folder, self.tmp / folder)
+        moved.append(folder)
 
     def commit(self) -> None:
         """Swap the new build in. Unchanged folders move from the old build just
@@ -194,6 +257,7 @@ class SiteWriter:
                 os.rename(self.tmp / folder, self.target / folder)
             raise
         os.replace(self.tmp, self.target)
+        (self.target / MOVED).unlink(missing_ok=True)
         shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
