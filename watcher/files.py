@@ -7,7 +7,7 @@ bytes, another encoding or a file far larger than any real configuration give a
 it. ``csv_cell`` / ``csv_row`` keep a spreadsheet from running a cell as a
 formula (CWE-1236): every CSV writer of the project goes through them.
 ``replaced_atomically`` and ``write_atomically`` write an output file whole or
-not at all.
+not at all; ``left_by_dead_processes`` finds what a killed writer left.
 """
 
 from __future__ import annotations
@@ -119,3 +119,24 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with _replaced(path, "wb") as handle:
         handle.write(payload)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def left_by_dead_processes(parent: Path, pattern: str) -> dict[int, Path]:
+    """The entries of ``parent`` matching ``pattern`` whose name ends in ``-<pid>``
+    of a process that no longer runs (a build or backup killed half-way), by pid."""
+    found: dict[int, Path] = {}
+    for path in parent.glob(pattern):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            found[int(pid)] = path
+    return found

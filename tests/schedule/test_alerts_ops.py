@@ -182,6 +182,30 @@ def test_backup_is_a_consistent_readable_copy_with_the_model(runtime, store, tmp
         assert "CREATE TABLE public.items" in script and "\tItem 1\t" in script
 
 
+def test_a_killed_backups_partial_copy_is_removed_by_the_next(runtime, store, tmp_path):
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    dead_pid = ended.pid
+    backups = tmp_path / "backups"
+    runtime.settings.schedule.backup_dir = backups
+    left = backups / f".20261201-030000.partial-{dead_pid}"
+    left.mkdir(parents=True)
+    (left / "watcher.db").write_bytes(b"half a copy")
+    unrelated = backups / ".notes.partial-x"
+    unrelated.mkdir()
+    report = backup(store, runtime.settings)
+    assert report.folder.parent == backups and not left.exists()
+    assert unrelated.exists()
+    # `--to` elsewhere: only that backup's own leftovers are ours to remove
+    elsewhere = tmp_path / "home"
+    theirs = elsewhere / f".20261201-030000.partial-{dead_pid}"
+    mine = elsewhere / f".bk.partial-{dead_pid}"
+    theirs.mkdir(parents=True)
+    mine.mkdir()
+    backup(store, runtime.settings, elsewhere / "bk")
+    assert theirs.exists() and not mine.exists()
+
+
 def test_cli_list_run_status_backup(tmp_path, smtp):
     _inbox, port = smtp
     settings = tmp_path / "watcher.toml"

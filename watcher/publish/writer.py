@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.exceptions import ConfigError
+from watcher.files import left_by_dead_processes
 
 MANIFEST = ".watcher-build.json"
 STATE = ".watcher-state.json"  # what a build keeps for the next one (search bundles' keys)
@@ -72,25 +73,13 @@ def check_target(target: Path, setting: str) -> None:
 MOVED = ".watcher-moved"  # in a build folder: the previous build's folders moved into it
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def _dead_builds(target: Path) -> dict[int, dict[str, Path]]:
     """The ``.<site>.build-<pid>`` and ``.<site>.old-<pid>`` folders of builds whose
     process is gone (killed), by pid."""
     found: dict[int, dict[str, Path]] = defaultdict(dict)
     for kind in ("build", "old"):
-        for path in target.parent.glob(f".{target.name}.{kind}-*"):
-            pid = path.name.rsplit("-", 1)[1]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-                found[int(pid)][kind] = path
+        for pid, path in left_by_dead_processes(target.parent, f".{target.name}.{kind}-*").items():
+            found[pid][kind] = path
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from watcher import __version__
 from watcher.exceptions import ConfigError, WatcherError
+from watcher.files import left_by_dead_processes
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
@@ -77,6 +78,11 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
     partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
+        # A backup killed half-way left a partial copy of the database: not kept.
+        # Only names our backups use: `--to` may point into anybody's folder.
+        ours = f".{folder.name}.partial-*" if to else ".[0-9]*-[0-9]*.partial-*"
+        for left in left_by_dead_processes(folder.parent, ours).values():
+            shutil.rmtree(left, ignore_errors=True)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
     except OSError as exc:
