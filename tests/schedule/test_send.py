@@ -107,7 +107,7 @@ def test_an_uncertain_message_is_an_alert_until_the_week_is_mended(stages, runti
     stages.published.add("2026-W48")
     stages.report = FakeReport(sent=["a"], uncertain=["eau@example.org"])
     with time_machine.travel(MONDAY, tick=False):
-        run_job("send")
+        assert run_job("send") == "failed"  # as `watcher send` exits 1
     assert "1 uncertain" in store_jobs.last_job_runs(runtime.store)["send"]["detail"]
     alerts = store_jobs.open_alerts(runtime.store)
     assert [(a["kind"], a["subject"]) for a in alerts] == [("send_uncertain", "2026-W48")]

@@ -253,7 +253,8 @@ def send(rt: Runtime) -> JobResult:
     else:
         alerts.clear(rt, "send_uncertain", week)
     _digest_quietly(rt)
-    return JobResult("failed" if failed or gave_up else "ok", detail)
+    # As `watcher send`'s exit status: failed while a reader may lack the bulletin.
+    return JobResult("failed" if failed or gave_up or uncertain else "ok", detail)
 
 
 def site(rt: Runtime) -> JobResult:
