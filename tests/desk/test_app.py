@@ -18,7 +18,7 @@ from watcher.exceptions import ConfigError
 from watcher.publish.bulletin import build_bulletin
 from watcher.store import Store
 from watcher.store.bulletins import entries, is_published
-from watcher.store.delivery import get_subscriber
+from watcher.store.delivery import begin_attempt, finish_attempt, get_subscriber
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
@@ -169,6 +169,35 @@ def test_publish_freezes_until_a_new_edition(client):
     _post(client, f"/semaine/{WEEK}/publier")
     bulletin = build_bulletin(store, WEEK, client.settings)
     assert bulletin.edition == 2 and ids["reut"] not in {e.item_id for e in bulletin.entries}
+
+
+def test_the_subscribers_page_shows_the_last_send(client):
+    store = client.store
+    assert "Dernier envoi, semaine" not in client.get("/abonnes").text  # nothing sent yet
+    _post(client, "/abonnes/ajouter", email="ok@example.org")
+    _post(client, "/abonnes/ajouter", email="refuse@example.org")
+    _post(client, "/abonnes/ajouter", email="peut-etre@example.org")
+    for email, status, error in (
+        ("ok@example.org", "sent", None),
+        ("refuse@example.org", "failed", "refused: 550 5.1.1 <refuse@example.org>: no such user"),
+        ("peut-etre@example.org", "uncertain", "after DATA: connection closed"),
+    ):
+        reader = get_subscriber(store, email=email)
+        row = begin_attempt(
+            store, week=WEEK, edition=1, subscriber_id=reader["id"], email=email, items=2
+        )
+        finish_attempt(store, row["id"], status=status, error=error)
+    page = client.get("/abonnes").text
+    summary = " ".join(page.split('<p id="dernier-envoi">')[1].split("</p>")[0].split())
+    assert summary.startswith(f"Dernier envoi, semaine {WEEK} : 1 envoyé, 1 en échec, 1 incertain.")
+    assert f"watcher send --week {WEEK} --retry-uncertain" in summary
+    assert "retenté au prochain envoi" in summary
+    assert (
+        '<td class="message-failed">en échec <small>(refused: 550 5.1.1 &lt;refuse@example.org&gt;'
+        in page
+    )
+    assert '<td class="message-uncertain">incertain</td>' in page
+    assert '<td class="message-sent">envoyé</td>' in page
 
 
 def test_subscribers_in_the_desk(client, tmp_path):

@@ -113,10 +113,18 @@ async def account_password(request: Request) -> Response:
 async def subscribers_page(request: Request) -> Response:
     store = request.app.state.store
     taxonomy = taxonomy_for(request.app.state.settings)
+    # The last week sent: its figures, and each reader's message (the latest edition's).
+    sent_week, sent_counts = log.delivery_counts(store)
+    last_message: dict[int, dict[str, Any]] = {}
+    for row in log.list_deliveries(store, week=sent_week) if sent_week else []:
+        last_message[row["subscriber_id"]] = row  # ordered by id: a later edition wins
     return render(
         request,
         "subscribers.html",
         subscribers=log.list_subscribers(store),
+        sent_week=sent_week,
+        sent_counts=sent_counts,
+        last_message=last_message,
         themes=taxonomy.ids("themes"),
         types=taxonomy.ids("types"),
         scopes=taxonomy.ids("scopes"),

@@ -39,11 +39,12 @@ KINDS: dict[str, tuple[str, str]] = {
     ),
     "send_failures": (
         "Envois en échec",
-        "Des abonnés n'ont pas reçu le bulletin (voir watcher status).",
+        "Des abonnés n'ont pas reçu le bulletin (page « Abonnés » du bureau, ou watcher deliveries).",
     ),
     "send_uncertain": (
         "Envois incertains",
-        "Des messages ont peut-être été reçus : ils ne sont pas renvoyés d'eux-mêmes.",
+        "Des messages ont peut-être été reçus : ils ne sont pas renvoyés d'eux-mêmes "
+        "(page « Abonnés » du bureau, ou watcher deliveries --status uncertain).",
     ),
     "unpublished_week": (
         "Bulletin non publié",
