@@ -249,3 +249,28 @@ def test_hostile_text_stays_inert_in_search_results(built) -> None:  # noqa: ANN
             page.close()
 
     run_with_chromium(check)
+
+
+def test_every_page_of_the_site_fits_a_phone(built) -> None:  # noqa: ANN001
+    """At 390 px no page is wider than the screen (the feeds table of « S'abonner »
+    was 529 px: its file names now break)."""
+    site = Path(built["site"])
+    every = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
+    by_folder: dict[str, list[str]] = {}
+    for rel in every:  # a few pages of each kind (items, themes, bulletins, months…)
+        by_folder.setdefault(rel.split("/")[0], []).append(rel)
+    pages = [rel for group in by_folder.values() for rel in group[:4]]
+    assert "abonnements/index.html" in pages and len(by_folder) >= 8
+
+    def widths(browser: Any) -> list[tuple[str, int]]:
+        with serve(site) as base:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            wide = []
+            for rel in pages:
+                page.goto(base + rel)
+                over = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if over > 0:
+                    wide.append((rel, over))
+            return wide
+
+    assert run_with_chromium(widths) == []
