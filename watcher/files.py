@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, cast
 
 from watcher.exceptions import ConfigError
 
@@ -77,6 +77,20 @@ def csv_row(row: Mapping[str, Any] | Iterable[Any]) -> Any:
     return [csv_cell(value) for value in row]
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it: setting
+    it to read it back would, for a moment, apply to the desk's other threads."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 @contextmanager
 def _replaced(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
@@ -87,9 +101,7 @@ def _replaced(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
         # mkstemp's 0600 would make the file private to its writer (a web server
         # running as another user could not read a bulletin); use the umask's.
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         if "b" in mode:
             handle: IO[Any] = os.fdopen(fd, mode)
         else:
@@ -109,7 +121,7 @@ def replaced_atomically(path: Path) -> Iterator[TextIO]:
     and a failure half-way leaves neither a partial file nor a temporary one.
     The file gets the mode the umask gives a new file, as ``open`` would."""
     with _replaced(path, "w") as handle:
-        yield handle  # type: ignore[misc]
+        yield cast(TextIO, handle)
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
