@@ -187,6 +187,26 @@ def test_manage_themes_pause_resume_and_unsubscribe(public):
     assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "unsubscribed"
 
 
+def test_the_manage_page_never_says_what_the_status_contradicts(public):
+    """A second click on the confirmation link, or a reload of an old ?etat= address,
+    after the reader paused or left: no « vous recevrez le prochain bulletin »."""
+    _subscribe(public, "relu@example.org", themes="eau")
+    link = _confirm_link(public.recorder.messages[-1])
+    assert "Votre abonnement est confirmé" in public.post(link).text
+    manage, unsubscribe = _manage_links(public, "relu@example.org")
+    public.post(manage, data={"action": "suspendre"})
+    again = public.post(link)  # the mail's button, clicked again
+    assert "abonnement suspendu" in again.text and "est confirmé" not in again.text
+    assert "Votre abonnement a repris" not in public.get(f"{manage}?etat=repris").text
+    public.post(unsubscribe)
+    asked = public.get(link).text
+    assert "déjà été confirmée" in asked and "abonnement est déjà confirmé" not in asked
+    for shown in (public.post(link), public.get(f"{manage}?etat=suspendu")):
+        assert "désabonné·e" in shown.text
+        assert "est confirmé" not in shown.text and "est suspendu" not in shown.text
+    assert get_subscriber(public.store, email="relu@example.org")["status"] == "unsubscribed"
+
+
 def test_one_click_unsubscribe_needs_no_session_and_get_changes_nothing(public):
     save_subscriber(public.store, "clic@example.org", themes=["eau"])
     _, unsubscribe = _manage_links(public, "clic@example.org")

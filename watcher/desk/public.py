@@ -56,11 +56,20 @@ STATIC_DIR = BUNDLED_TEMPLATES / "public" / "static"
 FORM_POSTS_PER_CLIENT = 10  # per FORM_WINDOW_S, per client address
 FORM_POSTS_IN_ALL = 300  # per FORM_WINDOW_S, all clients together (bounds the mail sent)
 FORM_WINDOW_S = 3600.0
+# ?etat= after an action: (message, the statuses it is true of). The address stays
+# in the history; shown again after a later pause or unsubscribe (an old tab, a
+# second click on the confirmation link), the message would contradict the page.
 MANAGE_STATES = {
-    "confirme": "Votre abonnement est confirmé : vous recevrez le prochain bulletin.",
-    "enregistre": "Vos choix sont enregistrés.",
-    "suspendu": "Votre abonnement est suspendu : plus aucun envoi jusqu’à ce que vous le repreniez.",
-    "repris": "Votre abonnement a repris.",
+    "confirme": (
+        "Votre abonnement est confirmé : vous recevrez le prochain bulletin.",
+        ("active",),
+    ),
+    "enregistre": ("Vos choix sont enregistrés.", ("active", "paused")),
+    "suspendu": (
+        "Votre abonnement est suspendu : plus aucun envoi jusqu’à ce que vous le repreniez.",
+        ("paused",),
+    ),
+    "repris": ("Votre abonnement a repris.", ("active",)),
 }
 
 
@@ -291,8 +300,9 @@ async def manage_page(request: Request) -> Response:
     sub = _subscriber(request)
     if sub is None:
         return _invalid_link(request)
-    state = MANAGE_STATES.get(request.query_params.get("etat", ""), "")
-    return _page(request, "manage.html", sub=sub, done=state)
+    text, true_of = MANAGE_STATES.get(request.query_params.get("etat", ""), ("", ()))
+    done = text if sub["status"] in true_of else ""
+    return _page(request, "manage.html", sub=sub, done=done)
 
 
 async def manage_submit(request: Request) -> Response:
