@@ -298,6 +298,27 @@ def test_without_a_public_address_the_form_says_it_is_closed(store, tmp_path):
     assert list_subscribers(store) == []
 
 
+def test_a_wrong_address_or_method_under_the_prefix_gets_a_readers_page(public):
+    """A link cut after « confirmer/ », a PUT…: the readers' notice, whose links
+    stay under /abonnement/ (the proxy may publish only that), not the desk's page."""
+    cases = {
+        "/abonnement/confirmer/": ("GET", 404, "../"),
+        "/abonnement/gerer/x/y": ("GET", 404, "../../"),
+        "/abonnement/inconnue": ("GET", 404, "./"),
+        "/abonnement/static/nulle-part.css": ("GET", 404, "../"),
+        "/abonnement/": ("PUT", 405, "./"),
+    }
+    for path, (method, status, root) in cases.items():
+        page = public.request(method, path)
+        assert page.status_code == status, path
+        assert "bureau" not in page.text and "/static/desk.css" not in page.text, path
+        assert f'href="{root}static/public.css"' in page.text, path
+        assert f'<a href="{root}">Formulaire d’abonnement</a>' in page.text, path
+        assert page.headers["cache-control"] == "no-store", path
+    assert "GET" in public.put(FORM).headers["allow"]
+    assert "bureau" in public.get("/nulle-part").text  # the desk keeps its own
+
+
 def test_the_form_throttle_forgets_old_posts_and_bounds_its_memory():
     from watcher.desk.public import FormThrottle
 

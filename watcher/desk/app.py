@@ -118,8 +118,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no route, wrong method, malformed body) in French:
     its default pages are one English line."""
     status = getattr(exc, "status_code", 400)
-    title, message = _HTTP_FR.get(status, ("Requête refusée", f"Erreur {status}."))
-    response = _page(title, message, status)
+    if _is_public(request) and status in (404, 405):
+        response = public.refusal_page(request, status)  # a reader's page, not the desk's
+    else:
+        title, message = _HTTP_FR.get(status, ("Requête refusée", f"Erreur {status}."))
+        response = _page(title, message, status)
     for name, value in (getattr(exc, "headers", None) or {}).items():
         response.headers[name] = value  # e.g. Allow on a 405
     return response

@@ -49,7 +49,7 @@ from watcher.desk.security import client_ip
 from watcher.desk.templates import CheckedTemplates
 from watcher.exceptions import WatcherError
 from watcher.publish.render import environment
-from watcher.settings import Settings
+from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import delivery as log
 
 STATIC_DIR = BUNDLED_TEMPLATES / "public" / "static"
@@ -172,6 +172,32 @@ def _invalid_link(request: Request) -> Response:
         "Ce lien n’est pas (ou plus) valide. Vérifiez qu’il est complet, ou refaites la demande.",
         404,
     )
+
+
+# Starlette's refusals under /abonnement, for a reader (the desk's own say « bureau »).
+_REFUSALS = {
+    404: (
+        "Page introuvable",
+        "Cette adresse ne correspond à aucune page de l’abonnement. Si elle vient "
+        "d’un e-mail, vérifiez qu’elle est complète.",
+    ),
+    405: ("Action impossible", "Cette page ne s’utilise pas ainsi."),
+}
+
+
+def refusal_page(request: Request, status_code: int) -> Response:
+    """404 (no such page) or 405 (wrong method) under the prefix: the readers' notice, not the
+    desk's page (whose stylesheet and « Retour » are absolute paths into the desk,
+    which the proxy may not publish). Links are relative to the path asked for."""
+    title, text = _REFUSALS[status_code]
+    depth = request.url.path.removeprefix(f"/{PUBLIC_PREFIX}/").count("/")
+    response = _page(
+        request, "notice.html", status_code, root="../" * depth or "./", title=title, text=text
+    )
+    # The path may hold (part of) someone's link: as for the token pages.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _choices(form: Any) -> dict[str, list[str]]:
