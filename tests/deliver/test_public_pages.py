@@ -315,7 +315,11 @@ def test_a_wrong_address_or_method_under_the_prefix_gets_a_readers_page(public):
         assert f'href="{root}static/public.css"' in page.text, path
         assert f'<a href="{root}">Formulaire d’abonnement</a>' in page.text, path
         assert page.headers["cache-control"] == "no-store", path
-    assert "GET" in public.put(FORM).headers["allow"]
+    save_subscriber(public.store, "methode@example.org")
+    for path in (FORM, *_manage_links(public, "methode@example.org"), "/abonnement/confirmer/x"):
+        for method in ("PUT", "DELETE", "OPTIONS"):  # RFC 9110: Allow lists every method
+            allow = public.request(method, path).headers["allow"]
+            assert set(allow.split(", ")) == {"GET", "HEAD", "POST"}, (method, path)
     assert "bureau" in public.get("/nulle-part").text  # the desk keeps its own
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,16 +122,25 @@ def attach(app: Any, settings: Settings) -> None:
     )
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _get_post(path: str, get: Endpoint, post: Endpoint) -> Route:
+    """One route for both methods: a 405 then says ``Allow: GET, HEAD, POST``
+    (with a route per method, Starlette's 405 named the first route's only)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await (post if request.method == "POST" else get)(request)
+
+    return Route(path, endpoint, methods=["GET", "POST"])
+
+
 def routes() -> list[Any]:
     return [
-        Route("/", subscribe_page, methods=["GET"]),
-        Route("/", subscribe_submit, methods=["POST"]),
-        Route("/confirmer/{token}", confirm_page, methods=["GET"]),
-        Route("/confirmer/{token}", confirm_submit, methods=["POST"]),
-        Route("/gerer/{token}", manage_page, methods=["GET"]),
-        Route("/gerer/{token}", manage_submit, methods=["POST"]),
-        Route("/desabonner/{token}", unsubscribe_page, methods=["GET"]),
-        Route("/desabonner/{token}", unsubscribe_submit, methods=["POST"]),
+        _get_post("/", subscribe_page, subscribe_submit),
+        _get_post("/confirmer/{token}", confirm_page, confirm_submit),
+        _get_post("/gerer/{token}", manage_page, manage_submit),
+        _get_post("/desabonner/{token}", unsubscribe_page, unsubscribe_submit),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="public-static"),
     ]
 
