@@ -17,7 +17,12 @@ from watcher.deliver import send_week
 from watcher.deliver.subscribers import save_subscriber
 from watcher.deliver.tokens import subscriber_token
 from watcher.desk.app import create_app
-from watcher.store.delivery import get_subscriber, list_subscribers, set_subscriber_status
+from watcher.store.delivery import (
+    get_subscriber,
+    insert_request,
+    list_subscribers,
+    set_subscriber_status,
+)
 
 from .conftest import APP_URL, smtp_settings
 
@@ -134,6 +139,21 @@ def test_one_address_gets_at_most_three_confirmations_a_day(public):
     answers = [_subscribe(public, f"{case}@example.org").text for case in ("cible", "CIBLE") * 3]
     assert len(set(answers)) == 1  # the same page every time
     assert len(public.recorder.messages) == 3
+
+
+def test_plus_tags_share_their_mailboxs_three_confirmations(public):
+    """« nom+1@x », « nom+2@x »… reach one mailbox: one client could otherwise send
+    it all its 10 posts an hour (240 mails a day)."""
+    for address in ("cible+1@example.org", "Cible+2@example.org", "cible@example.org"):
+        _subscribe(public, address)
+    _subscribe(public, "cible+3+b@example.org")
+    assert len(public.recorder.messages) == 3
+    # other mailboxes keep their own share, even with a `_` or `%` (LIKE's wildcards)
+    for address in ("cibles+1", "axb+1", "axb+2", "axb+3", "azzb+1", "azzb+2", "azzb+3"):
+        insert_request(public.store, email=f"{address}@example.org", themes=[], types=[], scopes=[])
+    for address in ("cibles@example.org", "a_b@example.org", "a%b@example.org"):
+        _subscribe(public, address)
+    assert len(public.recorder.messages) == 6
 
 
 def test_the_form_is_rate_limited_per_client_and_robots_get_nothing(public):

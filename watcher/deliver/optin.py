@@ -5,8 +5,8 @@
    work are the same whether the address is known or not.
 2. ``send_confirmation`` mails the address a link signing that key with a
    timestamp (``delivery.confirm_link_hours``). At most
-   ``MAX_CONFIRMATIONS_PER_DAY`` such mails go to one address a day, so the
-   form cannot be used to flood someone's mailbox. Nothing else is ever sent
+   ``MAX_CONFIRMATIONS_PER_DAY`` such mails go to one mailbox a day (any case,
+   any ``+tag``), so the form cannot be used to flood someone's mailbox. Nothing else is ever sent
    to an address that has not confirmed.
 3. ``confirm`` creates the subscriber, or gives an existing one (active,
    paused, or one who had left: that is how someone comes back) the request's
@@ -49,7 +49,7 @@ def request_subscription(
     taxonomy: Taxonomy | None = None,
 ) -> dict[str, Any] | None:
     """A pending request for this address and these choices (ConfigError for a bad
-    address or id), or None when the address had its share of confirmation mails
+    address or id), or None when the mailbox had its share of confirmation mails
     today (the caller answers the same either way)."""
     address = checked_address(email)
     choices = parse_choices(taxonomy or taxonomy_for(), themes, types, scopes)

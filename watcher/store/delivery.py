@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -280,15 +281,25 @@ def insert_request(
     return values
 
 
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def count_requests(store: Store, email: str, since: datetime) -> int:
-    """Requests for this address (any case) since ``since``: the per-address limit."""
+    """Requests for this mailbox since ``since``: the per-address limit. Any case,
+    and any ``+tag`` (``nom+1@x``, ``nom+2@x`` and ``nom@x`` reach one mailbox at
+    most providers: counted apart, a single client could flood it)."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    base = local.split("+", 1)[0]
+    address = func.lower(subscription_requests.c.email)
+    tagged = f"{_like_literal(base)}+%@{_like_literal(domain)}"
     with store.connect() as conn:
         return int(
             conn.execute(
                 select(func.count())
                 .select_from(subscription_requests)
                 .where(
-                    func.lower(subscription_requests.c.email) == email.strip().lower(),
+                    or_(address == f"{base}@{domain}", address.like(tagged, escape="\\")),
                     subscription_requests.c.created_at >= since,
                 )
             ).scalar_one()
