@@ -77,6 +77,8 @@ def test_an_address_list_cannot_be_smuggled_through_a_name(name, published, smtp
         "a@@example.org",
         "a..b@example.org",
         "",
+        # 255 characters: SMTP's path is at most 256 octets with its <> (RFC 5321 4.5.3.1.3)
+        "a" * 64 + "@" + ".".join(["b" * 63] * 2 + ["c" * 58]) + ".org",
     ],
 )
 def test_invalid_addresses_are_refused(bad, store):
@@ -84,6 +86,11 @@ def test_invalid_addresses_are_refused(bad, store):
         validate_email(bad)
     with pytest.raises(ConfigError, match="email"):
         add_subscriber(store, bad, "x")
+
+
+def test_the_longest_deliverable_address_is_accepted():
+    longest = "a" * 64 + "@" + ".".join(["b" * 63] * 2 + ["c" * 57]) + ".org"
+    assert len(longest) == 254 and validate_email(longest) == longest
 
 
 def test_subject_is_built_from_our_strings_only():

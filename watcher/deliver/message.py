@@ -39,6 +39,9 @@ _EMAIL_RE = re.compile(
 )
 
 
+MAX_EMAIL_CHARS = 254
+
+
 class AddressError(ValueError):
     """An e-mail address or display name that cannot be used in a header."""
 
@@ -56,7 +59,9 @@ def validate_email(email: str) -> str:
         raise AddressError("empty e-mail address")
     if any(ch in value for ch in '\r\n<>,;"() \t'):
         raise AddressError(f"not a single plain e-mail address: {value!r}")
-    if value.count("@") != 1 or not _EMAIL_RE.match(value):
+    # RFC 5321 4.5.3.1.3: a path is at most 256 octets, <> included; a longer
+    # address (the regex lets 64 + 1 + 253 through) is one no server delivers to.
+    if value.count("@") != 1 or len(value) > MAX_EMAIL_CHARS or not _EMAIL_RE.match(value):
         raise AddressError(f"not a valid e-mail address: {value!r}")
     local, domain = value.split("@")
     if local.startswith(".") or local.endswith(".") or ".." in local:
