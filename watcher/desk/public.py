@@ -56,9 +56,9 @@ STATIC_DIR = BUNDLED_TEMPLATES / "public" / "static"
 FORM_POSTS_PER_CLIENT = 10  # per FORM_WINDOW_S, per client address
 FORM_POSTS_IN_ALL = 300  # per FORM_WINDOW_S, all clients together (bounds the mail sent)
 FORM_WINDOW_S = 3600.0
-# ?etat= after an action: (message, the statuses it is true of). The address stays
-# in the history; shown again after a later pause or unsubscribe (an old tab, a
-# second click on the confirmation link), the message would contradict the page.
+# ?etat= after an action: (message, the statuses it is true of). The URL stays in
+# the browser's history; shown again after a later pause or unsubscribe (an old tab,
+# a second click on the confirmation link), the message would contradict the page.
 MANAGE_STATES = {
     "confirme": (
         "Votre abonnement est confirmé : vous recevrez le prochain bulletin.",
@@ -195,9 +195,9 @@ _REFUSALS = {
 
 
 def refusal_page(request: Request, status_code: int) -> Response:
-    """404 (no such page) or 405 (wrong method) under the prefix: the readers' notice, not the
-    desk's page (whose stylesheet and « Retour » are absolute paths into the desk,
-    which the proxy may not publish). Links are relative to the path asked for."""
+    """404 (no such page) or 405 (wrong method) under the prefix: the readers'
+    notice, not the desk's page (whose stylesheet and « Retour » are absolute paths
+    into the desk, which the proxy may not publish). Links are relative to the path."""
     title, text = _REFUSALS[status_code]
     depth = request.url.path.removeprefix(f"/{PUBLIC_PREFIX}/").count("/")
     response = _page(
