@@ -8,7 +8,7 @@ theme)`, `check_bulletin_links(site, week)`, `check_open_calls(site, ...)`.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,4 +273,48 @@ def test_every_page_of_the_site_fits_a_phone(built) -> None:  # noqa: ANN001
                     wide.append((rel, over))
             return wide
 
+    assert run_with_chromium(widths) == []
+
+
+def test_a_word_longer_than_the_screen_breaks_on_a_phone(seeded) -> None:  # noqa: ANN001
+    """A title, summary or link of one 300-letter word, and a search for it, stay within
+    390 px (they widened the item page, the lists and the search results to 2,000 px+)."""
+    from tests.publish import factory
+    from watcher.publish.site import build_site
+    from watcher.store.bulletins import load_items
+
+    store, _, settings = seeded
+    word = "Anticonstitutionnellement" * 12
+    item = factory.add_item(
+        store,
+        title=f"Titre {word}",
+        summary=f"Résumé {word}",
+        url="https://example.org/" + "x" * 400,
+        first_seen=datetime(2026, 11, 24, 10, tzinfo=UTC),
+        labels=factory.labels("actualite", ["eau"]),
+        score=0.95,
+    )
+    build_site(store, settings, today=TODAY)
+    uid = load_items(store, ids=[item])[0]["uid"]
+    pages = [
+        f"items/{path.parent.name}/{uid}.html"
+        for path in settings.publish.site_dir.glob(f"items/*/{uid}.html")
+    ]
+    pages += ["index.html", "themes/eau/index.html", f"recherche/index.html?q={word}"]
+
+    def widths(browser: Any) -> list[tuple[str, int]]:
+        with serve(settings.publish.site_dir) as base:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            wide = []
+            for rel in pages:
+                page.goto(base + rel)
+                if rel.startswith("recherche"):
+                    wait_for_results(page)
+                    assert word in page.inner_text("#resultats")
+                over = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if over > 0:
+                    wide.append((rel, over))
+            return wide
+
+    assert len(pages) == 4
     assert run_with_chromium(widths) == []
