@@ -318,3 +318,30 @@ def test_a_word_longer_than_the_screen_breaks_on_a_phone(seeded) -> None:  # noq
 
     assert len(pages) == 4
     assert run_with_chromium(widths) == []
+
+
+def test_address_parameters_the_form_cannot_show_are_dropped(built) -> None:  # noqa: ANN001
+    """?avant=garbage, ?theme=nope, a year with no item or a repeated theme were
+    applied unseen ("Aucun résultat", "Filtres et tri (4 actifs)" with nothing ticked):
+    the search follows what the form shows, and so does the address."""
+
+    def check(browser: Any) -> list[tuple[str, int, str, str]]:
+        with serve(built["site"], sub_path="veille/") as base:
+            page = browser.new_page()
+            seen = []
+            for query in (
+                "q=chaleur",
+                "q=chaleur&avant=garbage&theme=nope&annee=1999&tri=nope&portee=nope",
+                "q=chaleur&avant=2026-13-45&type=nope#resultats",
+                "q=chaleur&theme=energie&theme=energie",
+            ):
+                page.goto(base + "recherche/index.html?" + query)
+                count = wait_for_results(page)
+                seen.append((query, count, page.inner_text("summary"), page.url.split("?")[1]))
+            return seen
+
+    plain, garbage, bad_date, twice = run_with_chromium(check)
+    assert plain[1] > 0
+    assert garbage[1:] == plain[1:]  # same results, no active filter, a clean address
+    assert bad_date[1:3] == plain[1:3] and bad_date[3] == "q=chaleur#resultats"
+    assert twice[2] == "Filtres et tri (1 actif)" and twice[3] == "q=chaleur&theme=energie"

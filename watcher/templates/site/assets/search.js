@@ -341,8 +341,15 @@
   if (window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
     form.querySelector("details").open = false;  // phones: the results first
   }
-  var state = readState();
-  showState(state);
+  // The address may ask for what the form cannot show (?avant=garbage, ?theme=nope,
+  // a year with no item): a filter the reader could neither see nor untick, and no
+  // result. The form keeps what it can show; the search and the address follow it.
+  showState(readState());
+  var state = formState();
+  var clean = address(state);
+  if (clean !== window.location.pathname + window.location.search) {
+    window.history.replaceState(null, "", clean + window.location.hash);
+  }
   showActive(state);
   search(state);
 })();
