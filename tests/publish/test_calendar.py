@@ -179,3 +179,18 @@ def test_summer_times_read_back_with_their_offset() -> None:
     assert start == datetime(2027, 7, 8, 10, tzinfo=PARIS)
     assert start.utcoffset().total_seconds() == 7200  # CEST
     assert event.decoded("dtend").astimezone(ZoneInfo("UTC")).hour == 10
+
+
+def test_month_pages_follow_the_current_month_on_a_rebuild(seeded) -> None:  # noqa: ANN001
+    """Built in November then in December, the September page's « Mois en cours » linked
+    to November: its key did not hold the current month, so the page was reused."""
+    store, _, settings = seeded
+    site = settings.publish.site_dir
+    build_site(store, settings, today=date(2026, 11, 25))
+    build_site(store, settings, today=date(2026, 12, 2))
+    for name in ("2026-09.html", "2026-10.html", "2026-11.html"):
+        text = (site / "calendrier" / name).read_text(encoding="utf-8")
+        assert re.findall(r'href="([^"]+)">Mois en cours', text) == [
+            "../calendrier/2026-12.html"
+        ], name
+        assert 'aria-current="date"' not in text, name

@@ -333,7 +333,10 @@ class Pages:
                 on_month = happenings.get(month, [])
                 previous, following = calendar_view.neighbours(month, months)
                 today = site.today if month == current else None
-                key = key_of(theme, month, previous, following, today, months[0], months[-1])
+                # `current`: every month links « Mois en cours », which moves at a new month.
+                key = key_of(
+                    theme, month, previous, following, today, current, months[0], months[-1]
+                )
                 key = key_of(
                     key, [(d, h.kind, h.continued, h.item.row["_sig"]) for d, h in on_month]
                 )
