@@ -345,3 +345,33 @@ def test_address_parameters_the_form_cannot_show_are_dropped(built) -> None:  # 
     assert garbage[1:] == plain[1:]  # same results, no active filter, a clean address
     assert bad_date[1:3] == plain[1:3] and bad_date[3] == "q=chaleur#resultats"
     assert twice[2] == "Filtres et tri (1 actif)" and twice[3] == "q=chaleur&theme=energie"
+
+
+def test_search_page_without_javascript_says_so_first(built) -> None:  # noqa: ANN001
+    """Without JavaScript the header's box landed on a form that did nothing, « Saisissez
+    un mot » under it, the note two screens down: now the note and its links come first
+    and the dead form is hidden; with JavaScript the form shows and the note does not."""
+
+    def check(browser: Any) -> dict[bool, tuple[bool, bool, float]]:
+        seen = {}
+        with serve(built["site"]) as base:
+            for js in (False, True):
+                context = browser.new_context(
+                    java_script_enabled=js, viewport={"width": 390, "height": 844}
+                )
+                page = context.new_page()
+                page.goto(base + "recherche/index.html?q=chaleur")
+                note = page.locator(".no-search")
+                top = note.bounding_box()["y"] if note.is_visible() else -1.0
+                seen[js] = (page.is_visible("#q"), page.is_visible("#resultats"), top)
+                if top > 0:  # its links lead on from any sub-path
+                    note.get_by_role("link", name="calendrier").click()
+                    page.wait_for_load_state()
+                    assert page.url.endswith("/calendrier/index.html")
+                context.close()
+        return seen
+
+    seen = run_with_chromium(check)
+    assert seen[True] == (True, True, -1.0)
+    form, results, top = seen[False]
+    assert not form and not results and 0 < top < 844

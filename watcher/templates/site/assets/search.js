@@ -10,6 +10,11 @@
   var form = document.getElementById("recherche");
   var box = document.getElementById("resultats");
   if (!form || !box) { return; }
+  // The page comes with the form and the results hidden and a note for readers
+  // without JavaScript: the script that makes the form work shows it.
+  form.hidden = false;
+  box.hidden = false;
+  Array.prototype.forEach.call(document.querySelectorAll(".no-search"), function (note) { note.hidden = true; });
   var root = box.getAttribute("data-root") || "./";
   // The index's bundles, newest first, as the build wrote them: where, the tag of
   // their version (the address the page preloads), the closing dates they hold.
