@@ -327,6 +327,41 @@ def test_the_unsubscribe_link_of_a_sent_message_works_in_the_desk(published, smt
     assert get_subscriber(store, email="btp@example.org")["status"] == "active"
 
 
+def test_a_send_without_the_desks_secret_is_refused_before_any_message(
+    published, smtp, tmp_path, monkeypatch
+):
+    """`watcher serve` given WATCHER_SECRET_KEY, `watcher send` from a shell without it:
+    every link of the bulletin, unsubscribing included, would have been a 404."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from watcher.desk.app import create_app
+
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    monkeypatch.setenv("WATCHER_SECRET_KEY", "s" * 40)
+    create_app(store, settings)  # the desk starts with its secret
+    monkeypatch.delenv("WATCHER_SECRET_KEY")
+    with pytest.raises(DeliveryError) as refused:
+        send_week(store, WEEK, settings)
+    assert "the desk checks the readers' links with another secret" in refused.value.message
+    assert "WATCHER_SECRET_KEY" in refused.value.hint
+    assert recorder.messages == [] and list_deliveries(store, week=WEEK) == []
+    result = CliRunner().invoke(main, ["--db", store.url, "send", "--week", WEEK])
+    assert result.exit_code == 1 and "would not work; nothing was sent" in result.output
+
+    monkeypatch.setenv("WATCHER_SECRET_KEY", "s" * 40)  # as the desk has it: the links work
+    send_week(store, WEEK, settings)
+    msg = recorder.by_recipient()["eau@example.org"][0]
+    link = re.search(r"<https://veille\.example\.org/app(/abonnement/desabonner/[^>]+)>",
+                     msg["List-Unsubscribe"])  # fmt: skip
+    client = TestClient(create_app(store, settings), base_url="https://veille.example.org")
+    assert client.post(link.group(1), data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert get_subscriber(store, email="eau@example.org")["status"] == "unsubscribed"
+
+
 @pytest.mark.parametrize("behaviour", ["drop", 1.5], ids=["drops-after-DATA", "stalls-after-DATA"])
 def test_a_message_handed_over_but_unconfirmed_is_uncertain_not_resent(
     behaviour, published, smtp, tmp_path

@@ -14,6 +14,7 @@ mailto unsubscribe only.
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +22,55 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
-from watcher.exceptions import ConfigError
+from watcher.exceptions import ConfigError, DeliveryError
 from watcher.settings import Settings
 from watcher.store import Store
-from watcher.store.desk import get_or_create_secret
+from watcher.store.desk import get_or_create_secret, get_secret, put_secret
 
 _SUBSCRIBER_SALT = "watcher.subscriber-link"
 _CONFIRM_SALT = "watcher.subscribe-confirm"
 
 
-def delivery_secret(store: Store, settings: Settings) -> str:
-    """The desk's secret from its environment variable, else one kept in the store."""
+# A keyed digest of the secret the desk checks links with, kept in the store: it tells
+# two secrets apart without keeping either (an environment secret stays out of it).
+_DESK_FINGERPRINT = "links-fingerprint"
+
+
+def _secret(store: Store, settings: Settings) -> str:
     return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
+
+
+def _fingerprint(secret: str) -> str:
+    return hmac.new(secret.encode("utf-8"), b"watcher.links-fingerprint", "sha256").hexdigest()
+
+
+def desk_secret(store: Store, settings: Settings) -> str:
+    """The desk's secret (sessions, the readers' links): its environment variable,
+    else one kept in the store. Its fingerprint is recorded for `delivery_secret`."""
+    secret = _secret(store, settings)
+    fingerprint = _fingerprint(secret)
+    if get_secret(store, _DESK_FINGERPRINT) != fingerprint:
+        put_secret(store, _DESK_FINGERPRINT, fingerprint)
+    return secret
+
+
+def delivery_secret(store: Store, settings: Settings) -> str:
+    """The secret the e-mails' links are signed with: the desk's, found the same way.
+
+    `watcher send` run without the desk's environment variable (a cron line, a
+    shell) would sign with the store's secret, and every link of the bulletin,
+    unsubscribing included, would be refused by the desk: DeliveryError instead."""
+    secret = _secret(store, settings)
+    recorded = get_secret(store, _DESK_FINGERPRINT)
+    if recorded is not None and not hmac.compare_digest(recorded, _fingerprint(secret)):
+        env = settings.desk.secret_key_env
+        mine = f"the secret in {env}" if os.environ.get(env) else f"the database's ({env} unset)"
+        raise DeliveryError(
+            f"the desk checks the readers' links with another secret than {mine}: the "
+            "unsubscribe and manage links of these e-mails would not work; nothing was sent",
+            hint=f"give this command the same {env} as `watcher serve` (or unset it for both)",
+        )
+    return secret
 
 
 def subscriber_token(secret: str, subscriber: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ name, path), body cap, signed session cookie.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from watcher.config import SourcesFile
+from watcher.deliver.tokens import desk_secret
 from watcher.desk import (
     public,
     views_admin,
@@ -48,7 +48,7 @@ from watcher.desk.web import STATIC_DIR, FlashBox, desk_templates, french_error,
 from watcher.exceptions import TemplateFileError, WatcherError
 from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import Store
-from watcher.store.desk import count_users, get_or_create_secret
+from watcher.store.desk import count_users
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +136,6 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def secret_key(store: Store, settings: Settings) -> str:
-    return os.environ.get(settings.desk.secret_key_env) or get_or_create_secret(store, "session")
-
-
 def create_app(
     store: Store,
     settings: Settings,
@@ -151,7 +147,7 @@ def create_app(
     """The desk over ``store``; ``sources`` is the loaded sources file (or None),
     ``sources_path`` the file the sources page edits (None: read-only),
     ``bind_host`` the address served (allowed as a Host name when specific)."""
-    secret = secret_key(store, settings)
+    secret = desk_secret(store, settings)
     desk = settings.desk
     app = Starlette(
         routes=routes(),

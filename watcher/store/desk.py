@@ -238,6 +238,26 @@ def get_or_create_secret(store: Store, name: str = "session", nbytes: int = 32) 
         ).scalar_one()
 
 
+def get_secret(store: Store, name: str) -> str | None:
+    """A value kept in the secrets table, or None (nothing is created)."""
+    with store.connect() as conn:
+        return conn.execute(
+            select(desk_secrets.c.value).where(desk_secrets.c.name == name)
+        ).scalar_one_or_none()
+
+
+def put_secret(store: Store, name: str, value: str) -> None:
+    """Keep ``value`` under ``name``, replacing what was there."""
+    with store.begin() as conn:
+        done = conn.execute(
+            update(desk_secrets).where(desk_secrets.c.name == name).values(value=value)
+        )
+        if not done.rowcount:
+            insert_or_ignore(
+                conn, desk_secrets, {"name": name, "value": value, "created_at": utcnow()}
+            )
+
+
 # --- decisions -------------------------------------------------------------
 
 
