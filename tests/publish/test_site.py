@@ -231,6 +231,18 @@ def test_rebuild_keeps_ids_and_rewrites_only_what_changed(seeded) -> None:  # no
     assert feed.entries[0].title == "Nouvelle synergie eau industrielle"
 
 
+def test_a_site_built_by_another_version_of_the_code_is_rebuilt_whole(seeded, monkeypatch) -> None:  # noqa: ANN001
+    # A page's key covers its inputs, not the code that renders it: after an upgrade
+    # that changes feeds.py or calendars.py, reused feeds and events would stay old.
+    store, _ids, settings = seeded
+    first = build_site(store, settings, today=TODAY)
+    monkeypatch.setattr("watcher.publish.writer.CODE", "another-version")
+    upgraded = build_site(store, settings, today=TODAY)
+    assert upgraded.written == upgraded.pages == first.pages and upgraded.pagefind_ran
+    again = build_site(store, settings, today=TODAY)
+    assert again.written == 0 and not again.pagefind_ran
+
+
 def test_failed_build_leaves_previous_site(seeded, monkeypatch) -> None:  # noqa: ANN001
     store, _ids, settings = seeded
     site = settings.publish.site_dir

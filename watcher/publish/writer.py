@@ -70,6 +70,17 @@ def check_target(target: Path, setting: str) -> None:
     )
 
 
+def _code_fingerprint() -> str:
+    """The publish stage's own code: output built by another version of it (an
+    upgrade) is not reused, since a page's key covers its inputs, not its code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE = _code_fingerprint()
+
 MOVED = ".watcher-moved"  # in a build folder: the previous build's folders moved into it
 
 
@@ -128,7 +139,9 @@ class SiteWriter:
         self.old_manifest: dict[str, dict[str, str]] = _read_json(self.target / MANIFEST)
         self.manifest: dict[str, dict[str, str]] = {}
         self.old_state: dict[str, Any] = _read_json(self.target / STATE)
-        self.state: dict[str, Any] = {}
+        self.state: dict[str, Any] = {"code": CODE}
+        if self.old_state.get("code") != CODE:  # another version's output: all rebuilt
+            self.old_manifest, self.old_state = {}, {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
         # Unchanged files are taken from the previous build only at commit time:
