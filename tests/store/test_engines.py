@@ -179,3 +179,17 @@ def test_text_with_nul_characters_is_saved_without_them(store) -> None:  # noqa:
     item_id, _ = save_item(store, item)
     [saved] = get_items(store, [item_id])
     assert (saved.title, saved.text) == ("Rapport", "Texte extrait d'un PDF.")
+
+
+def test_a_postgresql_server_restarted_under_an_open_store_is_reconnected(postgres) -> None:  # noqa: ANN001
+    """A long-running desk or scheduler outlives a server restart (an upgrade, a
+    failover): its next query used a dead pooled connection and failed."""
+    from watcher.store.delivery import list_subscribers
+    from watcher.store.pg_cluster import TempCluster
+
+    with TempCluster() as cluster:
+        store = Store(cluster.create_database("restarted"))
+        insert_subscriber(store, email="a@example.org")
+        cluster.restart()
+        assert [s["email"] for s in list_subscribers(store)] == ["a@example.org"]
+        store.close()

@@ -196,7 +196,12 @@ class Store:
             self._prepare_sqlite_file(create)
         self.shown = str(self.path) if self.path else _shown(self.url)  # for messages
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            # A server restarted under a long-running desk or scheduler leaves dead
+            # connections in the pool: each is tested when taken, not found dead
+            # by the next page or job (it was "terminating connection", a 500).
+            self.engine: Engine = create_engine(
+                self.url, future=True, pool_pre_ping=self.path is None
+            )
         except ImportError as exc:
             raise StoreError(
                 f"{self.shown}: the database driver is not installed ({exc})",
