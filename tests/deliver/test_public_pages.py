@@ -165,6 +165,10 @@ def test_the_form_is_rate_limited_per_client_and_robots_get_nothing(public):
     limited = _subscribe(public, "encore@example.org")
     assert limited.status_code == 429 and "Trop de demandes" in limited.text
     assert len(public.recorder.messages) == 9
+    # when to come back, for the reader and for a client that reads Retry-After
+    wait = int(limited.headers["retry-after"])
+    assert 3500 < wait <= 3600
+    assert "réessayez dans 60 minutes" in limited.text
 
 
 def test_a_bad_address_is_said_so_with_the_choices_kept(public):
@@ -349,6 +353,8 @@ def test_the_form_throttle_forgets_old_posts_and_bounds_its_memory():
     throttle = FormThrottle(per_client=2, in_all=3, window_s=60)
     assert throttle.allow("a", now=0) and throttle.allow("a", now=1)
     assert not throttle.allow("a", now=2)  # per client
+    assert throttle.retry_after("a", now=2) == 58  # when its first post leaves the window
+    assert throttle.retry_after("b", now=2) == 0
     assert throttle.allow("a", now=61)  # the window slid
     assert all(throttle.allow(f"c{n}", now=62) for n in range(2))
     assert not throttle.allow("c9", now=63)  # for everyone: 3 in the last minute

@@ -23,6 +23,7 @@ CSP applies); token pages are never cached and send no Referer.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -102,6 +103,16 @@ class FormThrottle:
         for key in (client, "*"):
             self._times.setdefault(key, deque()).append(now)
         return True
+
+    def retry_after(self, client: str, now: float | None = None) -> int:
+        """Seconds until a post from ``client`` would be allowed again (0: now)."""
+        now = time.monotonic() if now is None else now
+        wait = 0.0
+        for key, limit in ((client, self.per_client), ("*", self.in_all)):
+            if self._recent(key, now) >= limit:
+                times = self._times[key]
+                wait = max(wait, self.window_s - (now - times[-limit]))
+        return math.ceil(wait)
 
 
 @dataclass
@@ -246,12 +257,17 @@ async def subscribe_submit(request: Request) -> Response:
     state: PublicPages = request.app.state.public
     client = client_ip(request)  # X-Forwarded-For only from desk.trusted_proxies
     if not state.throttle.allow(client):
-        return _notice(
+        wait = max(1, state.throttle.retry_after(client))
+        minutes = math.ceil(wait / 60)
+        response = _notice(
             request,
             "Trop de demandes",
-            "Trop de demandes d’abonnement depuis votre connexion : réessayez dans une heure.",
+            "Trop de demandes d’abonnement depuis votre connexion : réessayez dans "
+            f"{minutes} minute{'s' if minutes > 1 else ''}.",
             429,
         )
+        response.headers["Retry-After"] = str(wait)  # RFC 9110: when to come back
+        return response
     form = await request.form()
     email = str(form.get("email", ""))[:320]
     chosen = _choices(form)
