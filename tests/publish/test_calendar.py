@@ -153,6 +153,13 @@ def test_month_view_without_javascript(built) -> None:  # noqa: ANN001
     # The calendar's first page is the month of the build, today marked.
     current = (site / "calendrier/index.html").read_text(encoding="utf-8")
     assert "Calendrier — novembre 2026" in current and 'aria-current="date"' in current
+    # A month with nothing says it once (it read « 0 ce mois-ci », then « Rien de daté »).
+    empty = [
+        page
+        for path in (site / "calendrier").rglob("*.html")
+        if "Rien de daté" in (page := path.read_text(encoding="utf-8"))
+    ]
+    assert empty and not any("0 ce mois-ci" in page for page in empty)
 
 
 def test_summer_times_read_back_with_their_offset() -> None:
