@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from watcher.base.resources import BUNDLED_TEMPLATES
 from watcher.base.taxonomy import taxonomy_for
 from watcher.deliver import optin
-from watcher.deliver.subscribers import update_subscriber
+from watcher.deliver.subscribers import checked_address, update_subscriber
 from watcher.deliver.tokens import (
     LinkExpired,
     public_base,
@@ -274,18 +274,28 @@ async def subscribe_submit(request: Request) -> Response:
     if form.get("site_web"):  # the field people never see: a robot filled it in
         return _page(request, "sent.html")
     store, settings = request.app.state.store, request.app.state.settings
+
+    def refused(error: str, invalid: str) -> Response:  # the reader's entries kept
+        return _page(
+            request, "subscribe.html", 400, chosen=chosen, email=email, error=error, invalid=invalid
+        )
+
+    try:
+        checked_address(email)
+    except WatcherError:
+        return refused(
+            "Cette adresse e-mail n’est pas valide : vérifiez-la (par exemple nom@exemple.fr).",
+            "email",
+        )
     try:
         pending = optin.request_subscription(
             store, email, taxonomy=taxonomy_for(settings), **chosen
         )
-    except WatcherError:
-        return _page(
-            request,
-            "subscribe.html",
-            400,
-            chosen=chosen,
-            email=email,
-            error="Cette adresse e-mail ou ces choix ne sont pas valides : vérifiez-les.",
+    except WatcherError:  # ids the form never offers: an old page, a hand-made post
+        return refused(
+            "Ces choix de thèmes, de types ou de portée ne sont pas valides : "
+            "rechargez la page, puis cochez-les à nouveau.",
+            "choices",
         )
     background = None
     if pending is not None:
