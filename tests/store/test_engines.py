@@ -50,6 +50,22 @@ def test_migrations_go_down_to_nothing_and_up_again(store) -> None:  # noqa: ANN
     assert [r["title"] for r in search_items(store, "chaleur")] == ["Chaleur fatale"]
 
 
+def test_a_sources_items_are_found_through_an_index(store) -> None:  # noqa: ANN001
+    """The sources page asks each source's item count and latest item: without an index
+    starting with source_id each question reads the whole of item_sources."""
+    indexes = {
+        i["name"]: i["column_names"] for i in inspect(store.engine).get_indexes("item_sources")
+    }
+    assert indexes.get("ix_item_sources_source") == ["source_id", "first_seen"]
+    if store.is_sqlite:
+        with store.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM item_sources "
+                "WHERE source_id = 'ademe' AND first_seen >= '2026-01-01'"
+            ).all()
+        assert "ix_item_sources_source" in " ".join(str(row[-1]) for row in plan)
+
+
 # --- migrate-db -------------------------------------------------------------------------
 
 

@@ -140,6 +140,8 @@ item_sources = Table(
     Column("url_seen", Text, nullable=False),  # canonical form of the URL this source gave
     Column("first_seen", UtcDateTime, nullable=False, default=utcnow),
     Index("ix_item_sources_url", "url_seen"),
+    # A source's items (sources page, `sources check`): the primary key starts with item_id.
+    Index("ix_item_sources_source", "source_id", "first_seen"),
 )
 
 # Bearer tokens obtained by an API's token exchange, reused until they expire.
