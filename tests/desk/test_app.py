@@ -380,3 +380,44 @@ def test_starlette_refusals_are_french_pages(client):
     )
     assert no_boundary.status_code == 400, no_boundary.text
     assert "Requête invalide" in no_boundary.text and "boundary" not in no_boundary.text
+
+
+def _statements(store: Store, run) -> list[tuple[str, object]]:  # noqa: ANN001
+    """The SQL statements (and parameters) ``run()`` makes the store execute."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_the_home_page_finds_the_latest_week_without_reading_every_item(client):
+    from datetime import datetime
+
+    from watcher.base.clock import PARIS
+    from watcher.base.weeks import week_of
+
+    current = week_of(datetime.now(PARIS))
+    answers = []
+    statements = _statements(
+        client.store, lambda: answers.append(client.get("/", follow_redirects=False))
+    )
+    # the builder's newest items are in WEEK: this week while it lasts, else the latest
+    assert answers[0].headers["location"] == f"/semaine/{min(WEEK, current)}"
+    if client.store.is_sqlite:  # every sign-in lands here: no statement reads all items
+        with client.store.connect() as conn:
+            plans = [
+                row[-1]
+                for statement, parameters in statements
+                if statement.lstrip().upper().startswith("SELECT")
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            ]
+        assert not [p for p in plans if p.startswith("SCAN items")], plans

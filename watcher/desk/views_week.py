@@ -90,9 +90,9 @@ async def home(request: Request) -> Response:
 def default_week(store: Store) -> str:
     """This week, or the latest week with items when this one has none yet."""
     current = week_of(datetime.now(PARIS))
-    weeks = store_bulletins.weeks_with_items(store)
-    if weeks and current not in weeks and weeks[-1] < current:
-        return weeks[-1]
+    latest = store_bulletins.latest_item_week(store)
+    if latest is not None and latest < current:
+        return latest
     return current
 
 

