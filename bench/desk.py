@@ -23,11 +23,19 @@ Run it on another checkout with PYTHONPATH=that/checkout to measure that code.
 starts `watcher serve` in a child process and posts a 200 MB urlencoded form
 to /connexion (announced with Content-Length, then sent chunked): the server's
 resident memory before and after each, and the answer it gave.
+
+    .venv/bin/python bench/desk.py --scale [--items 30000] [--weeks 150]
+        [--subscribers 500] [--decisions 4000] [--repeat 5]
+
+builds (once, cached) a few years' archive and times each page a curator opens,
+with the SQL statements it ran (an N+1 shows as a count growing with the rows),
+then `watcher status`, `deliveries`, `sources check`, `export`, `site build`.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import threading
@@ -304,13 +312,279 @@ def body_bench(megabytes: int) -> None:
             child.wait(timeout=30)
 
 
+# -- an archive of a few years (--scale) ------------------------------------------
+
+
+def scale_database(args: argparse.Namespace) -> tuple[Path, str]:
+    """A store as the watch's will be after ``--weeks`` weeks (built once, cached under
+    output/bench-desk/scale-…/): ``--items`` items from the repository's sources.yaml
+    sources, every past week curated (``--decisions`` decisions in all) and published,
+    ``--subscribers`` subscribers each sent every bulletin, two crawls a day and the
+    scheduler's daily jobs. Returns the database and the current (draft) week."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from bench.deliver import fill as fill_subscribers
+    from tests.publish import factory
+    from watcher.base.weeks import week_of
+    from watcher.config import load_sources
+    from watcher.desk.accounts import create_user
+    from watcher.publish.bulletin import candidates, publish_bulletin
+    from watcher.settings import Settings
+    from watcher.store import Store
+    from watcher.store.bulletins import bulletin_entries
+    from watcher.store.crawl_state import upsert_sources
+    from watcher.store.delivery import deliveries, list_subscribers
+    from watcher.store.desk import decisions
+    from watcher.store.jobs import job_runs
+    from watcher.store.labels import set_override
+    from watcher.store.schema import crawl_runs, source_runs
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    week = week_of(now.date())
+    from watcher.store import _head_revision
+
+    # The schema's revision in the name: a store built by a newer checkout would be
+    # refused by an older one (run on another checkout with PYTHONPATH=that/checkout).
+    name = f"scale-{args.items}-{args.weeks}-{args.subscribers}-{args.decisions}-{week}-"
+    name += _head_revision()
+    folder = CACHE / name
+    db = folder / "watcher.db"
+    if db.exists():
+        return db, week
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    store = Store(folder / "building.db")
+    catalogue = load_sources(ROOT / "sources.yaml").sources
+    upsert_sources(store, catalogue)
+    ids = [s.id for s in catalogue]
+    rng = random.Random(17)
+    start = now - timedelta(weeks=args.weeks)
+    specs = factory.generated_specs(args.items, start, now - timedelta(hours=1))
+    for spec in specs:
+        spec["sources"] = rng.sample(ids, rng.choice([1, 1, 1, 2]))
+    factory.add_items(store, specs)
+    print(f"  scale: {args.items} items in {time.perf_counter() - started:.0f} s", flush=True)
+    create_user(store, USER, PASSWORD)
+    fill_subscribers(store, args.subscribers)
+    subscribers = list_subscribers(store)
+
+    settings = Settings()
+    weeks = sorted({week_of(s["first_seen"].date()) for s in specs} - {week})
+    per_week = max(1, args.decisions // max(1, len(weeks)))
+    corrected = 0
+    for n, past in enumerate(weeks):
+        when = datetime.fromisocalendar(*map(int, past.replace("W", "").split("-")), 4)
+        when = when.replace(hour=15, tzinfo=UTC)
+        chosen = [c["id"] for c in candidates(store, past, settings)][:per_week]
+        entry_rows, decision_rows = [], []
+        for k, item_id in enumerate(chosen):
+            status = "dropped" if k % 4 == 3 else "kept"
+            entry_rows.append({"week": past, "item_id": item_id, "status": status,
+                               "pinned": k == 0, "position": k, "updated_at": when,
+                               "updated_by": USER})  # fmt: skip
+            decision_rows.append({"at": when + timedelta(seconds=k), "user": USER, "week": past,
+                                  "item_id": item_id, "field": "kept", "before": None,
+                                  "after": status == "kept"})  # fmt: skip
+        with store.begin() as conn:
+            if entry_rows:
+                conn.execute(insert(bulletin_entries), entry_rows)
+                conn.execute(insert(decisions), decision_rows)
+        if chosen and n % 3 == 0:  # a correction of the model now and then
+            set_override(store, chosen[-1], {"themes": ["eau"]}, USER)
+            corrected += 1
+        publish_bulletin(store, past, USER, settings)
+        sent = when + timedelta(days=4)
+        with store.begin() as conn:
+            conn.execute(
+                insert(deliveries),
+                [
+                    {
+                        "week": past,
+                        "edition": 1,
+                        "subscriber_id": s["id"],
+                        "email": s["email"],
+                        "status": "failed" if i % 97 == 0 else "sent",
+                        "attempts": 1,
+                        "message_id": f"<{past}.{s['id']}@bench>",
+                        "items": 12,
+                        "created_at": sent,
+                        "updated_at": sent,
+                        "sent_at": sent,
+                    }  # fmt: skip
+                    for i, s in enumerate(subscribers)
+                ],
+            )
+    print(
+        f"  scale: {len(weeks)} weeks curated and published, {corrected} corrections, "
+        f"{len(subscribers) * len(weeks)} deliveries in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    day = start
+    with store.begin() as conn:
+        while day < now:
+            for hour in (6, 18):
+                at = day.replace(hour=hour)
+                run = conn.execute(
+                    insert(crawl_runs).values(started_at=at, finished_at=at, status="done")
+                ).inserted_primary_key[0]
+                conn.execute(
+                    insert(source_runs),
+                    [
+                        {
+                            "run_id": run,
+                            "source_id": sid,
+                            "started_at": at,
+                            "status": "failed" if rng.random() < 0.03 else "ok",
+                            "duration_s": 1.0,
+                            "items_found": 10,
+                            "items_new": 1,
+                        }  # fmt: skip
+                        for sid in ids
+                    ],
+                )
+            conn.execute(
+                insert(job_runs),
+                [
+                    {
+                        "job_id": job,
+                        "started_at": day.replace(hour=h),
+                        "outcome": "ok",
+                        "finished_at": day.replace(hour=h, minute=5),
+                    }  # fmt: skip
+                    for job, h in (
+                        ("collect", 6),
+                        ("classify", 7),
+                        ("collect", 18),
+                        ("classify", 19),
+                        ("site", 20),
+                        ("health", 21),
+                    )
+                ],
+            )
+            day += timedelta(days=1)
+    store.close()
+    (folder / "building.db").rename(db)
+    print(f"  scale: built in {time.perf_counter() - started:.0f} s ({db})", flush=True)
+    return db, week
+
+
+class QueryCounter:
+    """The SQL statements the store's engine runs, counted (for N+1 queries)."""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        from sqlalchemy import event
+
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: object) -> None:
+        self.count += 1
+
+
+def scale_bench(args: argparse.Namespace) -> None:
+    """Each desk page a curator opens, then the CLI's commands, on the big store."""
+    import os
+    import statistics
+    import subprocess
+    import tempfile
+    from datetime import date, timedelta
+
+    from tests.desk.conftest import desk_client, log_in
+    from watcher.base.weeks import week_of
+    from watcher.config import load_sources
+    from watcher.desk.app import create_app
+    from watcher.settings import Settings
+    from watcher.store import Store
+
+    db, week = scale_database(args)
+    work = Path(tempfile.mkdtemp(prefix="bench-desk-scale-"))
+    copy = work / "watcher.db"
+    shutil.copy(db, copy)
+    store = Store(copy)
+    settings = Settings.model_validate(
+        {"publish": {"output_dir": str(work / "output"), "site_dir": str(work / "site")}}
+    )
+    sources = load_sources(ROOT / "sources.yaml")
+    counter = QueryCounter(store.engine)
+    client = desk_client(create_app(store, settings, sources))
+    assert log_in(client, USER, PASSWORD).status_code == 303, "sign-in failed"
+    page = client.get(f"/semaine/{week}")
+    item = re.search(r"/element/(\d+)/modifier", page.text)
+    item_id = item.group(1) if item else "1"
+    past = week_of(
+        date.fromisocalendar(*map(int, week.replace("W", "").split("-")), 1) - timedelta(days=7)
+    )
+    pages = [
+        ("home (sign-in lands)", "/"),
+        ("week", f"/semaine/{week}"),
+        ("week, one theme", f"/semaine/{week}?theme=energie"),
+        ("week, open calls", f"/semaine/{week}?type=appel_a_projets"),
+        ("item editor", f"/semaine/{week}/element/{item_id}/modifier"),
+        ("journal", f"/semaine/{week}/journal"),
+        ("past week (published)", f"/semaine/{past}"),
+        ("past week's journal", f"/semaine/{past}/journal"),
+        ("preview", f"/semaine/{week}/apercu"),
+        ("search (frequent)", "/recherche?q=chaleur"),
+        ("search (rare)", "/recherche?q=hydrogène+friche"),
+        ("subscribers", "/abonnes"),
+        ("sources", "/sources"),
+        ("model", "/modele"),
+    ]
+    print(f"\ndesk pages on {db.name} (in-process TestClient, median of {args.repeat}):")
+    print(f"{'page':<24}{'status':>7}{'ms':>9}{'queries':>9}{'KiB':>8}")
+    for label, path in pages:
+        times = []
+        for _ in range(args.repeat):
+            before = counter.count
+            t = time.perf_counter()
+            answer = client.get(path, follow_redirects=False)
+            times.append((time.perf_counter() - t) * 1000)
+            queries = counter.count - before
+        print(f"{label:<24}{answer.status_code:>7}{statistics.median(times):>9.0f}"
+              f"{queries:>9}{len(answer.content) / 1024:>8.0f}")  # fmt: skip
+    store.close()
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    toml = work / "watcher.toml"
+    toml.write_text(f'[publish]\noutput_dir = "{work / "output"}"\nsite_dir = "{work / "site"}"\n')
+    base = [sys.executable, "-m", "watcher", "--db", str(copy), "--settings", str(toml),
+            "--sources", str(ROOT / "sources.yaml")]  # fmt: skip
+    commands = [
+        ("version (startup)", ["--version"]),
+        ("status", ["status"]),
+        ("deliveries", ["deliveries"]),
+        ("sources check", ["sources", "check"]),
+        ("export jsonl", ["export", "--format", "jsonl", "-o", str(work / "export.jsonl")]),
+        ("export csv", ["export", "--format", "csv", "-o", str(work / "export.csv")]),
+    ] + [(f"site build ({n})", ["site", "build"]) for n in ("first", "again")]
+    print("\ncommands (a new process each, imports included):")
+    for label, command in commands:
+        t = time.perf_counter()
+        done = subprocess.run(base + command, env=env, cwd=work, capture_output=True, text=True)
+        print(f"{label:<24}{done.returncode:>7}{(time.perf_counter() - t):>9.1f} s"
+              + (f"  {done.stderr.strip()[-200:]}" if done.returncode else ""))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--actions", type=int, default=60, help="cards kept or dropped")
     parser.add_argument("--modes", default="nojs,js", help="nojs (baseline), js, or both")
     parser.add_argument("--body", action="store_true", help="the 200 MB form instead")
     parser.add_argument("--megabytes", type=int, default=200)
+    parser.add_argument("--scale", action="store_true", help="a few years' archive instead")
+    parser.add_argument("--items", type=int, default=30_000, help="with --scale")
+    parser.add_argument("--weeks", type=int, default=150, help="with --scale")
+    parser.add_argument("--subscribers", type=int, default=500, help="with --scale")
+    parser.add_argument("--decisions", type=int, default=4000, help="with --scale")
+    parser.add_argument("--repeat", type=int, default=5, help="with --scale")
     args = parser.parse_args()
+    if args.scale:
+        scale_bench(args)
+        return
     if args.body:
         body_bench(args.megabytes)
         return
