@@ -562,11 +562,14 @@ def scale_bench(args: argparse.Namespace) -> None:
         ("export csv", ["export", "--format", "csv", "-o", str(work / "export.csv")]),
     ] + [(f"site build ({n})", ["site", "build"]) for n in ("first", "again")]
     print("\ncommands (a new process each, imports included):")
-    for label, command in commands:
-        t = time.perf_counter()
-        done = subprocess.run(base + command, env=env, cwd=work, capture_output=True, text=True)
-        print(f"{label:<24}{done.returncode:>7}{(time.perf_counter() - t):>9.1f} s"
-              + (f"  {done.stderr.strip()[-200:]}" if done.returncode else ""))  # fmt: skip
+    try:
+        for label, command in commands:
+            t = time.perf_counter()
+            done = subprocess.run(base + command, env=env, cwd=work, capture_output=True, text=True)
+            print(f"{label:<24}{done.returncode:>7}{(time.perf_counter() - t):>9.1f} s"
+                  + (f"  {done.stderr.strip()[-200:]}" if done.returncode else ""))  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the copy, its site and exports: ~400 MB
 
 
 def main() -> None:
