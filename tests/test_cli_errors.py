@@ -4,11 +4,13 @@ on request; and CSV output that a spreadsheet cannot run."""
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import IO, Any
 
 import pytest
 from click.testing import CliRunner
@@ -271,3 +273,56 @@ def test_a_broken_settings_file_is_reported_before_a_missing_database(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {settings}: not valid TOML")
     assert not missing.exists()
+
+
+def _disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file opened through os.fdopen (the atomic writers) fails its first
+    write the way a full disk does: ENOSPC, with no file name attached."""
+    real_fdopen = os.fdopen
+
+    class FullFile(io.RawIOBase):
+        def __init__(self, handle: IO[Any]) -> None:
+            self.handle = handle
+
+        def write(self, _data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            self.handle.close()
+            super().close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **kw: FullFile(real_fdopen(fd, *a, **kw)))
+
+
+def test_an_export_on_a_full_disk_names_the_file_and_keeps_the_previous(
+    store, monkeypatch, tmp_path
+):
+    _save_items(store, 3)
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "items.jsonl"
+    target.write_text("the previous export\n", encoding="utf-8")
+    args = ["export", "--output", str(target), "--db", store.url]
+    with monkeypatch.context() as patch:
+        _disk_full(patch)
+        failed = CliRunner().invoke(main, args)
+    assert failed.exit_code == 1
+    # It was "Error: cannot write the output: …", the message meant for stdout.
+    assert failed.stderr == f"Error: {target}: No space left on device\n"
+    assert target.read_text(encoding="utf-8") == "the previous export\n"
+    assert [p.name for p in target.parent.iterdir()] == ["items.jsonl"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(store, tmp_path):
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "items.jsonl"
+    left = folder / f".items.jsonl.k2j3h4.partial-{ended.pid}"
+    left.write_text('{"half": ', encoding="utf-8")
+    other = folder / f".other.jsonl.k2j3h4.partial-{ended.pid}"  # another file's: kept
+    other.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", "--output", str(target), "--db", store.url])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == [other.name, "items.jsonl"]

@@ -12,6 +12,8 @@ not at all; ``left_by_dead_processes`` finds what a killed writer left.
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -91,10 +93,21 @@ def _umask() -> int:
     return umask
 
 
+# What a full disk or a quota gives a write, with no file name attached.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
 @contextmanager
 def _replaced(path: Path, mode: str) -> Iterator[IO[Any]]:
+    # The pid ends the temporary name so that the next writer of the same file
+    # removes what a killed one (SIGKILL, SIGTERM) left: nothing else would.
+    pattern = f".{glob.escape(path.name)}.*.partial-*"
+    for left in left_by_dead_processes(path.parent, pattern).values():
+        left.unlink(missing_ok=True)
     try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        fd, name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=f".partial-{os.getpid()}"
+        )
     except OSError as exc:  # name the file asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     temporary = Path(name)
@@ -106,8 +119,15 @@ def _replaced(path: Path, mode: str) -> Iterator[IO[Any]]:
             handle: IO[Any] = os.fdopen(fd, mode)
         else:
             handle = os.fdopen(fd, mode, encoding="utf-8", newline="")
-        with handle:
-            yield handle
+        try:
+            with handle:
+                yield handle
+        except OSError as exc:
+            if exc.filename is not None or exc.errno not in _WRITE_ERRNOS:
+                raise
+            # A full disk fails a write or the flush at close with no file name:
+            # the CLI took it for stdout ("cannot write the output"). Name the file.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
