@@ -5,6 +5,9 @@ one way to start Chromium. Fixtures built on them are in ``tests/conftest.py``.
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -177,3 +180,52 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) 
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+# -- a full disk ---------------------------------------------------------------------
+
+
+class _FillingFile:
+    """A file being written on a disk that fills up: the first write keeps half
+    its data, then it and every later write raise ENOSPC (with no file name, as
+    the kernel gives it)."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def write(self, data: Any) -> int:
+        self._handle.write(data[: len(data) // 2])
+        self._handle.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+    def __enter__(self) -> _FillingFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._handle.close()
+
+
+def fill_disk(monkeypatch: Any, suffix: str) -> None:
+    """Files opened for writing whose name (or, for a temporary file written
+    beside it, whose name's start) holds `suffix` fail as on a full disk:
+    through ``open``/``Path.open`` and ``os.fdopen`` (the atomic writers)."""
+    real_open, real_fdopen = io.open, os.fdopen
+
+    def writing(mode: str) -> bool:
+        return any(flag in mode for flag in "wax+")
+
+    def fake_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, mode, *args, **kwargs)
+        hit = isinstance(file, str | os.PathLike) and suffix in os.fspath(file)
+        return _FillingFile(handle) if hit and writing(mode) else handle
+
+    def fake_fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        return _FillingFile(handle) if suffix in name and writing(mode) else handle
+
+    monkeypatch.setattr(io, "open", fake_open)
+    monkeypatch.setattr(os, "fdopen", fake_fdopen)

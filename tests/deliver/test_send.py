@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.desk.builder import ITEMS, WEEK
+from tests.shared import fill_disk
 from watcher.cli import main
 from watcher.deliver import add_subscriber, send_week
 from watcher.deliver.smtp import SmtpTransport
@@ -484,3 +485,21 @@ def test_a_421_at_rcpt_fails_that_message_and_the_next_one_reconnects(published,
     second = send_week(store, WEEK, settings)
     assert second.sent == ["eau@example.org"] and second.uncertain == []
     assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(EXPECTED, 1)
+
+
+def test_a_dry_run_on_a_full_disk_leaves_no_half_written_message(
+    published, smtp, tmp_path, monkeypatch
+):
+    store, _ids = published
+    _recorder, port = smtp
+    out = tmp_path / "dry"
+    settings = smtp_settings(port, tmp_path)
+    with monkeypatch.context() as patch:
+        fill_disk(patch, ".eml")
+        with pytest.raises(OSError) as raised:
+            send_week(store, WEEK, settings, dry_run=True, out_dir=out)
+    folder = out / "mail" / WEEK
+    assert raised.value.filename in {str(folder / f"{e}.eml") for e in EXPECTED}
+    assert list(folder.iterdir()) == []  # was a truncated .eml, a message cut in half
+    send_week(store, WEEK, settings, dry_run=True, out_dir=out)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{e}.eml" for e in EXPECTED)

@@ -41,6 +41,7 @@ from watcher.deliver.message import (
 from watcher.deliver.smtp import SmtpTransport, TokenBucket, TransientError, UncertainError
 from watcher.deliver.tokens import SubscriberLinks, subscriber_links
 from watcher.exceptions import DeliveryError
+from watcher.files import write_atomically
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import delivery as log
@@ -302,9 +303,9 @@ class _Run:
         return None
 
     def write_eml(self, email: str, msg: EmailMessage) -> None:
-        self.mail_dir.mkdir(parents=True, exist_ok=True)
         path = self.mail_dir / f"{_safe_filename(email)}.eml"
-        path.write_bytes(msg.as_bytes())
+        # Whole or not at all: a full disk used to leave a message cut in half.
+        write_atomically(path, msg.as_bytes())
         self.report.written.append(path)
 
     def send(self, subscriber: dict[str, Any], msg: EmailMessage, items: int) -> None:
