@@ -7,6 +7,7 @@ import csv
 import errno
 import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -326,3 +327,45 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(store, tmp
     result = CliRunner().invoke(main, ["export", "--output", str(target), "--db", store.url])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in folder.iterdir()) == [other.name, "items.jsonl"]
+
+
+def test_a_backup_on_a_full_disk_is_one_line_naming_it(tmp_path, store, monkeypatch):
+    if not store.is_sqlite:
+        pytest.skip("the copy through SQLite's backup API")
+    import sqlite3
+
+    from watcher.store import jobs
+
+    real_connect = sqlite3.connect
+
+    def small_disk(path: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real_connect(path, *args, **kwargs)
+        connection.execute("PRAGMA max_page_count = 2")  # SQLITE_FULL past two pages
+        return connection
+
+    _save_items(store, 3)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.joblib").write_bytes(b"x" * 1000)
+    settings = tmp_path / "watcher.toml"
+    settings.write_text(f'[classify]\nmodel_dir = "{model}"\n', encoding="utf-8")
+    target = tmp_path / "bk" / "one"
+    args = ["backup", "--db", store.url, "--settings", str(settings), "--to", str(target)]
+    expected = f"Error: {target}: cannot write the backup (No space left on device)\n"
+    with monkeypatch.context() as patch:  # the database's copy
+        patch.setattr(jobs.sqlite3, "connect", small_disk)
+        result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.stderr) == (1, expected)  # "unexpected OperationalError"
+    assert list(target.parent.iterdir()) == []
+
+    def full_copy(src: Any, dst: Any, *_args: Any, **_kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(src), None, str(dst))
+
+    with monkeypatch.context() as patch:  # the model's copy (sendfile: no write() to fail)
+        patch.setattr(shutil, "copyfile", full_copy)
+        result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.stderr) == (1, expected)  # "unexpected Error: [(…)]"
+    assert list(target.parent.iterdir()) == []
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert (target / "model" / "model.joblib").read_bytes() == b"x" * 1000

@@ -8,6 +8,7 @@ scheduler writes), a copy of the classifier's model folder, and a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -62,6 +63,10 @@ class BackupReport:
     notes: list[str] = field(default_factory=list)
 
 
+# A disk (or a quota) that cannot take the backup.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
 def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupReport:
     """Write the backup into a hidden folder beside its target, renamed into place
     at the end: a failed backup (disk full, folder not writable) leaves nothing
@@ -92,8 +97,11 @@ def backup(store: Store, settings: Settings, to: Path | None = None) -> BackupRe
         if folder.exists():
             folder.rmdir()
         os.replace(partial, folder)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _FULL:
+            # Name the backup, not the hidden folder it was being written into.
+            raise WatcherError(f"{folder}: cannot write the backup ({exc.strerror})") from exc
         raise
     report.folder = folder
     return report
@@ -119,9 +127,7 @@ def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupRepor
     report = BackupReport(folder=folder, database_bytes=size)
     model_dir = settings.classify.model_dir
     if model_dir.is_dir():
-        target = folder / "model"
-        shutil.copytree(model_dir, target)
-        report.model_files = sum(1 for p in target.rglob("*") if p.is_file())
+        report.model_files = _copy_folder(model_dir, folder / "model")
     else:
         report.notes.append(f"{model_dir}: no model folder yet (it is rebuilt by training)")
     manifest = {
@@ -141,6 +147,22 @@ def _write_backup(store: Store, settings: Settings, folder: Path) -> BackupRepor
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def _copy_folder(source: Path, target: Path) -> int:
+    """Copy `source` into `target`; returns the number of files. Not shutil.copytree:
+    it gathers its failures into one shutil.Error with no errno, so a full disk
+    ended as "unexpected Error … this is a bug"; here the first OSError stops."""
+    target.mkdir(parents=True)
+    count = 0
+    for path in sorted(source.rglob("*")):
+        dest = target / path.relative_to(source)
+        if path.is_dir() and not path.is_symlink():
+            dest.mkdir(exist_ok=True)
+        else:
+            shutil.copy2(path, dest)
+            count += 1
+    return count
 
 
 def human_bytes(n: int) -> str:

@@ -13,6 +13,8 @@ in the same database but is created and managed by APScheduler.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -360,6 +362,12 @@ def backup_database(store: Store, target: Path) -> int:
             source.driver_connection.backup(dest, pages=1024)
             dest.execute("PRAGMA journal_mode=DELETE")
             ok = dest.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                raise
+            # The copy's disk is full: an OSError naming the file, like any other
+            # write (it was an "unexpected OperationalError", said to be a bug).
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from exc
         finally:
             dest.close()
     finally:
