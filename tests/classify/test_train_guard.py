@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from watcher.cli import main
@@ -72,3 +75,37 @@ def test_without_a_saved_model_the_lexicons_alone_still_decide(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "the lexicons alone decide" in result.output
     assert (model_dir / "model.joblib").is_file()
+
+
+def test_a_full_disk_names_the_model_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import joblib
+
+    training = tmp_path / "training"
+    training.mkdir()
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    killed = model_dir / f".model.joblib.partial-{ended.pid}"  # a train killed mid-dump
+    killed.write_bytes(b"half a model")
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(f'[classify]\nmodel_dir = "{model_dir}"\ntraining_dir = "{training}"\n')
+    real_dump = joblib.dump
+
+    def full_dump(_value: object, filename: Path, **_kwargs: object) -> None:
+        Path(filename).write_bytes(b"half a model")
+        raise OSError(errno.ENOSPC, "No space left on device")  # as joblib gives it
+
+    with monkeypatch.context() as patch:
+        patch.setattr(joblib, "dump", full_dump)
+        result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
+    assert result.exit_code == 1, result.output
+    # It was "Error: cannot write the output: …" and a model.joblib.<pid>.tmp left behind.
+    assert _errors(result) == [f"Error: {model_dir / 'model.joblib'}: No space left on device"]
+    assert list(model_dir.iterdir()) == []
+    assert joblib.dump is real_dump
+    result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in model_dir.iterdir()) == ["model.joblib", "model.json"]

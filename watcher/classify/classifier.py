@@ -34,6 +34,7 @@ from watcher.classify.training import (
     overrides_digest,
 )
 from watcher.exceptions import ClassifierError, ConfigError
+from watcher.files import left_by_dead_processes
 from watcher.settings import ClassifySettings, Settings
 from watcher.store import Store
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 7  # bump when the saved structure or the decision code changes meaning
 MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
+FILES = (MODEL_FILE, SIDECAR_FILE)
 MIN_TUNING_ITEMS = 100  # items of a type needed to tune its own axes thresholds
 
 
@@ -387,10 +389,11 @@ class Classifier:
 
         folder = Path(_classify_settings(self.settings).model_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        # Written aside then renamed: a reader (or a second trainer) never sees half a file.
-        tmp = folder / f"{MODEL_FILE}.{os.getpid()}.tmp"
-        joblib.dump(self.trained, tmp, compress=3)
-        tmp.replace(folder / MODEL_FILE)
+        # Written aside then renamed: a reader (or a second trainer) never sees half a
+        # file. The temporary names end in the pid so that the next save removes what
+        # a killed one left (a 6 MB file nothing else would ever remove).
+        for left in left_by_dead_processes(folder, ".model.*.partial-*").values():
+            left.unlink(missing_ok=True)
         sidecar = {
             "model_version": self.version,
             "inputs_hash": inputs,
@@ -404,9 +407,24 @@ class Classifier:
             "thresholds": self.trained.thresholds,
             "cv_summary": (report.get("cv") or {}).get("summary"),
         }
-        tmp = folder / f"{SIDECAR_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(folder / SIDECAR_FILE)
+        temporary = {name: folder / f".{name}.partial-{os.getpid()}" for name in FILES}
+        writing = MODEL_FILE
+        try:
+            joblib.dump(self.trained, temporary[MODEL_FILE], compress=3)
+            writing = SIDECAR_FILE
+            temporary[SIDECAR_FILE].write_text(
+                json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8"
+            )
+        except BaseException as exc:
+            for path in temporary.values():
+                path.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:
+                # A full disk: joblib's error names no file (the CLI then blamed stdout).
+                raise OSError(exc.errno, exc.strerror, str(folder / writing)) from exc
+            raise
+        # Both written before either is replaced: a failure leaves the previous pair.
+        for name, path in temporary.items():
+            path.replace(folder / name)
         return folder
 
     @classmethod
