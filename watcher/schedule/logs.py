@@ -87,6 +87,33 @@ class JsonFormatter(_Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file. When it cannot be written (a full disk), logging's default is
+    a "--- Logging error ---" traceback on stderr for every line; here one line
+    says so, once until a write succeeds again. The job goes on, and its events
+    still reach stderr (the journal under systemd)."""
+
+    _failing = False  # the last line could not be written
+    _failed = False  # the line being written could not
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False
+        super().emit(record)  # calls handleError on a failure
+        self._failing = self._failed
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)  # a formatting bug: logging's own report
+            return
+        self._failed = True
+        if not self._failing:
+            sys.stderr.write(
+                f"Error: {self.baseFilename}: cannot write the log "
+                f"({error.strerror or error}); its lines go to stderr only until it can\n"
+            )
+
+
 def setup_logging(
     log_file: Path | None,
     *,
@@ -108,9 +135,7 @@ def setup_logging(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-            )
+            _LogFile(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         )
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
