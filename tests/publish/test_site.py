@@ -406,3 +406,30 @@ def test_a_stored_absurd_date_or_control_character_does_not_stop_the_build(seede
         if "pagefind" not in path.parts:
             assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", path.read_bytes()), path
     assert item_page(site, uid_of(store, year_9999)).is_file()
+
+
+def test_a_killed_builds_search_staging_is_removed_by_the_next(seeded, monkeypatch) -> None:  # noqa: ANN001
+    import subprocess
+
+    from watcher.publish import search
+
+    store, _ids, settings = seeded
+    site = settings.publish.site_dir
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    # A build killed while Pagefind indexed left its staging pages (a temporary
+    # folder with a random name, that no later build removed: 0.5 MB each time).
+    left = site.parent / f".{site.name}.search-{ended.pid}"
+    (left / "2026-11" / "items").mkdir(parents=True)
+    staged: list[Path] = []
+    real = search._index_one
+
+    def spy(staging: Path, output: Path, timeout_s: int) -> None:
+        staged.append(staging.parent)
+        real(staging, output, timeout_s)
+
+    monkeypatch.setattr(search, "_index_one", spy)
+    build_site(store, settings, today=TODAY)
+    assert staged and set(staged) == {site.parent / f".{site.name}.search-{os.getpid()}"}
+    assert not left.exists()
+    assert [p.name for p in site.parent.iterdir() if p.name.startswith(f".{site.name}")] == []

@@ -426,7 +426,9 @@ class Pages:
                 bundle: [self.search_record(r, texts.get(r["id"], ""), bundle) for r in rows]
                 for bundle, rows in todo.items()
             }
-            report.pagefind_s = search.index_bundles(writer.tmp, records)
+            report.pagefind_s = search.index_bundles(
+                writer.tmp, records, staging_dir=writer.scratch()
+            )
             report.pagefind_ran = True
             report.bundles_indexed = search.bundle_order(todo)
             for bundle in todo:

@@ -134,13 +134,22 @@ def _index_one(staging: Path, output: Path, timeout_s: int) -> None:
 
 
 def index_bundles(
-    site: Path, bundles: dict[str, list[SearchRecord]], timeout_s: int = 1800
+    site: Path,
+    bundles: dict[str, list[SearchRecord]],
+    timeout_s: int = 1800,
+    staging_dir: Path | None = None,
 ) -> float:
     """Index each bundle's records into `site/pagefind/<bundle>/`, two at a time;
-    returns the seconds it took. The staging pages live in a temporary folder
-    beside `site` and are removed afterwards."""
+    returns the seconds it took. The staging pages live in `staging_dir` (a folder
+    the site build names, so that a killed build's is found and removed), else
+    in a temporary folder beside `site`; either is removed afterwards."""
     started = time.perf_counter()
-    staging_root = Path(tempfile.mkdtemp(prefix=".search-", dir=site.parent))
+    if staging_dir is None:
+        staging_root = Path(tempfile.mkdtemp(prefix=".search-", dir=site.parent))
+    else:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+        staging_dir.mkdir()
+        staging_root = staging_dir
     try:
         jobs = []
         for bundle, records in bundles.items():

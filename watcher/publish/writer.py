@@ -85,10 +85,10 @@ MOVED = ".watcher-moved"  # in a build folder: the previous build's folders move
 
 
 def _dead_builds(target: Path) -> dict[int, dict[str, Path]]:
-    """The ``.<site>.build-<pid>`` and ``.<site>.old-<pid>`` folders of builds whose
-    process is gone (killed), by pid."""
+    """The ``.<site>.build-<pid>``, ``.<site>.old-<pid>`` and ``.<site>.search-<pid>``
+    folders of builds whose process is gone (killed), by pid."""
     found: dict[int, dict[str, Path]] = defaultdict(dict)
-    for kind in ("build", "old"):
+    for kind in ("build", "old", "search"):
         for pid, path in left_by_dead_processes(target.parent, f".{target.name}.{kind}-*").items():
             found[pid][kind] = path
     return found
@@ -123,6 +123,8 @@ def recover(target: Path) -> None:
             shutil.rmtree(build, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if "search" in folders:
+            shutil.rmtree(folders["search"], ignore_errors=True)
 
 
 class SiteWriter:
@@ -149,6 +151,11 @@ class SiteWriter:
         # hard link per file. The value renders the file if the old one is gone.
         self._deferred: dict[str, Callable[[], str | bytes] | bytes] = {}
         self._deferred_dirs: list[str] = []
+
+    def scratch(self) -> Path:
+        """A folder beside the site for what the build needs but does not publish
+        (the search index's staging pages); a killed build's is removed by the next."""
+        return self.target.parent / f".{self.target.name}.search-{os.getpid()}"
 
     def _reuse(self, rel: str, dest: Path) -> bool:
         old = self.target / rel
