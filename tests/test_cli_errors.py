@@ -329,9 +329,8 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(store, tmp
     assert sorted(p.name for p in folder.iterdir()) == [other.name, "items.jsonl"]
 
 
+@pytest.mark.sqlite_only  # the copy through SQLite's backup API
 def test_a_backup_on_a_full_disk_is_one_line_naming_it(tmp_path, store, monkeypatch):
-    if not store.is_sqlite:
-        pytest.skip("the copy through SQLite's backup API")
     import sqlite3
 
     from watcher.store import jobs
