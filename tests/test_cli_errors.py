@@ -135,6 +135,33 @@ def test_an_export_to_a_file_replaces_it_whole_or_not_at_all(store, monkeypatch,
     assert sorted(p.name for p in target.parent.iterdir()) == ["items.csv"]
 
 
+def test_a_database_locked_by_another_process_is_busy_not_failed(tmp_path, monkeypatch):
+    # "the database failed: database is locked" read as damage; it is another
+    # process's write (a crawl, the desk) that outlasted the busy timeout.
+    import sqlite3
+
+    from watcher.store import Store
+
+    db = tmp_path / "watcher.db"
+    Store(db).close()
+    monkeypatch.setattr("watcher.store.BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = CliRunner().invoke(main, ["subscribers", "add", "a@example.org", "--db", str(db)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: {db}: busy: another process kept the database locked for 0.2 s; the step "
+        "this command was on was not saved (nothing is half-written): run it again once "
+        "the other is done\n"
+    )
+    again = CliRunner().invoke(main, ["subscribers", "add", "a@example.org", "--db", str(db)])
+    assert again.exit_code == 0, again.output
+
+
 def test_a_damaged_database_is_one_line_naming_it(tmp_path):
     from watcher.store import Store
 

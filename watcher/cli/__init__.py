@@ -249,6 +249,18 @@ def fail(exc: BaseException) -> NoReturn:
         # A damaged or vanished table, a disk error, a lost server: the database's
         # state, not a bug of the command (--debug above still shows the traceback).
         reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0][:200]
+        if reason in ("database is locked", "database table is locked"):
+            # Not damage: another process (a crawl, the desk, a send) held its write
+            # lock past the busy timeout; the transaction was rolled back whole.
+            from watcher.store import BUSY_TIMEOUT_S
+
+            click.echo(
+                f"Error: {_database_name()}: busy: another process kept the database "
+                f"locked for {BUSY_TIMEOUT_S:g} s; the step this command was on was not "
+                "saved (nothing is half-written): run it again once the other is done",
+                err=True,
+            )
+            sys.exit(1)
         click.echo(f"Error: {_database_name()}: the database failed: {reason}", err=True)
         sys.exit(1)
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
