@@ -421,3 +421,32 @@ def test_the_home_page_finds_the_latest_week_without_reading_every_item(client):
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             ]
         assert not [p for p in plans if p.startswith("SCAN items")], plans
+
+
+@pytest.mark.sqlite_only  # SQLite's one writer at a time
+def test_a_database_busy_with_another_writer_is_a_french_503(client, monkeypatch):
+    """A crawl or a send holding the write lock past the busy timeout: the curator
+    read « Une erreur inattendue » (500) for what is a wait."""
+    import sqlite3
+
+    monkeypatch.setattr("watcher.store.BUSY_TIMEOUT_S", 0.2)
+    client.store.engine.dispose()  # new connections take the short timeout
+    item = client.ids["reut"]
+    holder = sqlite3.connect(client.store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    from starlette.testclient import TestClient
+
+    # as a browser gets it: the app's own error page, not the exception
+    browser = TestClient(client.app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    browser.cookies = client.cookies
+    browser.csrf = client.csrf
+    try:
+        busy = _post(browser, f"/semaine/{WEEK}/element/{item}/statut", status="dropped")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "30"
+    assert "Base de données occupée" in busy.text and "rien n’a été enregistré" in busy.text
+    assert list_decisions(client.store, week=WEEK) == []
+    again = _post(client, f"/semaine/{WEEK}/element/{item}/statut", status="dropped")
+    assert again.status_code == 303 and len(list_decisions(client.store, week=WEEK)) == 1

@@ -128,9 +128,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _database_busy(exc: Exception) -> bool:
+    """SQLite's write lock held by another process (a crawl, a send) past the busy
+    timeout: the request's transaction was rolled back, nothing is damaged."""
+    reason = str(getattr(exc, "orig", "")).strip()
+    return type(exc).__name__ == "OperationalError" and reason == "database is locked"
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Sent by Starlette's outermost layer, outside SecurityHeaders: set them here.
-    response = _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
+    if _database_busy(exc):
+        response = _page(
+            "Base de données occupée",
+            "Une autre tâche (une collecte, un envoi) écrit dans la base en ce moment : "
+            "rien n’a été enregistré. Revenez en arrière et réessayez dans un instant.",
+            503,
+        )
+        response.headers["Retry-After"] = "30"
+    else:
+        response = _page("Erreur du bureau", "Une erreur inattendue s’est produite.", 500)
     for name, value in HEADERS:
         response.headers[name] = value
     return response
