@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import pytest
 from itsdangerous import TimestampSigner
@@ -191,7 +192,7 @@ def _manage_links(client, email: str) -> tuple[str, str]:  # noqa: ANN001
 
 def test_manage_themes_pause_resume_and_unsubscribe(public):
     save_subscriber(public.store, "lecteur@example.org", themes=["eau"])
-    manage, _ = _manage_links(public, "lecteur@example.org")
+    manage, unsubscribe = _manage_links(public, "lecteur@example.org")
     page = public.get(manage)
     assert page.status_code == 200 and 'value="eau" checked' in page.text
     saved = public.post(
@@ -207,9 +208,13 @@ def test_manage_themes_pause_resume_and_unsubscribe(public):
     assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "paused"
     public.post(manage, data={"action": "reprendre"})
     assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "active"
-    gone = public.post(manage, data={"action": "desabonner"})
-    assert "ne recevra plus" in gone.text
+    gone = public.post(manage, data={"action": "desabonner"}, follow_redirects=False)
+    assert gone.status_code == 303  # post/redirect/get: a reload does not post again
+    shown = public.get(urljoin(manage, gone.headers["location"]))
+    assert shown.url.path == unsubscribe and "ne recevra plus" in shown.text
     assert get_subscriber(public.store, email="lecteur@example.org")["status"] == "unsubscribed"
+    again = public.post(manage, data={"action": "desabonner"})  # the form sent twice: no 409
+    assert again.status_code == 200 and "ne recevra plus" in again.text
     left = public.get(manage)
     assert "abonnez-vous" in left.text and "Enregistrer mes choix" not in left.text
     assert public.post(manage, data={"action": "reprendre"}).status_code == 409

@@ -370,15 +370,17 @@ async def manage_submit(request: Request) -> Response:
     sub = _subscriber(request)
     if sub is None:
         return _invalid_link(request)
-    if sub["status"] == "unsubscribed":  # coming back goes through the form (opt-in)
-        return _page(request, "manage.html", 409, sub=sub, done="")
     form = await request.form()
     action = str(form.get("action", ""))
     store, settings = request.app.state.store, request.app.state.settings
     token = request.path_params["token"]
     if action == "desabonner":
-        log.update_subscriber(store, sub["id"], status="unsubscribed")
-        return _page(request, "unsubscribe.html", sub=sub, done=True)
+        if sub["status"] != "unsubscribed":
+            log.update_subscriber(store, sub["id"], status="unsubscribed")
+        # Post/redirect/get: a reload shows the page again instead of posting again.
+        return RedirectResponse(f"../desabonner/{token}", status_code=303)
+    if sub["status"] == "unsubscribed":  # coming back goes through the form (opt-in)
+        return _page(request, "manage.html", 409, sub=sub, done="")
     if action in ("suspendre", "reprendre"):
         status = "paused" if action == "suspendre" else "active"
         log.update_subscriber(store, sub["id"], status=status)
