@@ -153,7 +153,8 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         handle.write(payload)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -169,6 +170,6 @@ def left_by_dead_processes(parent: Path, pattern: str) -> dict[int, Path]:
     found: dict[int, Path] = {}
     for path in parent.glob(pattern):
         pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             found[int(pid)] = path
     return found

@@ -248,12 +248,11 @@ def fail(exc: BaseException) -> NoReturn:
     if _database_failure(exc):
         # A damaged or vanished table, a disk error, a lost server: the database's
         # state, not a bug of the command (--debug above still shows the traceback).
-        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0][:200]
-        if reason in ("database is locked", "database table is locked"):
-            # Not damage: another process (a crawl, the desk, a send) held its write
-            # lock past the busy timeout; the transaction was rolled back whole.
-            from watcher.store import BUSY_TIMEOUT_S
+        from watcher.store import BUSY_TIMEOUT_S
+        from watcher.store.read_only import is_busy_error
 
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0][:200]
+        if is_busy_error(exc):  # another process (a crawl, the desk, a send) held the lock
             click.echo(
                 f"Error: {_database_name()}: busy: another process kept the database "
                 f"locked for {BUSY_TIMEOUT_S:g} s; the step this command was on was not "

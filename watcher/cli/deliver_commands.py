@@ -207,6 +207,11 @@ def send(app: App, week: str, dry_run: bool, out_dir: Path | None, retry_uncerta
         sys.exit(1)  # a reader may lack the bulletin: cron and systemd must see it
 
 
+def delivery_figures(counts: dict[str, int]) -> str:
+    """ "1 sent, 2 failed": a week's messages per status, in the order a send goes."""
+    return ", ".join(f"{counts[s]} {s}" for s in DELIVERY_STATUSES if counts.get(s))
+
+
 @main.command()
 @common_options
 @click.option("--week", type=ISO_WEEK, default=None, help="ISO week [default: the latest sent]")
@@ -228,8 +233,7 @@ def deliveries(app: App, week: str | None, state: str | None) -> None:
     if week is None:
         click.echo("No bulletin has been sent yet.")
         return
-    summary = ", ".join(f"{counts[s]} {s}" for s in DELIVERY_STATUSES if counts.get(s))
-    click.echo(f"{week}: {summary or 'no message'}", err=True)
+    click.echo(f"{week}: {delivery_figures(counts) or 'no message'}", err=True)
     for row in list_deliveries(app.store, week=week, status=state):
         click.echo(
             "\t".join(

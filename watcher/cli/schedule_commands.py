@@ -124,10 +124,11 @@ def status(app: App) -> None:
     if week is None:
         click.echo("Last send: none")
     else:
-        from watcher.store.delivery import DELIVERY_STATUSES
+        from watcher.cli.deliver_commands import delivery_figures
 
-        figures = ", ".join(f"{counts[s]} {s}" for s in DELIVERY_STATUSES if counts.get(s))
-        click.echo(f"Last send: {week}: {figures} (watcher deliveries --week {week})")
+        click.echo(
+            f"Last send: {week}: {delivery_figures(counts)} (watcher deliveries --week {week})"
+        )
     alerts = info["alerts"]
     click.echo(f"Open alerts: {len(alerts)}")
     for row in alerts[:20]:

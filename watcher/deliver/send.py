@@ -29,6 +29,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
+from watcher.base.clean import clean_text
 from watcher.base.clock import utcnow
 from watcher.deliver.message import (
     AddressError,
@@ -136,7 +137,7 @@ def _reply(text: bytes | str) -> str:
     server's text, not ours: decoded leniently, control characters dropped, capped)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:300]
+    return clean_text(text)[:300]
 
 
 def _safe_filename(email: str) -> str:

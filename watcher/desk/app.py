@@ -49,6 +49,7 @@ from watcher.exceptions import TemplateFileError, WatcherError
 from watcher.settings import PUBLIC_PREFIX, Settings
 from watcher.store import Store
 from watcher.store.desk import count_users
+from watcher.store.read_only import is_busy_error
 
 logger = logging.getLogger(__name__)
 
@@ -128,16 +129,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _database_busy(exc: Exception) -> bool:
-    """SQLite's write lock held by another process (a crawl, a send) past the busy
-    timeout: the request's transaction was rolled back, nothing is damaged."""
-    reason = str(getattr(exc, "orig", "")).strip()
-    return type(exc).__name__ == "OperationalError" and reason == "database is locked"
-
-
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Sent by Starlette's outermost layer, outside SecurityHeaders: set them here.
-    if _database_busy(exc):
+    if is_busy_error(exc):  # a crawl or a send holds SQLite's write lock
         response = _page(
             "Base de données occupée",
             "Une autre tâche (une collecte, un envoi) écrit dans la base en ce moment : "

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from watcher.exceptions import StoreError
+from watcher.files import process_alive
 
 SUPERUSER = "postgres"
 # Durability is worth nothing in a folder deleted at the end: no fsync, no WAL flushes.
@@ -60,16 +61,6 @@ def _run_as() -> str | None:
             continue
         return name
     raise StoreError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class TempCluster:
@@ -128,18 +119,14 @@ class TempCluster:
             "--no-sync",
         )
         options = " ".join(f"-c {key}={value}" for key, value in self.settings.items())
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.folder / "server.log"),
-            "-w",
-            "-o",
-            f"-k {self.folder} -c listen_addresses='' {options}",
-            "start",
-        )
+        self._pg_ctl("-o", f"-k {self.folder} -c listen_addresses='' {options}", "start")
         return self
+
+    def _pg_ctl(self, *args: str) -> None:
+        """pg_ctl on this cluster, logging to its server.log, waiting until done."""
+        assert self.folder is not None, "the cluster is not started"
+        log = str(self.folder / "server.log")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", log, "-w", *args)
 
     def _reap_orphans(self) -> None:
         """Stop and remove the clusters of runs that were killed before they could
@@ -149,7 +136,7 @@ class TempCluster:
                 owner = int((folder / "owner.pid").read_text().strip())
             except (OSError, ValueError):
                 continue  # not ours, or still starting
-            if _alive(owner):
+            if process_alive(owner):
                 continue
             if (folder / "data" / "postmaster.pid").exists():
                 subprocess.run(
@@ -185,18 +172,7 @@ class TempCluster:
 
     def restart(self) -> None:
         """Restart the server (fast shutdown): every open connection is ended."""
-        assert self.folder is not None, "the cluster is not started"
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.folder / "server.log"),
-            "-w",
-            "-m",
-            "fast",
-            "restart",
-        )
+        self._pg_ctl("-m", "fast", "restart")
 
     def stop(self) -> None:
         if self.folder is None:

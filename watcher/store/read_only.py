@@ -16,6 +16,7 @@ from pathlib import Path
 
 # SQLite's primary result code; the extended ones (SQLITE_READONLY_DBMOVED…) share it.
 SQLITE_READONLY = 8
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6  # another connection holds the lock
 # PostgreSQL's read_only_sql_transaction: a hot standby, default_transaction_read_only.
 PG_READ_ONLY = "25006"
 
@@ -49,3 +50,13 @@ def is_read_only_error(exc: BaseException | None) -> bool:
     if isinstance(exc, sqlite3.Error):
         return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == SQLITE_READONLY
     return getattr(exc, "sqlstate", None) == PG_READ_ONLY
+
+
+def is_busy_error(exc: BaseException | None) -> bool:
+    """SQLite's lock held by another process past the busy timeout (SQLAlchemy's
+    error or the driver's): a wait that ran out, not damage; the transaction was
+    rolled back whole."""
+    orig = getattr(exc, "orig", exc)
+    if not isinstance(orig, sqlite3.Error):
+        return False
+    return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_BUSY, SQLITE_LOCKED)
