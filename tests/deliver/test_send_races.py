@@ -73,7 +73,7 @@ def test_an_edition_with_an_uncertain_message_cannot_be_withdrawn(published, smt
     recorder, port = smtp
     recorder.refuse = {"energie@example.org", "btp@example.org", "tout@example.org"}
     recorder.after_data = {"eau@example.org": "drop"}
-    report = send_week(store, WEEK, smtp_settings(port, tmp_path, smtp_timeout_s=0.5))
+    report = send_week(store, WEEK, smtp_settings(port, tmp_path, smtp_timeout_s=10.0))
     assert report.uncertain == ["eau@example.org"] and report.sent == []
 
     with pytest.raises(PublishError, match="already sent"):
