@@ -107,6 +107,20 @@ def test_only_public_addresses_are_public(address: str, public: bool) -> None:
         ("http://0xA9.0xFE.0xA9.0xFE/", "public", "internal_address"),  # 169.254.169.254
         ("http://1572395042/", "public", None),  # 93.184.216.34 as one number: public
         ("http://face.be/", "public", None),  # hexadecimal letters, but a name
+        # Spellings that urlsplit reads as a name, but a browser, Scrapy and the store
+        # (canonical_url) as 127.0.0.1 or localhost.
+        ("http://127\u30020\u30020\u30021/", "public", "internal_address"),  # ideographic dots
+        ("http://\uff11\uff12\uff17.0.0.1/", "public", "internal_address"),  # full-width digits
+        ("http://127.0.0.%31/", "public", "internal_address"),  # a percent-escape in the host
+        ("http://localhost%2e/", "public", "internal_address"),
+        (
+            "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",
+            "public",
+            "internal_address",
+        ),
+        ("http://127.0.0.1\\@example.org/", "public", "internal_address"),  # "\" ends the host
+        ("http://\uff11\uff12\uff17.0.0.1:8000/a", "local", None),  # the source's own origin
+        ("https://caf\u00e9.example/a b?q=\u00e9", "public", None),
         ("http://api.localhost/", "public", "internal_address"),
         ("https://example.org/a", "public", None),  # a name: the resolver checks it
         ("http://93.184.216.34/", "public", None),
@@ -182,6 +196,30 @@ def test_a_hostile_feed_cannot_make_the_crawl_fetch_an_internal_service(
     assert redirected.extra["fetch_error"].startswith("internal_address:")
     assert SECRET.encode() not in everything_stored(tmp_path)
     assert b"7f3c9a" not in everything_stored(tmp_path)
+
+
+def test_no_spelling_of_an_internal_address_becomes_an_item(web, internal, store) -> None:  # noqa: ANN001
+    """Without article fetching nothing is requested from these links: they were stored
+    as items (canonical_url folds them into http://127.0.0.1:…) and republished."""
+    port = internal.server_port
+    entries = [
+        (f"http://127\u30020\u30020\u30021:{port}/admin", "Points idéographiques", "r"),
+        (f"http://\uff11\uff12\uff17.0.0.1:{port}/admin", "Chiffres pleine chasse", "r"),
+        (f"http://127.0.0.%31:{port}/admin", "Échappement", "r"),
+        (f"http://127.0.0.1:{port}\\@example.org/admin", "Barre oblique inverse", "r"),
+        (web.url("/ok"), "Un vrai article", "Résumé"),
+    ]
+    web.routes["/feed.xml"] = Reply(rss(entries), content_type="application/rss+xml")
+    sources = sources_from(
+        "sources:\n" + feed("hostile", web.url("/feed.xml")) + "    fetch_article: false\n"
+    )
+
+    report = run_collect(sources, db=store, settings=fast_settings()).sources[0]
+
+    assert (report.status, report.error_kind) == ("ok", "internal_address")
+    assert report.error_message.startswith("4 links refused")
+    assert [item.url for item in iter_items(store)] == [web.url("/ok")]
+    assert internal.log == []
 
 
 def test_a_source_redirected_to_an_internal_address_fails_clearly(web, internal, store) -> None:  # noqa: ANN001

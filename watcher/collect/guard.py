@@ -36,6 +36,7 @@ source and the other items carry on.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -43,13 +44,14 @@ import socket
 import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.settings import BaseSettings
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
+from w3lib.url import safe_url_string
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +134,26 @@ def is_localhost(host: str) -> bool:
 
 
 def _host(host: str | None) -> str:
-    return (host or "").rstrip(".").lower()
+    """The host as a browser, Scrapy (IDNA) and the store (``canonical_url``) read it:
+    percent-escapes decoded, full-width digits and ideographic dots folded, so that
+    ``127.0.0.%31`` or ``１２７。０。０。１`` cannot pass for a name and then be stored
+    or fetched as 127.0.0.1."""
+    host = unquote(host or "")
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    return host.rstrip(".").lower()
+
+
+def _spellings(url: str) -> list[str]:
+    """``url`` as written, and as Scrapy requests it (w3lib reads a ``\\`` as the end of
+    the host, as browsers do: ``http://127.0.0.1\\@example.org/`` is 127.0.0.1 to them
+    and example.org to ``urlsplit``)."""
+    spellings = [url]
+    with contextlib.suppress(ValueError, UnicodeError):
+        fetched = safe_url_string(url.strip())
+        if fetched != url:
+            spellings.append(fetched)
+    return spellings
 
 
 def origin_of(url: str) -> Origin | None:
@@ -209,8 +230,16 @@ class UrlGuard:
         """(kind, message) when ``url`` may not be fetched or stored, else None.
 
         Decides what can be decided without DNS; a name is then checked by the resolver.
+        Every way of reading ``url`` must pass (see :func:`_spellings`).
         """
-        origin = origin_of(url)
+        for spelling in _spellings(url):
+            refused = self._refusal(spelling, url, source_id)
+            if refused is not None:
+                return refused
+        return None
+
+    def _refusal(self, spelling: str, url: str, source_id: str | None) -> tuple[str, str] | None:
+        origin = origin_of(spelling)
         if origin is None:
             return "not_http", f"not an http(s) URL: {url[:200]}"
         if origin in self.allowed_origins(source_id):
