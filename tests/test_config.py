@@ -232,3 +232,49 @@ def test_a_scalar_python_cannot_build_is_a_yaml_error_with_its_line(line, expect
     with pytest.raises(ConfigError) as info:
         parse_sources(GOOD.replace("    check_every: 12h\n", line))
     assert str(info.value).startswith(f"sources.yaml: not valid YAML: {expected}")
+
+
+HTML_SOURCE = """
+sources:
+  - id: region-aides
+    name: Région
+    kind: html
+    url: https://example.org/aides
+    html:
+      item: "article"
+      link: "a::attr(href)"
+      FIELD: "SELECTOR"
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "selector", "why"),
+    [
+        ("title", "h2::text, [[[", "Expected ident or '*', got <DELIM '[' at 11>"),
+        ("date", "time::attr(datetime", "Expected an argument, got <EOF at 19>"),
+        ("summary", "p:premier", "The pseudo-class :premier is unknown"),
+        ("next_page", "a::href", "the pseudo-element ::href is unknown"),
+        ("next_page", "a::attr(1)", "::attr() is not ::attr(name)"),
+    ],
+)
+def test_an_html_selector_the_crawl_cannot_read_is_refused_with_its_source(
+    tmp_path, field, selector, why
+):
+    # Taken before: `sources validate` said the file was valid, and the source failed at
+    # every crawl as an unexpected error (parsel's SelectorSyntaxError).
+    path = tmp_path / "sources.yaml"
+    path.write_text(HTML_SOURCE.replace("FIELD", field).replace("SELECTOR", selector))
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"Error: sources.yaml: source 'region-aides': html.{field} '{selector}' "
+        f"is not a CSS selector: {why}"
+    ), result.output
+
+
+def test_the_selectors_the_crawl_reads_are_accepted():
+    text = HTML_SOURCE.replace("FIELD", "title").replace(
+        "SELECTOR", "h2::text, h3 > a::attr('title'), li:nth-child(2) a:not(.pub)::text"
+    )
+    (source,) = parse_sources(text).sources
+    assert source.html.title.startswith("h2::text")

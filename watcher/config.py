@@ -66,6 +66,33 @@ def _checked_url(value: str) -> str:
     return value
 
 
+def css_problem(selector: str) -> str | None:
+    """Why ``selector`` is not a CSS selector the crawl can use (Scrapy's: CSS plus
+    ``::text`` and ``::attr(name)``), None when it is one.
+
+    Checked here, with cssselect (what parsel builds on, without parsel's lxml import),
+    so that ``sources validate`` refuses it: found only at crawl time, a typo failed the
+    source at each run as an unexpected error.
+    """
+    from cssselect import HTMLTranslator, SelectorError, parse
+    from cssselect.parser import FunctionalPseudoElement
+
+    translator = HTMLTranslator()
+    try:
+        for parsed in parse(selector):
+            translator.selector_to_xpath(parsed, translate_pseudo_elements=False)
+            pseudo = parsed.pseudo_element
+            if isinstance(pseudo, FunctionalPseudoElement):
+                kinds = [token.type for token in pseudo.arguments]
+                if pseudo.name != "attr" or kinds not in (["IDENT"], ["STRING"]):
+                    return f"::{pseudo.name}() is not ::attr(name)"
+            elif pseudo is not None and pseudo != "text":
+                return f"the pseudo-element ::{pseudo} is unknown (::text and ::attr(name) are)"
+    except SelectorError as exc:
+        return str(exc)
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,6 +116,14 @@ class HtmlSelectors(_Strict):
     summary: str | None = None
     next_page: str | None = None
     page_limit: int = Field(default=1, ge=1, le=50)
+
+    @field_validator("item", "link", "title", "date", "summary", "next_page")
+    @classmethod
+    def _css(cls, value: str | None) -> str | None:
+        problem = None if value is None else css_problem(value)
+        if problem:
+            raise ValueError(f"'{value}' is not a CSS selector: {problem}")
+        return value
 
 
 class ApiPagination(_Strict):
