@@ -278,3 +278,20 @@ def test_the_selectors_the_crawl_reads_are_accepted():
     )
     (source,) = parse_sources(text).sources
     assert source.html.title.startswith("h2::text")
+
+
+def test_a_hint_theme_the_taxonomy_does_not_know_is_refused_with_its_source(tmp_path):
+    # Taken before: the classifier skips a theme it does not know, so the typo gave the
+    # source's items no theme prior at all, and nothing said so.
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD + "    hints: {themes: [eau, energy]}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        "Error: sources.yaml: source 'ademe-ge': hints.themes 'energy' is not one of "
+        "dechets_ressources, energie, eau,"
+    ), result.output
+
+    path.write_text(GOOD + "    hints: {themes: [eau, energie]}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 0, result.output

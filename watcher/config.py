@@ -11,6 +11,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -427,7 +428,30 @@ def parse_sources(text: str, file_name: str = "sources.yaml") -> SourcesFile:
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
 
 
-def load_sources(path: Path | str | None = None) -> SourcesFile:
+def check_hint_themes(sources: SourcesFile, themes: Iterable[str], file_name: str) -> None:
+    """Refuse a ``hints.themes`` entry that is not a theme of the taxonomy: the classifier
+    skips a theme it does not know, so a typo (``energy``) silently gave no prior at all.
+    The themes come from the settings' taxonomy, hence a check apart from the schema."""
+    known = list(themes)
+    lines = [
+        f"{file_name}: source '{source.id}': hints.themes '{theme}' is not one of "
+        + ", ".join(known)
+        for source in sources.sources
+        for theme in source.hints.themes
+        if theme not in known
+    ]
+    if lines:
+        raise ConfigError("\n".join(lines))
+
+
+def load_sources(
+    path: Path | str | None = None, themes: Iterable[str] | None = None
+) -> SourcesFile:
+    """The sources file at ``path``; with ``themes`` (the taxonomy's theme ids), the
+    themes of the label hints are checked too."""
     path = Path(path or os.environ.get("WATCHER_SOURCES") or DEFAULT_SOURCES_PATH)
     text = read_config_text(path, "sources", hint="pass --sources PATH or set WATCHER_SOURCES")
-    return parse_sources(text, path.name)
+    loaded = parse_sources(text, path.name)
+    if themes is not None:
+        check_hint_themes(loaded, themes, path.name)
+    return loaded

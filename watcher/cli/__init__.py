@@ -52,9 +52,11 @@ class App:
     @property
     def sources(self):  # noqa: ANN201 - watcher.config.SourcesFile
         if self._sources is None:
+            from watcher.base.taxonomy import taxonomy_for
             from watcher.config import load_sources
 
-            self._sources = load_sources(self.sources_path)
+            themes = taxonomy_for(self.settings).ids("themes")
+            self._sources = load_sources(self.sources_path, themes)
         return self._sources
 
     def optional_sources(self):  # noqa: ANN201 - watcher.config.SourcesFile | None

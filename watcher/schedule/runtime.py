@@ -55,9 +55,10 @@ class Runtime:
         return datetime.now(UTC)
 
     def load_sources(self) -> Any:  # watcher.config.SourcesFile
+        from watcher.base.taxonomy import taxonomy_for
         from watcher.config import load_sources
 
-        return load_sources(self.sources_path)
+        return load_sources(self.sources_path, taxonomy_for(self.settings).ids("themes"))
 
     def _lock(self, what: str) -> Path | DatabaseLock:
         from watcher.store.run_lock import lock_path
