@@ -375,3 +375,36 @@ def test_the_form_throttle_forgets_old_posts_and_bounds_its_memory():
         for n in range(3):
             assert throttle.allow(f"m{minute}-{n}", now=minute * 60 + 10 + n)
     assert len(throttle._times) <= 2 * 3 + 4
+
+
+def test_a_malformed_or_oversized_body_under_the_prefix_gets_a_readers_page(public):
+    """A reader's form that arrives broken (no multipart boundary) or too big: the
+    readers' notice with the right status, not the desk's 400 page (its links lead
+    into the desk) nor a bare line of text for the 413."""
+    big = b"email=" + b"x" * (public.settings.desk.max_form_kib * 1024 + 1)
+
+    def chunks():  # noqa: ANN202 - no Content-Length: cut as the body passes the cap
+        yield big
+
+    save_subscriber(public.store, "corps@example.org")
+    manage = _manage_links(public, "corps@example.org")[0]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    cases = [
+        (FORM, b"x", {"content-type": "multipart/form-data"}, 400, "./"),
+        (manage, b"x", {"content-type": "multipart/form-data"}, 400, "../"),
+        (FORM, big, form, 413, "./"),
+        (manage, big, form, 413, "../"),
+        (FORM, chunks(), form, 413, "./"),
+    ]
+    for path, body, headers, status, root in cases:
+        page = public.post(path, content=body, headers=headers)
+        assert page.status_code == status, (path, status, page.text)
+        assert page.headers["content-type"].startswith("text/html"), (path, status)
+        assert "bureau" not in page.text and "/static/desk.css" not in page.text, path
+        assert "href='/'" not in page.text and 'href="/"' not in page.text, path
+        assert f'href="{root}static/public.css"' in page.text, (path, status)
+        assert f'<a href="{root}">Formulaire d’abonnement</a>' in page.text, (path, status)
+        assert page.headers["cache-control"] == "no-store", path
+        assert page.headers["x-content-type-options"] == "nosniff", path
+    desk = public.post("/connexion", content=big, headers=form)  # the desk keeps its own
+    assert desk.status_code == 413 and desk.headers["content-type"].startswith("text/plain")

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from watcher.config import SourcesFile
 from watcher.deliver.tokens import desk_secret
@@ -119,7 +120,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no route, wrong method, malformed body) in French:
     its default pages are one English line."""
     status = getattr(exc, "status_code", 400)
-    if _is_public(request) and status in (404, 405):
+    if _is_public(request) and status in public.REFUSED:
         response = public.refusal_page(request, status)  # a reader's page, not the desk's
     else:
         title, message = _HTTP_FR.get(status, ("Requête refusée", f"Erreur {status}."))
@@ -127,6 +128,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     for name, value in (getattr(exc, "headers", None) or {}).items():
         response.headers[name] = value  # e.g. Allow on a 405
     return response
+
+
+def _body_refusal(scope: Scope, status: int) -> Response | None:
+    """BodyLimit's 413 for a reader: the readers' page (None: the desk's plain one)."""
+    request = Request(scope)
+    return public.refusal_page(request, status) if _is_public(request) else None
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -168,6 +175,7 @@ def create_app(
                 BodyLimit,
                 form_bytes=desk.max_form_kib * 1024,
                 upload_bytes=desk.max_upload_kib * 1024,
+                page=_body_refusal,
             ),
             Middleware(
                 SessionMiddleware,

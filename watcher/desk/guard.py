@@ -8,7 +8,8 @@
   ValueError deep in a file lookup.
 - ``BodyLimit``: a body larger than the cap gets 413 before it is read (by its
   ``Content-Length``, or as soon as a chunked body passes the cap), so a 200 MB
-  form cannot grow the server's memory.
+  form cannot grow the server's memory. ``page(scope, 413)`` may give the page to
+  answer with (the readers' own under ``/abonnement``); else a French line.
 - ``SecurityHeaders``: CSP, ``X-Content-Type-Options: nosniff``, Referrer-Policy
   and frame-ancestors on every response (pages, redirects, static files, errors).
 
@@ -20,11 +21,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watcher.settings import Settings
@@ -87,10 +89,26 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """At most ``form_bytes`` for a form, ``upload_bytes`` for a multipart upload."""
 
-    def __init__(self, app: ASGIApp, form_bytes: int, upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        form_bytes: int,
+        upload_bytes: int,
+        page: Callable[[Scope, int], Response | None] | None = None,
+    ) -> None:
         self.app = app
         self.form_bytes = form_bytes
         self.upload_bytes = upload_bytes
+        self.page = page
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        response = self.page(scope, 413) if self.page else None
+        if response is None:
+            await _too_large(send, cap)
+            return
+        # The rest of the body is never read: the connection cannot serve another request.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -103,7 +121,7 @@ class BodyLimit:
         # ASCII digits, a bounded count: str.isdigit() takes '²' (int() then
         # fails) and int() refuses more than 4300 digits; both were a 500.
         if declared is not None and (not _LENGTH.fullmatch(declared) or int(declared) > cap):
-            await _too_large(send, cap)
+            await self._refuse(scope, receive, send, cap)
             return
         seen = 0
         started = False
@@ -127,7 +145,7 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, cap)
+                await self._refuse(scope, receive, send, cap)
 
 
 HEADERS = (

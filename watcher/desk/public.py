@@ -202,12 +202,21 @@ _REFUSALS = {
         "d’un e-mail, vérifiez qu’elle est complète.",
     ),
     405: ("Action impossible", "Cette page ne s’utilise pas ainsi."),
+    400: (
+        "Envoi non valide",
+        "Le formulaire envoyé est mal formé. Rechargez la page, puis envoyez-le de nouveau.",
+    ),
+    413: (
+        "Envoi trop volumineux",
+        "Le formulaire envoyé est trop gros. Rechargez la page, puis envoyez-le de nouveau.",
+    ),
 }
+REFUSED = frozenset(_REFUSALS)
 
 
 def refusal_page(request: Request, status_code: int) -> Response:
-    """404 (no such page) or 405 (wrong method) under the prefix: the readers'
-    notice, not the desk's page (whose stylesheet and « Retour » are absolute paths
+    """404 (no such page), 405 (wrong method), 400 (malformed body) or 413 (body
+    over the cap) under the prefix: the readers' notice, not the desk's page (whose stylesheet and « Retour » are absolute paths
     into the desk, which the proxy may not publish). Links are relative to the path."""
     title, text = _REFUSALS[status_code]
     depth = request.url.path.removeprefix(f"/{PUBLIC_PREFIX}/").count("/")
