@@ -391,6 +391,7 @@ def test_a_malformed_or_oversized_body_under_the_prefix_gets_a_readers_page(publ
     form = {"content-type": "application/x-www-form-urlencoded"}
     cases = [
         (FORM, b"x", {"content-type": "multipart/form-data"}, 400, "./"),
+        (FORM, b"x", {"content-type": "multipart/form-data; boundary=--"}, 400, "./"),
         (manage, b"x", {"content-type": "multipart/form-data"}, 400, "../"),
         (FORM, big, form, 413, "./"),
         (manage, big, form, 413, "../"),

@@ -380,6 +380,13 @@ def test_starlette_refusals_are_french_pages(client):
     )
     assert no_boundary.status_code == 400, no_boundary.text
     assert "Requête invalide" in no_boundary.text and "boundary" not in no_boundary.text
+    # a boundary announced but not in the body: python-multipart's own error, was a 500
+    no_part = client.post(
+        "/abonnes/importer",
+        content=b"x",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert no_part.status_code == 400 and "Requête invalide" in no_part.text, no_part.text
 
 
 def _statements(store: Store, run) -> list[tuple[str, object]]:  # noqa: ANN001

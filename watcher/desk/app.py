@@ -52,6 +52,11 @@ from watcher.store import Store
 from watcher.store.desk import count_users
 from watcher.store.read_only import is_busy_error
 
+try:
+    from python_multipart.exceptions import ParseError as MultipartParseError
+except ModuleNotFoundError:  # python-multipart before 0.0.13 (as Starlette's own import)
+    from multipart.exceptions import ParseError as MultipartParseError  # type: ignore[no-redef]
+
 logger = logging.getLogger(__name__)
 
 
@@ -136,6 +141,12 @@ def _body_refusal(scope: Scope, status: int) -> Response | None:
     return public.refusal_page(request, status) if _is_public(request) else None
 
 
+async def _malformed_body(request: Request, exc: Exception) -> Response:
+    """A multipart body python-multipart cannot parse (a boundary that never comes):
+    Starlette lets its error through, which was a 500; it is the sender's 400."""
+    return await _http_error(request, HTTPException(400))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # Sent by Starlette's outermost layer, outside SecurityHeaders: set them here.
     if is_busy_error(exc):  # a crawl or a send holds SQLite's write lock
@@ -188,6 +199,7 @@ def create_app(
         ],
         exception_handlers={
             HTTPException: _http_error,
+            MultipartParseError: _malformed_body,
             TemplateFileError: _template_error,
             WatcherError: _watcher_error,
             Exception: _server_error,
