@@ -7,7 +7,7 @@ the classifier would); a curator's correction goes through ``set_override``.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -116,6 +116,51 @@ def test_a_curator_corrects_an_event_everywhere(seeded) -> None:  # noqa: ANN001
     bulletin = build_bulletin(store, WEEK, settings)
     agenda = next(s for s in bulletin.sections if s.id == "evenement")
     assert agenda.entries[0].event.place == "Thionville"
+
+
+def test_a_changed_event_gets_the_next_sequence_and_a_rebuild_the_same_bytes(
+    seeded, monkeypatch
+) -> None:  # noqa: ANN001
+    """Calendar clients keep their copy of an event until its SEQUENCE grows
+    (RFC 5545 3.8.7.4): a corrected deadline or date must reach them, and a
+    rebuild with nothing changed must not touch a byte."""
+    import watcher.store.bulletins as store_bulletins
+
+    store, ids, settings = seeded
+    site = settings.publish.site_dir
+    first, second = datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 21, 9, tzinfo=UTC)
+    monkeypatch.setattr(store_bulletins, "utcnow", lambda: first)
+    build_site(store, settings, today=TODAY)
+    before = {p.name: p.read_bytes() for p in (site / "calendriers").glob("*.ics")}
+    call = f"{uid_of(store, ids['call_open'])}-cloture@{DOMAIN}"
+    meeting = f"{uid_of(store, ids['event'])}-evenement@{DOMAIN}"
+    old = events_of(site / "calendriers/tout.ics")
+    assert all(e.decoded("sequence") == 0 for e in old.values())
+    assert {e.decoded("last-modified") for e in old.values()} == {first}
+
+    monkeypatch.setattr(store_bulletins, "utcnow", lambda: second)
+    build_site(store, settings, today=TODAY)  # nothing changed
+    assert {p.name: p.read_bytes() for p in (site / "calendriers").glob("*.ics")} == before
+
+    set_override(store, ids["call_open"], {"deadline": "2026-12-18"}, "anne")
+    set_override(
+        store,
+        ids["event"],
+        {"event": {"start": "2026-12-11T14:00", "end": None, "place": "Thionville"}},
+        "anne",
+    )
+    build_site(store, settings, today=TODAY)
+    new = events_of(site / "calendriers/tout.ics")
+    for uid in (call, meeting):
+        assert new[uid].decoded("sequence") == 1, uid
+        assert new[uid].decoded("last-modified") == second, uid
+    assert new[call].decoded("dtstart") == date(2026, 12, 18)
+    untouched = set(new) - {call, meeting}
+    assert untouched and all(new[u].to_ical() == old[u].to_ical() for u in untouched)
+
+    set_override(store, ids["call_open"], {"deadline": "2026-12-19"}, "anne")
+    build_site(store, settings, today=TODAY)
+    assert events_of(site / "calendriers/tout.ics")[call].decoded("sequence") == 2
 
 
 def test_bulletin_agenda_shows_dates_times_and_places(built) -> None:  # noqa: ANN001

@@ -5,6 +5,9 @@ DTEND in Europe/Paris wall time with a VTIMEZONE, or DATE values when all
 day; LOCATION; URL) and one all-day VEVENT per call's closing date. UIDs come
 from the item's stable ``uid`` and DTSTAMP from its first-seen time, so a
 rebuild gives the same file and a calendar never duplicates an entry.
+``with_revision`` adds SEQUENCE and LAST-MODIFIED (kept by the store, see
+``store.bulletins.revise_events``): a client replaces its copy of an event,
+a changed deadline or date, only when SEQUENCE grows.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vDatetime
 
 from watcher.base.clean import clean_text
 from watcher.base.clock import PARIS
@@ -122,6 +125,23 @@ def vevent(item: Dated, entry: Entry, url: str) -> bytes:
     description = "\n\n".join(filter(None, [*details, url]))
     event.add("description", clean_text(description, keep_lines=True))
     return event.to_ical()
+
+
+def event_uid(vevent_text: str) -> str:
+    """The UID of a VEVENT made by `vevent` (its line is never folded: short, ASCII)."""
+    for line in vevent_text.split("\r\n"):
+        if line.startswith("UID:"):
+            return line[4:]
+    raise ValueError("VEVENT without UID")
+
+
+def with_revision(vevent_text: str, sequence: int, modified: datetime) -> str:
+    """A VEVENT made by `vevent` with its SEQUENCE and LAST-MODIFIED (UTC)."""
+    end = "END:VEVENT\r\n"
+    assert vevent_text.endswith(end)
+    stamp = vDatetime(modified.astimezone(UTC)).to_ical().decode("ascii")
+    revision = f"SEQUENCE:{int(sequence)}\r\nLAST-MODIFIED:{stamp}\r\n"
+    return vevent_text[: -len(end)] + revision + end
 
 
 def ics_document(events: Iterable[bytes], *, title: str) -> bytes:

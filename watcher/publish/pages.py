@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from watcher.base.clock import paris_date
@@ -23,7 +24,7 @@ from watcher.publish.sanitize import plain_text
 from watcher.publish.selection import SECTION_ORDER
 from watcher.publish.writer import SiteWriter, key_of
 from watcher.settings import Settings
-from watcher.store.bulletins import text_heads
+from watcher.store.bulletins import revise_events, text_heads
 
 if TYPE_CHECKING:
     from watcher.publish.site import Site, SiteReport
@@ -265,11 +266,7 @@ class Pages:
         site = self.site
         newest = sorted(site.rows, key=lambda r: (r["first_seen"], r["id"]), reverse=True)
         upcoming = calendars.upcoming(site.dated, site.today)
-        kept = self.writer.state.setdefault("ics", {})
-        for item in upcoming:  # events of calendars left as they are stay cached
-            key = key_of(item.kind, item.row["_sig"], self.public)
-            if key in self.ics_cache:
-                kept[key] = self.ics_cache[key]
+        events = self.revised_events(upcoming)
         for theme, name in self.scopes():
             top = self._of_theme(theme, newest)[: feeds.FEED_SIZE]
             path = f"feeds/{theme}.xml"
@@ -296,9 +293,9 @@ class Pages:
             self.writer.write(
                 f"calendriers/{theme}.ics",
                 lambda chosen=chosen, title=title: calendars.ics_document(
-                    [self.vevent(d) for d in chosen], title=title
+                    [events[d].encode("utf-8") for d in chosen], title=title
                 ),
-                key=key_of(title, self.public, [(d.kind, d.row["_sig"]) for d in chosen]),
+                key=key_of(title, self.public, [events[d] for d in chosen]),
             )
         listed = [
             (f"{TITLE} — {name}", f"feeds/{theme}.xml", f"themes/{theme}/index.html")
@@ -310,16 +307,31 @@ class Pages:
             feeds.opml([everything, *listed], title=TITLE, public_url=self.public),
         )
 
-    def vevent(self, item: calendars.Dated) -> bytes:
-        """An item's VEVENT, made once per item and kept for the next build (the
-        calendars hold thousands of them and change with every new event)."""
+    def vevent(self, item: calendars.Dated) -> str:
+        """An item's VEVENT without its revision, made once per item and kept for the
+        next build (the calendars hold thousands of them and change with every new event)."""
         key = key_of(item.kind, item.row["_sig"], self.public)
         text = self.ics_cache.get(key)
         if text is None:
             entry = self.site.entry(item.row)
             text = calendars.vevent(item, entry, self.link(entry)).decode("utf-8")
         self.writer.state.setdefault("ics", {})[key] = text
-        return text.encode("utf-8")
+        return text
+
+    def revised_events(self, items: list[calendars.Dated]) -> dict[calendars.Dated, str]:
+        """Each item's VEVENT with its SEQUENCE and LAST-MODIFIED: the store keeps
+        them by content, so a rebuild writes the same bytes and a change (a
+        deadline a curator corrected) gets the next SEQUENCE."""
+        texts = {item: self.vevent(item) for item in items}
+        uids = {item: calendars.event_uid(text) for item, text in texts.items()}
+        hashes = {
+            uids[item]: sha256(text.encode("utf-8")).hexdigest() for item, text in texts.items()
+        }
+        revisions = revise_events(self.site.store, hashes)
+        return {
+            item: calendars.with_revision(text, *revisions[uids[item]])
+            for item, text in texts.items()
+        }
 
     def calendar_pages(self) -> None:
         site = self.site

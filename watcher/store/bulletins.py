@@ -39,7 +39,7 @@ from sqlalchemy import (
 from watcher.base.weeks import parse_week, week_of
 from watcher.exceptions import PublishError
 from watcher.store import Store
-from watcher.store.locking import lock_key
+from watcher.store.locking import lock_key, upsert
 from watcher.store.schema import (
     UtcDateTime,
     item_labels,
@@ -77,6 +77,17 @@ bulletin_entries = Table(
     Column("updated_at", UtcDateTime, nullable=False, default=utcnow),
     Column("updated_by", Text),
     Index("ix_bulletin_entries_item", "item_id"),
+)
+
+# One row per calendar event (VEVENT UID) the site has published: calendar clients
+# replace their copy of an event only when its SEQUENCE grows (RFC 5545 3.8.7.4).
+event_revisions = Table(
+    "event_revisions",
+    metadata,
+    Column("uid", String(200), primary_key=True),
+    Column("content_hash", String(64), nullable=False),  # the VEVENT without its revision
+    Column("sequence", Integer, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
 )
 
 ENTRY_STATUSES = ("candidate", "kept", "dropped")
@@ -559,4 +570,38 @@ def all_entries(store: Store) -> dict[str, dict[int, dict[str, Any]]]:
     with store.connect() as conn:
         for row in conn.execute(select(bulletin_entries)):
             out.setdefault(row.week, {})[row.item_id] = dict(row._mapping)
+    return out
+
+
+# -- calendar events ------------------------------------------------------------
+
+
+def revise_events(
+    store: Store, hashes: dict[str, str], now: datetime | None = None
+) -> dict[str, tuple[int, datetime]]:
+    """(SEQUENCE, LAST-MODIFIED) of each event, by UID, from the hash of its content:
+    those recorded when the hash is the one recorded (a rebuild changes nothing),
+    else the next sequence (0 for a new event) and ``now``, recorded."""
+    now = now or utcnow()
+    out: dict[str, tuple[int, datetime]] = {}
+    uids = sorted(hashes)
+    with store.begin() as conn:
+        lock_key(conn, "event_revisions")  # two builds at once: one sequence each change
+        known = {}
+        for start in range(0, len(uids), 900):
+            chunk = uids[start : start + 900]
+            query = select(event_revisions).where(event_revisions.c.uid.in_(chunk))
+            known.update({row.uid: row for row in conn.execute(query)})
+        changed = []
+        for uid in uids:
+            row = known.get(uid)
+            if row is not None and row.content_hash == hashes[uid]:
+                out[uid] = (row.sequence, row.modified_at)
+                continue
+            sequence = 0 if row is None else row.sequence + 1
+            out[uid] = (sequence, now)
+            changed.append(
+                {"uid": uid, "content_hash": hashes[uid], "sequence": sequence, "modified_at": now}
+            )
+        upsert(conn, event_revisions, changed)
     return out
