@@ -7,7 +7,8 @@ bytes, another encoding or a file far larger than any real configuration give a
 it. ``csv_cell`` / ``csv_row`` keep a spreadsheet from running a cell as a
 formula (CWE-1236): every CSV writer of the project goes through them.
 ``replaced_atomically`` and ``write_atomically`` write an output file whole or
-not at all; ``left_by_dead_processes`` finds what a killed writer left.
+not at all; ``left_by_dead_processes`` finds what a killed writer left (and
+``left_long_ago`` what older versions left under names without a pid).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,12 +167,59 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def left_by_dead_processes(parent: Path, pattern: str) -> dict[int, Path]:
+_PID_AT_END = re.compile(r"-([0-9]{1,9})$")
+STALE_AFTER_S = 24 * 3600
+
+
+def left_by_dead_processes(
+    parent: Path, pattern: str, *, pid_in: re.Pattern[str] = _PID_AT_END
+) -> dict[int, Path]:
     """The entries of ``parent`` matching ``pattern`` whose name ends in ``-<pid>``
-    of a process that no longer runs (a build or backup killed half-way), by pid."""
+    of a process that no longer runs (a build or backup killed half-way), by pid.
+    ``pid_in`` finds the pid elsewhere in the name (older versions' ``<name>.<pid>.tmp``)."""
     found: dict[int, Path] = {}
     for path in parent.glob(pattern):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
-            found[int(pid)] = path
+        match = pid_in.search(path.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and not process_alive(pid):
+            found[pid] = path
+    return found
+
+
+def _newest_change(path: Path) -> float:
+    """The latest modification time of ``path`` or of anything inside it."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for inner in path.rglob("*"):
+            try:
+                newest = max(newest, inner.lstat().st_mtime)
+            except FileNotFoundError:  # removed while we looked: someone is at work there
+                return time.time()
+    return newest
+
+
+def left_long_ago(
+    parent: Path,
+    pattern: str,
+    name: re.Pattern[str],
+    *,
+    older_than_s: float = STALE_AFTER_S,
+    now: float | None = None,
+) -> list[Path]:
+    """The entries of ``parent`` matching ``pattern`` and the whole of ``name`` that
+    nothing touched (nor anything inside them) for ``older_than_s``: what a killed
+    writer of an older version left under a name without its pid. A writer at work
+    changes its files; none takes a day."""
+    now = time.time() if now is None else now
+    found = []
+    for path in sorted(parent.glob(pattern)):
+        if not name.fullmatch(path.name):
+            continue
+        try:
+            if now - _newest_change(path) > older_than_s:
+                found.append(path)
+        except FileNotFoundError:
+            continue
     return found

@@ -109,3 +109,33 @@ def test_a_full_disk_names_the_model_and_leaves_no_temporary_file(
     result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in model_dir.iterdir()) == ["model.joblib", "model.json"]
+
+
+def test_temporary_files_of_older_versions_are_removed_by_the_next_save(tmp_path: Path) -> None:
+    """Older versions wrote ``model.joblib.<pid>.tmp`` (the first ones
+    ``model.joblib.tmp``): a killed train's file stayed for ever, several MB."""
+    import os
+    import time
+
+    training = tmp_path / "training"
+    training.mkdir()
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    dead = [model_dir / f"model.joblib.{ended.pid}.tmp", model_dir / f"model.json.{ended.pid}.tmp"]
+    alive = model_dir / f"model.joblib.{os.getppid()}.tmp"  # a train still running
+    stale, fresh = model_dir / "model.joblib.tmp", model_dir / "model.json.tmp"
+    other = model_dir / "notes.tmp"
+    for path in (*dead, alive, stale, fresh, other):
+        path.write_bytes(b"half a model")
+    day_ago = time.time() - 25 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    os.utime(other, (day_ago, day_ago))
+    toml = tmp_path / "watcher.toml"
+    toml.write_text(f'[classify]\nmodel_dir = "{model_dir}"\ntraining_dir = "{training}"\n')
+    result = CliRunner().invoke(main, ["train", "--no-store", "--settings", str(toml)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted(
+        ["model.joblib", "model.json", alive.name, fresh.name, other.name]
+    )

@@ -72,3 +72,31 @@ def test_a_build_killed_at_any_rename_of_its_swap_leaves_a_whole_site(tmp_path, 
     assert _build(target, 0, "v3") == 0
     assert _whole(target)["c/index.html"] == "<p>v3</p>"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_search_staging_left_by_older_versions_goes_once_a_day_old(tmp_path) -> None:  # noqa: ANN001
+    """Older versions staged the search pages in ``.search-<random>`` beside the
+    site: no pid in the name, so only a folder nothing touched for a day goes."""
+    import os
+    import time
+
+    target = tmp_path / "site"
+    day_ago = time.time() - 25 * 3600
+
+    def staged(name: str, *, age: float) -> Path:
+        folder = tmp_path / name
+        page = folder / "2026-11" / "items" / "x.html"
+        page.parent.mkdir(parents=True)
+        page.write_text("<p>x</p>")
+        for path in (page, page.parent, page.parent.parent, folder):
+            os.utime(path, (age, age))
+        return folder
+
+    old = staged(".search-k3j_9x2a", age=day_ago)
+    in_use = staged(".search-ab12cd34", age=day_ago)
+    os.utime(in_use / "2026-11" / "items" / "x.html")  # a build of an older version writes there
+    recent = staged(".search-zz99yy88", age=time.time() - 3600)
+    not_ours = staged(".search-cache", age=day_ago)  # not a name mkdtemp gives
+    SiteWriter(target).abort()  # what a build does first
+    assert not old.exists()
+    assert in_use.exists() and recent.exists() and not_ours.exists()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from watcher.classify.training import (
     overrides_digest,
 )
 from watcher.exceptions import ClassifierError, ConfigError
-from watcher.files import left_by_dead_processes
+from watcher.files import left_by_dead_processes, left_long_ago
 from watcher.settings import ClassifySettings, Settings
 from watcher.store import Store
 
@@ -45,6 +47,22 @@ MODEL_FILE = "model.joblib"
 SIDECAR_FILE = "model.json"
 FILES = (MODEL_FILE, SIDECAR_FILE)
 MIN_TUNING_ITEMS = 100  # items of a type needed to tune its own axes thresholds
+
+
+# Older versions wrote "model.joblib.<pid>.tmp", the first ones "model.joblib.tmp".
+_OLD_TEMPORARY = re.compile(r"\.([0-9]{1,9})\.tmp$")
+
+
+def _left_by_older_versions(folder: Path) -> list[Path]:
+    """Temporary files older versions' killed saves left in the model folder."""
+    found: list[Path] = []
+    for name in FILES:
+        pattern = f"{glob.escape(name)}.*.tmp"
+        found += left_by_dead_processes(folder, pattern, pid_in=_OLD_TEMPORARY).values()
+        found += left_long_ago(
+            folder, f"{glob.escape(name)}.tmp", re.compile(re.escape(name) + r"\.tmp")
+        )
+    return found
 
 
 @dataclass
@@ -393,6 +411,8 @@ class Classifier:
         # file. The temporary names end in the pid so that the next save removes what
         # a killed one left (a 6 MB file nothing else would ever remove).
         for left in left_by_dead_processes(folder, ".model.*.partial-*").values():
+            left.unlink(missing_ok=True)
+        for left in _left_by_older_versions(folder):
             left.unlink(missing_ok=True)
         sidecar = {
             "model_version": self.version,

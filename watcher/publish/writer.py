@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.exceptions import ConfigError
-from watcher.files import left_by_dead_processes
+from watcher.files import left_by_dead_processes, left_long_ago
 
 MANIFEST = ".watcher-build.json"
 STATE = ".watcher-state.json"  # what a build keeps for the next one (search bundles' keys)
@@ -84,6 +85,10 @@ CODE = _code_fingerprint()
 MOVED = ".watcher-moved"  # in a build folder: the previous build's folders moved into it
 
 
+# tempfile.mkdtemp(prefix=".search-"): eight of [a-z0-9_].
+_OLD_SEARCH_STAGING = re.compile(r"\.search-[a-z0-9_]{8}")
+
+
 def _dead_builds(target: Path) -> dict[int, dict[str, Path]]:
     """The ``.<site>.build-<pid>``, ``.<site>.old-<pid>`` and ``.<site>.search-<pid>``
     folders of builds whose process is gone (killed), by pid."""
@@ -125,6 +130,10 @@ def recover(target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
         if "search" in folders:
             shutil.rmtree(folders["search"], ignore_errors=True)
+    # Older versions staged the search pages in a mkdtemp folder (no pid in its
+    # name) that a killed build left beside the site, thousands of pages each.
+    for left in left_long_ago(target.parent, ".search-*", _OLD_SEARCH_STAGING):
+        shutil.rmtree(left, ignore_errors=True)
 
 
 class SiteWriter:
