@@ -194,6 +194,42 @@ def test_bulletin_files_are_readable_as_the_umask_allows(seeded) -> None:  # noq
     assert not [p.name for p in folder.rglob(".*")]  # no temporary file left
 
 
+def test_a_build_failing_midway_leaves_the_previous_week_folder_whole(seeded, monkeypatch) -> None:  # noqa: ANN001
+    import subprocess
+
+    import watcher.publish.bulletin as bulletin_module
+
+    store, _ids, settings = seeded
+    folder = settings.publish.output_dir / "bulletins" / WEEK
+    paths = write_bulletin(store, WEEK, settings)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert set(before) == set(paths)
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
+    ended.wait()
+    killed = folder.parent / f".{WEEK}.build-{ended.pid}"  # a build killed midway
+    (killed / "themes" / "eau").mkdir(parents=True)
+    (killed / "index.html").write_text("<p>à moitié</p>")
+    real, calls = bulletin_module.render_web, []
+
+    def failing(variant, settings_):  # noqa: ANN001, ANN202
+        calls.append(variant)
+        if len(calls) == 4:  # the main page and two themes are rendered by then
+            raise RuntimeError("template crashed")
+        return real(variant, settings_) + "<!-- new -->"
+
+    monkeypatch.setattr(bulletin_module, "render_web", failing)
+    with pytest.raises(RuntimeError, match="template crashed"):
+        write_bulletin(store, WEEK, settings)
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before  # not some files new and others old
+    assert sorted(p.name for p in folder.parent.iterdir()) == [WEEK]  # no staging left
+    calls.clear()
+    monkeypatch.setattr(bulletin_module, "render_web", lambda v, s: real(v, s) + "<!-- new -->")
+    assert write_bulletin(store, WEEK, settings) == paths
+    assert all(p.read_text().endswith("<!-- new -->") for p in paths if p.name == "index.html")
+    assert sorted(p.name for p in folder.parent.iterdir()) == [WEEK]
+
+
 def test_user_templates_come_first_and_missing_ones_are_named(seeded, tmp_path) -> None:  # noqa: ANN001
     from watcher.publish.render import render
 

@@ -11,6 +11,8 @@ write_bulletin(store, week, settings) -> [paths]
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -26,6 +28,7 @@ from watcher.files import write_atomically
 from watcher.publish.model import Bulletin, Section
 from watcher.publish.render import render
 from watcher.publish.selection import SECTION_ORDER, auto_selection, build_sections
+from watcher.publish.writer import recover
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
@@ -213,24 +216,43 @@ def render_web(bulletin: Bulletin, settings: Settings) -> str:
 
 def write_bulletin(store: Store, week: str, settings: Settings) -> list[Path]:
     """Write `output/bulletins/<week>/` : web page, e-mail (HTML + text) for
-    everyone, and the same per theme under `themes/<theme>/`."""
+    everyone, and the same per theme under `themes/<theme>/`.
+
+    The week's folder appears whole or not at all: it is built in
+    ``.<week>.build-<pid>`` beside it, then swapped in (as the site writer does),
+    so a failure or a kill midway leaves the previous folder as it was."""
     bulletin = build_bulletin(store, week, settings)
     folder = Path(settings.publish.output_dir) / "bulletins" / week
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    recover(folder)  # a killed build's folders: the previous one back, the rest removed
+    staging = folder.parent / f".{week}.build-{os.getpid()}"
+    old = folder.parent / f".{week}.old-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
     written: list[Path] = []
 
-    def emit(target: Path, variant: Bulletin) -> None:
+    def emit(rel: Path, variant: Bulletin) -> None:
         html, text = render_email(variant, settings)
         for file_name, data in (
             ("index.html", render_web(variant, settings)),
             ("email.html", html),
             ("email.txt", text),
         ):
-            write_atomically(target / file_name, data)
-            written.append(target / file_name)
+            write_atomically(staging / rel / file_name, data)
+            written.append(folder / rel / file_name)
 
-    emit(folder, bulletin)
-    theme_names = taxonomy_for(settings).names["themes"]
-    for theme in theme_names:
-        variant = filter_bulletin(bulletin, themes=[theme], theme_names=theme_names)
-        emit(folder / "themes" / theme, variant)
+    try:
+        emit(Path(), bulletin)
+        theme_names = taxonomy_for(settings).names["themes"]
+        for theme in theme_names:
+            variant = filter_bulletin(bulletin, themes=[theme], theme_names=theme_names)
+            emit(Path("themes") / theme, variant)
+        if folder.exists():
+            os.rename(folder, old)
+        os.rename(staging, folder)
+    except BaseException:
+        if old.exists() and not folder.exists():
+            os.rename(old, folder)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return written
