@@ -81,7 +81,8 @@ class SmtpInbox:
     addresses in ``refuse``; ``on_message(count)`` is called after each.
     ``after_data`` misbehaves once a message for a given recipient is stored:
     ``{"a@x.org": "drop"}`` closes the connection instead of answering 250,
-    ``{"a@x.org": 2.0}`` answers only after 2 seconds. ``at_rcpt`` misbehaves at
+    ``{"a@x.org": 2.0}`` answers only after 2 seconds, ``{"a@x.org": event}`` (a
+    ``threading.Event``) only once the test sets it. ``at_rcpt`` misbehaves at
     a recipient's RCPT, before anything of its message is written:
     ``{"a@x.org": "drop"}`` closes the connection without answering,
     ``{"a@x.org": "421"}`` answers 421 (the server is closing the session)."""
@@ -92,7 +93,7 @@ class SmtpInbox:
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
         self.refuse: set[str] = set()
         self.on_message: Callable[[int], None] | None = None
-        self.after_data: dict[str, str | float] = {}
+        self.after_data: dict[str, str | float | threading.Event] = {}
         self.at_rcpt: dict[str, str] = {}
         self.lock = threading.Lock()
 
@@ -123,6 +124,8 @@ class SmtpInbox:
                 return "421 closing"  # never reaches the client
             if isinstance(behaviour, float):
                 await asyncio.sleep(behaviour)
+            if isinstance(behaviour, threading.Event):
+                await asyncio.to_thread(behaviour.wait, 120)
         return "250 Message accepted for delivery"
 
     def by_recipient(self) -> dict[str, list[EmailMessage]]:

@@ -169,19 +169,27 @@ def test_a_second_send_started_during_the_first_waits_for_it(
     each reader gets one message, and no message in flight is called uncertain."""
     store, _ids = published
     recorder, port = smtp
-    recorder.after_data = {email: 0.3 for email in EXPECTED_RECIPIENTS}  # a slow server
-    settings = smtp_settings(port, tmp_path)
+    # The server confirms the first message only once the second send waits for the
+    # lock: with a slow server (0.3 s a message) instead, a busy machine's second send
+    # came after the first had ended, and had nothing to wait for.
+    waiting = threading.Event()
+    recorder.after_data = dict.fromkeys(EXPECTED_RECIPIENTS, waiting)
+    settings = smtp_settings(port, tmp_path, smtp_timeout_s=60.0)
     first: dict = {}
     other = Store(db_url, migrate=False)  # as another process: its own connections
     thread = threading.Thread(target=lambda: first.update(report=send_week(other, WEEK, settings)))
     thread.start()
+    waited: list[str] = []
+
+    def on_wait(lock: str) -> None:
+        waited.append(lock)
+        waiting.set()
+
     try:
         assert wait_for(lambda: len(recorder.messages) >= 1, timeout=20)
-        waited: list[str] = []
-        second = send_week(
-            store, WEEK, settings, retry_uncertain=retry_uncertain, on_wait=waited.append
-        )
+        second = send_week(store, WEEK, settings, retry_uncertain=retry_uncertain, on_wait=on_wait)
     finally:
+        waiting.set()
         thread.join(timeout=60)
         other.close()
     assert {e: len(m) for e, m in recorder.by_recipient().items()} == dict.fromkeys(
