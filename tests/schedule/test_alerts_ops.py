@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 
+import time_machine
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
@@ -140,6 +141,9 @@ def _item_with_body(store, n: int, fetched: datetime, size: int) -> int:  # noqa
     return item_id
 
 
+# A Wednesday noon: run on a Sunday just before midnight, the item saved at the start was
+# no longer "this week" for the status read at the end (items_this_week == 0).
+@time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=PARIS), tick=True)
 def test_retention_drops_old_raw_bodies_only_and_says_what_it_saved(runtime, store, tmp_path):
     _runtime_with_smtp(runtime, tmp_path, 1)
     now = datetime.now(UTC)
