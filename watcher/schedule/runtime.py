@@ -114,7 +114,12 @@ def run_job(name: str, trigger: str = "schedule") -> str:
     if func is None:
         log_event("job_unknown", logging.ERROR, job=name, known=",".join(sorted(rt.jobs)))
         return "failed"
-    run_id = start_job_run(rt.store, name, trigger=trigger)
+    try:
+        run_id: int | None = start_job_run(rt.store, name, trigger=trigger)
+    except Exception as exc:
+        # Run it all the same: a send skipped now would wait a week for its next trigger.
+        log_event("job_record_failed", logging.ERROR, job=name, error=_brief(exc))
+        run_id = None
     # The collect tick runs every few minutes; its crawls log their own start.
     log_event(
         "job_start", logging.DEBUG if name == "collect" else logging.INFO, job=name, trigger=trigger
@@ -125,14 +130,15 @@ def run_job(name: str, trigger: str = "schedule") -> str:
     except Exception as exc:
         logging.getLogger(__name__).debug("job %s failed", name, exc_info=True)
         result = JobResult("failed", f"{type(exc).__name__}: {exc}")
-        alert(rt, "job_failed", name, result.detail)
+        _quietly(alert, rt, "job_failed", name, result.detail)
     else:
         if result.outcome in ("ok", "skipped"):
-            clear(rt, "job_failed", name)
-    try:
-        finish_job_run(rt.store, run_id, result.outcome, result.detail)
-    except Exception as exc:  # the store itself is failing: still say so in the log
-        log_event("job_record_failed", logging.ERROR, job=name, error=str(exc))
+            _quietly(clear, rt, "job_failed", name)
+    if run_id is not None:
+        try:
+            finish_job_run(rt.store, run_id, result.outcome, result.detail)
+        except Exception as exc:  # the store itself is failing: still say so in the log
+            log_event("job_record_failed", logging.ERROR, job=name, error=_brief(exc))
     level = {"ok": logging.INFO, "skipped": logging.INFO, "interrupted": logging.WARNING}.get(
         result.outcome, logging.ERROR
     )
@@ -147,3 +153,17 @@ def run_job(name: str, trigger: str = "schedule") -> str:
         detail=result.detail,
     )
     return result.outcome
+
+
+def _brief(exc: BaseException) -> str:
+    # SQLAlchemy's message carries the statement and a link: the first line says it.
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _quietly(func: Callable[..., Any], rt: Runtime, kind: str, subject: str, *args: str) -> None:
+    """Open or clear an alert; when the store cannot take it (the very failure the job
+    met, often), the log says so and the job's run is still recorded and logged."""
+    try:
+        func(rt, kind, subject, *args)
+    except Exception as exc:
+        log_event("alert_failed", logging.ERROR, kind=kind, subject=subject, error=_brief(exc))
