@@ -6,6 +6,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from watcher.exceptions import ConfigError
 from watcher.schedule.scheduler import job_definitions
@@ -126,6 +127,37 @@ def test_a_send_missed_beyond_its_grace_is_logged_not_run(start_manual, recorder
     assert recorder.of("send") == []
     assert any(getattr(r, "event", "") == "job_missed" for r in caplog.records)
     assert scheduler2.get_job("send").next_run_time == paris(2026, 12, 7, 8, 0)
+
+
+def test_a_missed_send_is_an_alert_naming_the_week_and_the_command(start_manual, runtime):
+    """A log line alone: the team never heard that a week's bulletin did not go out."""
+    from watcher.schedule.alerts import compose_digest, open_alerts
+    from watcher.schedule.runtime import run_job
+    from watcher.store.jobs import undigested_alerts
+
+    scheduler, _ = start_manual(paris(2026, 11, 28, 12, 0))
+    scheduler.shutdown(wait=False)
+    scheduler2, clock2 = start_manual(paris(2026, 12, 3, 10, 0))
+    clock2.at(paris(2026, 12, 3, 10, 0))
+    missed = {a["subject"]: a["detail"] for a in undigested_alerts(runtime.store)}
+    assert missed["send"] == (
+        "le bulletin 2026-W48 n'est pas parti (envoi prévu le 30/11/2026 à 08:00) ; "
+        "« watcher run send » l'envoie maintenant"
+    )
+    # The night's health check was missed too (6 h 30 late, past its 6 h grace).
+    assert missed["health"].startswith("prévue le 03/12/2026 à 03:30, non lancée")
+    subject, body = compose_digest(undigested_alerts(runtime.store), PARIS)
+    assert "tâches manquées (2)" in subject and "== Tâches manquées (2) ==" in body
+    # Shown by `watcher status` and the desk until the job has run since.
+    assert {a["subject"] for a in open_alerts(runtime.store) if a["kind"] == "job_missed"} == {
+        "send",
+        "health",
+    }
+    with time_machine.travel(paris(2026, 12, 3, 10, 30), tick=False):
+        assert run_job("send", trigger="manual") == "ok"
+    assert {a["subject"] for a in open_alerts(runtime.store) if a["kind"] == "job_missed"} == {
+        "health"
+    }
 
 
 def test_changed_settings_replace_the_stored_job(start_manual, runtime, tmp_path):

@@ -52,6 +52,11 @@ KINDS: dict[str, tuple[str, str]] = {
     ),
     "disk_full": ("Disque presque plein", "Libérer de la place sur le serveur."),
     "job_failed": ("Tâches en échec", "Voir le journal (output/logs/watcher.log)."),
+    "job_missed": (
+        "Tâches manquées",
+        "Le planificateur était arrêté (ou occupé) à l'heure prévue, au-delà du délai de "
+        "rattrapage : la tâche n'a pas été lancée.",
+    ),
     "config_error": ("Configuration invalide", "Corriger le fichier indiqué."),
 }
 

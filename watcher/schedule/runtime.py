@@ -130,10 +130,11 @@ def run_job(name: str, trigger: str = "schedule") -> str:
     except Exception as exc:
         logging.getLogger(__name__).debug("job %s failed", name, exc_info=True)
         result = JobResult("failed", f"{type(exc).__name__}: {exc}")
-        _quietly(alert, rt, "job_failed", name, result.detail)
+        quietly(alert, rt, "job_failed", name, result.detail)
     else:
         if result.outcome in ("ok", "skipped"):
-            _quietly(clear, rt, "job_failed", name)
+            quietly(clear, rt, "job_failed", name)
+            quietly(clear, rt, "job_missed", name)  # run since, by hand or at its next time
     if run_id is not None:
         try:
             finish_job_run(rt.store, run_id, result.outcome, result.detail)
@@ -160,7 +161,7 @@ def _brief(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
-def _quietly(func: Callable[..., Any], rt: Runtime, kind: str, subject: str, *args: str) -> None:
+def quietly(func: Callable[..., Any], rt: Runtime, kind: str, subject: str, *args: str) -> None:
     """Open or clear an alert; when the store cannot take it (the very failure the job
     met, often), the log says so and the job's run is still recorded and logged."""
     try:

@@ -32,8 +32,9 @@ from sqlalchemy import inspect
 
 from watcher.collect.lock import CrawlBusy, crawl_lock
 from watcher.exceptions import ConfigError, WatcherError
+from watcher.schedule.alerts import alert
 from watcher.schedule.logs import log_event
-from watcher.schedule.runtime import FUNC_REF, Runtime, install
+from watcher.schedule.runtime import FUNC_REF, Runtime, install, quietly
 from watcher.settings import ScheduleSettings, weekday
 
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -159,11 +160,33 @@ def make_scheduler(
                 job=event.job_id,
                 scheduled=event.scheduled_run_time.isoformat(),
             )
+            # A log line alone went unseen: a bulletin not sent for a week said nothing
+            # to the team, nor in `watcher status`.
+            quietly(
+                alert,
+                rt,
+                "job_missed",
+                event.job_id,
+                _missed(rt, event.job_id, event.scheduled_run_time),
+            )
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             log_event("job_still_running", logging.WARNING, job=event.job_id)
 
     scheduler.add_listener(on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+def _missed(rt: Runtime, job: str, scheduled: datetime) -> str:
+    """What the team reads about a run missed beyond its grace, and what to do."""
+    when = scheduled.astimezone(timezone_of(rt.settings.schedule)).strftime("%d/%m/%Y à %H:%M")
+    if job == "send":
+        from watcher.schedule.jobs import send_week_of
+
+        return (
+            f"le bulletin {send_week_of(rt)} n'est pas parti (envoi prévu le {when}) ; "
+            "« watcher run send » l'envoie maintenant"
+        )
+    return f"prévue le {when}, non lancée ; « watcher run {job} » la lance maintenant"
 
 
 def sync_jobs(scheduler: Any, definitions: list[JobDef]) -> list[str]:
