@@ -58,6 +58,55 @@ def test_nightly_jobs_once_a_night_across_autumn_dst(tmp_path):
     assert sends[0].astimezone(UTC) == datetime(2026, 10, 26, 7, 0, tzinfo=UTC)
 
 
+def test_a_job_set_in_the_repeated_autumn_hour_runs_once(start_manual, recorder, runtime, tmp_path):
+    """02:30 happens twice on the last Sunday of October: the Sunday draft and the nightly
+    check set at 02:30 ran at both, the curators' reminder mailed twice."""
+    runtime.settings = make_settings(
+        tmp_path, draft_day="sun", draft_time="02:30", health_check_time="02:30"
+    )
+    scheduler, clock = start_manual(paris(2026, 10, 24, 12, 0))
+    clock.run(paris(2026, 10, 24, 12, 0), paris(2026, 10, 27, 12, 0), step_min=10)
+    assert [d.astimezone(UTC) for d in recorder.of("draft")] == [
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST, the first of the two
+    ]
+    nights = [n.astimezone(UTC).strftime("%d %H:%M") for n in recorder.of("health")]
+    assert nights == ["25 00:30", "26 01:30", "27 01:30"]
+
+
+def test_a_job_set_in_the_skipped_spring_hour_runs_once_an_hour_later(tmp_path):
+    triggers = {
+        d.id: d.trigger
+        for d in job_definitions(make_settings(tmp_path, health_check_time="02:30").schedule)
+    }
+    nights = _fires(triggers["health"], paris(2026, 3, 27, 12, 0), 3)
+    assert [n.astimezone(UTC).strftime("%d %H:%M") for n in nights] == [
+        "28 01:30",
+        "29 01:30",  # 03:30 CEST: 02:30 did not exist that night
+        "30 00:30",
+    ]
+
+
+def test_a_job_stored_by_an_older_version_keeps_its_due_run(start_manual, recorder, runtime):
+    """The jobs stored with APScheduler's plain CronTrigger take the new trigger in place:
+    replacing them would drop a send still due after downtime."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from watcher.schedule.scheduler import WallClockTrigger
+
+    scheduler, _ = start_manual(paris(2026, 11, 28, 12, 0))
+    old = scheduler.get_job("send").trigger
+    plain = CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=old.timezone)
+    scheduler.modify_job("send", trigger=plain)
+    assert type(scheduler.get_job("send").trigger) is CronTrigger
+    scheduler.shutdown(wait=False)
+
+    scheduler2, clock2 = start_manual(paris(2026, 11, 30, 20, 0))  # upgraded, back Monday night
+    assert type(scheduler2.get_job("send").trigger) is WallClockTrigger
+    clock2.at(paris(2026, 11, 30, 20, 0))
+    assert [s.strftime("%d %H:%M") for s in recorder.of("send")] == ["30 20:00"]
+    assert scheduler2.get_job("send").next_run_time == paris(2026, 12, 7, 8, 0)
+
+
 def test_a_driven_week_runs_each_job_at_its_paris_time(start_manual, recorder, store):
     # Saturday 21 March to Tuesday 31 March 2026: the spring DST change is inside.
     scheduler, clock = start_manual(paris(2026, 3, 21, 12, 0))

@@ -17,7 +17,7 @@ import re
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,26 @@ class JobDef:
     trigger: BaseTrigger
     misfire_grace_s: int
     description: str
+
+
+class WallClockTrigger(CronTrigger):
+    """A cron trigger that fires once at a wall time the autumn change repeats.
+
+    On the last Sunday of October 02:00-03:00 happens twice in Europe/Paris, and
+    CronTrigger fires at both: a draft or health check set at 02:30 ran twice, its
+    reminder mailed twice. As cron does, the first one is kept. (A time the spring
+    change skips fires once, an hour later by the clock: CronTrigger already does so.)
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        nxt = super().get_next_fire_time(previous_fire_time, now)
+        while nxt is not None and nxt.fold and nxt.utcoffset() != nxt.replace(fold=0).utcoffset():
+            # In UTC: adding to a Paris time drops its fold, back to the first 02:30.
+            after = (nxt.astimezone(UTC) + timedelta(seconds=1)).astimezone(nxt.tzinfo)
+            nxt = super().get_next_fire_time(nxt, after)
+        return nxt
 
 
 def _time(s: ScheduleSettings, name: str) -> tuple[int, int]:
@@ -85,7 +105,7 @@ def job_definitions(s: ScheduleSettings) -> list[JobDef]:
 
     def cron(day: str | None, at: str) -> CronTrigger:
         hour, minute = _time(s, at)
-        return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
+        return WallClockTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
 
     return [
         JobDef(
@@ -125,6 +145,10 @@ def _trigger_key(trigger: BaseTrigger) -> tuple[Any, ...]:
     # IntervalTrigger's repr carries its start date, which differs at every start.
     if isinstance(trigger, IntervalTrigger):
         return ("interval", trigger.interval, str(trigger.timezone))
+    if isinstance(trigger, CronTrigger):
+        # Not the class: a CronTrigger stored by an older version means the same times,
+        # and its job keeps its next run (a missed send still due) when upgraded in place.
+        return ("cron", str(trigger), str(trigger.timezone))
     return (type(trigger).__name__, str(trigger), str(getattr(trigger, "timezone", "")))
 
 
@@ -209,6 +233,8 @@ def sync_jobs(scheduler: Any, definitions: list[JobDef]) -> list[str]:
         if same:
             if job.misfire_grace_time != d.misfire_grace_s:
                 scheduler.modify_job(d.id, misfire_grace_time=d.misfire_grace_s)
+            if type(job.trigger) is not type(d.trigger):
+                scheduler.modify_job(d.id, trigger=d.trigger)  # its next run time is kept
             continue
         extra: dict[str, Any] = {}
         if d.id == "collect" and job is None:
@@ -272,8 +298,6 @@ def _resume_interrupted_send(rt: Runtime, scheduler: Any, definitions: list[JobD
     never get the bulletin. Sending is idempotent per reader and edition, so the
     send job runs again now, once, when the interrupted run started within the send's
     misfire grace time (and the stored send is not due now anyway)."""
-    from datetime import timedelta
-
     from watcher.store.jobs import last_job_runs
 
     last = last_job_runs(rt.store).get("send")
