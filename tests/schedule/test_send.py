@@ -131,6 +131,29 @@ def test_weeks_of_draft_and_send(runtime):
         assert jobs.draft_week(runtime) == "2026-W53"
 
 
+def test_the_curators_reminder_names_the_send_day_of_the_settings(runtime, monkeypatch):
+    """It said « Envoi automatique lundi » whatever schedule.send_day was."""
+    mails = []
+    monkeypatch.setattr("watcher.publish.bulletin.write_bulletin", lambda *a, **k: [])
+    monkeypatch.setattr("watcher.publish.bulletin.candidates", lambda *a, **k: [1, 2])
+    monkeypatch.setattr(
+        "watcher.schedule.mail.send_team_mail",
+        lambda settings, to, subject, text: mails.append(text),
+    )
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "schedule": runtime.settings.schedule.model_copy(
+                update={"send_day": "tue", "send_time": "07:30"}
+            )
+        }
+    )
+    with time_machine.travel(paris(2026, 12, 31, 14, 0), tick=False):
+        assert jobs.draft(runtime).outcome == "ok"
+    [text] = mails
+    assert "semaine 53 (du 28 décembre 2026 au 3 janvier 2027)" in text
+    assert "Envoi automatique mardi à 07:30 ;" in text and "lundi" not in text
+
+
 def test_a_sunday_send_caught_up_on_monday_sends_the_week_that_was_due(runtime):
     runtime.settings = runtime.settings.model_copy(
         update={"schedule": runtime.settings.schedule.model_copy(update={"send_day": "sun"})}

@@ -22,6 +22,13 @@ from watcher.settings import WEEKDAYS, weekday
 from watcher.store import jobs as store_jobs
 
 SCHEDULE_USER = "watcher-schedule"  # who publishes a week the team did not
+_DAYS_FR = dict(
+    zip(
+        WEEKDAYS,
+        ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+        strict=True,
+    )
+)
 
 
 def draft_week(rt: Runtime) -> str:
@@ -179,7 +186,8 @@ def draft(rt: Runtime) -> JobResult:
         f"Le brouillon du bulletin de la {week_label(week)} est prêt : {count} candidats "
         "attendent votre relecture.\n\n"
         f"Bureau de veille : {desk}\n"
-        f"Envoi automatique lundi à {s.send_time} ; s'il n'est pas publié d'ici là, "
+        f"Envoi automatique {_DAYS_FR[weekday(s.send_day)]} à {s.send_time} ; "
+        "s'il n'est pas publié d'ici là, "
         + (
             "la sélection automatique partira telle quelle.\n"
             if s.uncurated_week == "automatic"
