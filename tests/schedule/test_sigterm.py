@@ -127,3 +127,41 @@ def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web)
     assert len(titles) == 3 and all(t.startswith("Appel à projets") for t in titles)
     statuses = dict(con.execute("SELECT source_id, status FROM source_runs"))
     assert statuses.get("quick") == "ok" and statuses.get("slow") != "ok"
+
+
+def test_sighup_is_logged_and_ignored_not_the_end_of_the_watch(tmp_path: Path):
+    """SIGHUP (a logrotate script, `kill -HUP` meant as "reload") ended the scheduler on
+    the spot, mid-send or mid-crawl, without a line; systemd does not restart a service
+    a SIGHUP ended, so the watch stayed down."""
+    (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    log = tmp_path / "watcher.log"
+    (tmp_path / "watcher.toml").write_text(f'[schedule]\nlog_file = "{log}"\n', encoding="utf-8")
+    env = {
+        **os.environ,
+        "WATCHER_DB": str(tmp_path / "watcher.db"),
+        "WATCHER_SOURCES": str(tmp_path / "sources.yaml"),
+        "WATCHER_SETTINGS": str(tmp_path / "watcher.toml"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "schedule"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def logged(text: str) -> bool:
+        return log.exists() and text in log.read_text()
+
+    try:
+        assert wait_for(lambda: logged("event=scheduler_start"), 60)
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: logged("signal=SIGHUP") or proc.poll() is not None, 60)
+        assert proc.poll() is None, f"ended by SIGHUP (status {proc.returncode})"
+        assert "restart to apply them" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert logged("event=scheduler_stopped")

@@ -336,12 +336,25 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
         log_event("signal", signal=signal.Signals(signum).name)
         stop.set()
 
+    def on_hangup(_signum: int, _frame: Any) -> None:
+        # SIGHUP's default ends the process on the spot, mid-send or mid-crawl, and
+        # systemd does not restart a service a SIGHUP ended: the watch just stopped
+        # (a logrotate script or `kill -HUP` meant as "reload" was enough).
+        log_event(
+            "signal",
+            logging.WARNING,
+            signal="SIGHUP",
+            action="ignored: settings are read at start, restart to apply them "
+            "(systemctl restart watcher)",
+        )
+
     lock = rt.schedule_lock_path
     try:
         with crawl_lock(lock):
             previous = {
                 sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
             }
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
             scheduler = start(rt)
             try:
                 while not stop.wait(1.0):
