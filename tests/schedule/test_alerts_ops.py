@@ -118,6 +118,18 @@ def test_a_digest_that_cannot_be_sent_is_kept_for_the_next(runtime, store, tmp_p
     assert [a["kind"] for a in open_alerts(store)] == ["disk_full"]
 
 
+def test_a_health_check_whose_digest_cannot_be_sent_says_so(runtime, store, tmp_path):
+    """`watcher status` read "health → ok … digest: 0 alerts" while the team's mail
+    server refused every digest and the alerts piled up unread."""
+    _runtime_with_smtp(runtime, tmp_path, 1)  # nothing listens on port 1
+    alert(runtime, "disk_full", "/srv", "3 % libre")
+    assert run_job("health") == "failed"
+    last = store_jobs.last_job_runs(store)["health"]
+    assert last["detail"].startswith("digest not sent: mail to equipe@example.org via 127.0.0.1:1")
+    assert "Connection refused" in last["detail"] and "\n" not in last["detail"]
+    assert {a["kind"] for a in store_jobs.undigested_alerts(store)} == {"disk_full"}
+
+
 def test_disk_nearly_full_raises_an_alert(runtime, store, tmp_path):
     _runtime_with_smtp(runtime, tmp_path, 1)
     runtime.settings.schedule.disk_free_alert_percent = 100.0

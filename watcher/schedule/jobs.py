@@ -300,24 +300,30 @@ def health(rt: Runtime) -> JobResult:
         counts = None
     free = alerts.check_disk(rt)
     alerts.check_sends(rt)
-    sent = _digest_quietly(rt)
+    sent, error = _digest_quietly(rt)
     checked = (
         f"{counts['failing']} sources failing, {counts['silent']} silent"
         if counts is not None
         else "sources.yaml invalid"
     )
+    # The team's mail not going out is itself a failure: `watcher status` said "ok,
+    # digest: 0 alerts" while nobody heard of the alerts waiting.
+    # First, so that it shows in `watcher status`'s one-line extract of the detail.
+    if error:
+        return JobResult("failed", f"digest not sent: {error}; {checked}, {free:.0f}% disk free")
     return JobResult(
         "ok" if counts is not None else "failed",
         f"{checked}, {free:.0f}% disk free; digest: {sent} alerts",
     )
 
 
-def _digest_quietly(rt: Runtime) -> int:
+def _digest_quietly(rt: Runtime) -> tuple[int, str]:
+    """(alerts sent, why none could be): the job that calls it still reports its own work."""
     try:
-        return alerts.send_digest(rt)
+        return alerts.send_digest(rt), ""
     except Exception as exc:  # kept undigested: the next digest retries
         log_event("digest_failed", logging.ERROR, error=str(exc))
-        return 0
+        return 0, (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def digest(rt: Runtime) -> JobResult:
