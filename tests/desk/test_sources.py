@@ -143,3 +143,33 @@ def test_a_web_address_no_crawl_can_fetch_is_refused_before_any_fetch(desk, url)
     assert answer.status_code == 303
     assert f"« {url} » n’est pas une adresse valide" in desk.get("/sources").text
     assert len(load_sources(desk.path).sources) == 2
+
+
+def _flash(client) -> str:  # noqa: ANN001
+    page = client.get("/sources").text
+    start = page.find('class="flash')
+    return " ".join(page[start : page.find("</", start)].split())
+
+
+def test_a_web_address_that_cannot_be_read_is_told_in_french(desk, web):
+    # The crawl's own words were shown: "… : http_404: HTTP 404 for http://…".
+    missing = web.url("/absente/")
+    assert _post(desk, "/sources/ajouter", url=missing).status_code == 303
+    message = _flash(desk)
+    assert f"« {missing} » : page introuvable (404). Aucune source ajoutée" in message
+    assert "http_404" not in message and "HTTP 404 for" not in message
+    assert len(load_sources(desk.path).sources) == 2
+
+
+def test_a_failed_discovery_crawl_shows_no_traceback(desk, monkeypatch):
+    import watcher.collect.discover as discover
+
+    def crashed(url, settings=None, timeout_s=120):  # noqa: ANN001, ANN202
+        detail = 'the discovery crawl failed: Traceback (most recent call last):\n  File "x.py"'
+        raise discover.DiscoveryError(url, "crawl_failed", detail)
+
+    monkeypatch.setattr(discover, "discover_feeds", crashed)
+    _post(desk, "/sources/ajouter", url="https://www.exemple.fr/actualites/")
+    message = _flash(desk)
+    assert "la recherche de flux a échoué (détail dans le journal du bureau)" in message
+    assert "Traceback" not in message and "crawl" not in message

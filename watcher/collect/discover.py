@@ -25,6 +25,19 @@ from watcher.exceptions import WatcherError
 from watcher.settings import CollectSettings
 from watcher.urls import url_problem
 
+
+class DiscoveryError(WatcherError):
+    """The page could not be read: ``kind`` is the collect stage's failure kind
+    (``dns``, ``http_404``...; ``timeout``, ``crawl_failed``), ``detail`` the English
+    text of the message, so the desk can say it in French instead."""
+
+    def __init__(self, url: str, kind: str, detail: str) -> None:
+        super().__init__(f"{url}: {detail}")
+        self.url = url
+        self.kind = kind
+        self.detail = detail
+
+
 COMMON_PATHS = (
     "/feed",
     "/feed/",
@@ -70,14 +83,15 @@ def discover_feeds(
                 timeout=timeout_s,
             )
         except subprocess.TimeoutExpired as exc:
-            raise WatcherError(f"{url}: no answer within {timeout_s:.0f} s") from exc
+            raise DiscoveryError(url, "timeout", f"no answer within {timeout_s:.0f} s") from exc
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
             result = json.loads(line)
             if result.get("error"):
-                raise WatcherError(f"{url}: {result['error']}")
+                kind = str(result["error"]).partition(": ")[0]
+                raise DiscoveryError(url, kind, str(result["error"]))
             return result
-    raise WatcherError(f"{url}: the discovery crawl failed: {done.stderr[-800:]}")
+    raise DiscoveryError(url, "crawl_failed", f"the discovery crawl failed: {done.stderr[-800:]}")
 
 
 def yaml_entry(result: dict[str, Any]) -> str:

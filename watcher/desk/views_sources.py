@@ -3,6 +3,7 @@ maintenant", and a new source from a web address (feed discovery)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from watcher.desk.web import back, flash, french_error, render, translate
 from watcher.exceptions import WatcherError
 from watcher.store import Store
 from watcher.urls import is_http_url, url_problem
+
+logger = logging.getLogger(__name__)
 
 _WARNINGS_FR = [
     (re.compile(r"^never collected$"), "jamais collectée"),
@@ -131,9 +134,22 @@ async def collect_now(request: Request) -> Response:
     return back("/sources")
 
 
+def discovery_error_fr(exc: Any) -> str:
+    """Why a web address gave no source, in French: the crawl's own message is
+    English and technical (a DNS library's words, a child process's stderr)."""
+    if exc.kind == "timeout":
+        reason = "pas de réponse dans le délai"
+    elif exc.kind == "crawl_failed":
+        logger.warning("feed discovery failed for %s: %s", exc.url, exc.detail)
+        reason = "la recherche de flux a échoué (détail dans le journal du bureau)"
+    else:
+        reason = describe_error(exc.kind, None)
+    return f"« {exc.url[:200]} » : {reason}. Aucune source ajoutée ; vérifiez l’adresse."
+
+
 @post_form
 async def add(request: Request) -> Response:
-    from watcher.collect.discover import discover_feeds, yaml_entry
+    from watcher.collect.discover import DiscoveryError, discover_feeds, yaml_entry
 
     state = request.app.state
     form = await request.form()
@@ -160,6 +176,9 @@ async def add(request: Request) -> Response:
             user=request.state.user,
             origin=url,
         )
+    except DiscoveryError as exc:
+        flash(request, discovery_error_fr(exc), "error")
+        return back("/sources")
     except WatcherError as exc:
         flash(request, french_error(exc.message), "error")
         return back("/sources")
