@@ -433,3 +433,33 @@ def test_labels_chosen_before_a_session_ended_come_back_after_a_reload(page, des
     page.click(f"#item-{item} a.edit-link")
     page.wait_for_selector(f"#edit-{item}")
     assert page.locator(".restored").count() == 0  # saved: nothing is restored any more
+
+
+def test_an_item_edited_twice_on_its_own_page_is_saved_twice(page, desk):
+    # The page's forms kept what they first showed: the second save read the
+    # curator's own first one as someone else's change, and was refused (409).
+    item, store = desk.ids["reut"], desk.store
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}/element/{item}/modifier")
+    for title in ("Un premier titre", "Le titre définitif"):
+        page.fill(f"#title-{item}", title)
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click("form.edit-text button")
+        assert answer.value.status == 200
+        _settle(page)
+    form = "form.labels-form"
+    for theme in ("energie", "mutualisation"):
+        page.check(f"{form} input[name=themes][value={theme}]")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click(f"{form} button")
+        assert answer.value.status == 200
+        _settle(page)
+    assert page.locator(".error").count() == 0
+    saved = [(d["field"], d["after"]) for d in reversed(list_decisions(store, week=WEEK))]
+    assert [after for field, after in saved if field == "title"] == [
+        "Un premier titre",
+        "Le titre définitif",
+    ]
+    themes = [set(after) for field, after in saved if field == "labels.themes"]
+    assert len(themes) == 2 and {"energie", "mutualisation"} <= themes[1]
+    assert "mutualisation" not in themes[0]

@@ -293,6 +293,41 @@
     });
   }
 
+  // After a save, what the form holds is what the page shows: its vu_* fields
+  // (what the form showed, for the server's conflict check) take these values,
+  // or the curator's own first save reads as someone else's change and the
+  // next save of the same editor is refused.
+  function markShown(form) {
+    if (!form.elements.vu) { return; }
+    var values = {};
+    enteredFields(form).forEach(function (field) {
+      if (field.type === "checkbox") {
+        values[field.name] = values[field.name] || [];
+        if (field.checked) { values[field.name].push(field.value); }
+        field.defaultChecked = field.checked;
+      } else {
+        values[field.name] = field.value;
+        if (field.tagName === "SELECT") {
+          Array.prototype.forEach.call(field.options, function (o) { o.defaultSelected = o.selected; });
+        } else {
+          field.defaultValue = field.value;
+        }
+      }
+    });
+    Object.keys(values).forEach(function (name) {
+      $$("input[type=hidden]", form).forEach(function (old) {
+        if (old.name === "vu_" + name) { old.remove(); }
+      });
+      [].concat(values[name]).forEach(function (value) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "vu_" + name;
+        input.value = value;
+        form.appendChild(input);
+      });
+    });
+  }
+
   // The session's current CSRF token, once the curator signed in again; every
   // form of the page gets it. Resolves to false while nobody is signed in.
   function refreshToken() {
@@ -333,6 +368,7 @@
         $$(".expired", form).forEach(function (old) { old.remove(); });
         if (!result.ok) { showError(form, result.body); return null; }
         forgetTyped(form);
+        markShown(form);
         return result.body;
       }));
   }
