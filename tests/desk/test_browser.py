@@ -463,3 +463,25 @@ def test_an_item_edited_twice_on_its_own_page_is_saved_twice(page, desk):
     themes = [set(after) for field, after in saved if field == "labels.themes"]
     assert len(themes) == 2 and {"energie", "mutualisation"} <= themes[1]
     assert "mutualisation" not in themes[0]
+
+
+def test_saving_the_labels_keeps_the_title_typed_in_the_same_editor(page, desk):
+    # The card came back without its editor: the title typed but not saved yet
+    # was gone, with no word, when the curator saved the labels first.
+    item, store = desk.ids["reut"], desk.store
+    sign_in(page, desk)
+    page.goto(f"{desk.url}/semaine/{WEEK}")
+    page.click(f"#item-{item} a.edit-link")
+    page.wait_for_selector(f"#edit-{item}")
+    page.fill(f"#title-{item}", "Un titre tapé, pas encore enregistré")
+    page.check(f"#edit-{item} form.labels-form input[name=themes][value=energie]")
+    page.click(f"#edit-{item} form.labels-form button")
+    _settle(page)
+    assert "energie" in effective_labels(store, [item])[item].themes
+    assert page.input_value(f"#title-{item}") == "Un titre tapé, pas encore enregistré"
+    assert page.evaluate("document.activeElement.id") == f"title-{item}"
+    page.click(f"#edit-{item} form.edit-text button")
+    _settle(page)
+    assert page.locator(f"#edit-{item}").count() == 0  # all saved: the editor closes
+    assert "Un titre tapé, pas encore enregistré" in page.inner_text(f"#item-{item} h3")
+    assert [d["field"] for d in list_decisions(store, week=WEEK)].count("labels.themes") == 1

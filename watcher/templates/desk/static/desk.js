@@ -147,11 +147,38 @@
     if (focus !== false) { card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest" }); }
   }
 
+  // The first field of an editor holding input not saved yet (changed since the
+  // page showed it, or since its form was last saved), or null.
+  function unsavedField(editor) {
+    var found = null;
+    $$("form", editor).forEach(function (form) {
+      enteredFields(form).forEach(function (field) {
+        var changed;
+        if (field.type === "checkbox" || field.type === "radio") {
+          changed = field.checked !== field.defaultChecked;
+        } else if (field.tagName === "SELECT") {
+          var initial = 0;
+          Array.prototype.forEach.call(field.options, function (o, i) { if (o.defaultSelected) { initial = i; } });
+          changed = field.selectedIndex !== initial;
+        } else {
+          changed = field.value !== field.defaultValue;
+        }
+        if (changed && !found) { found = field; }
+      });
+    });
+    return found;
+  }
+
   function placeCard(fresh) {
     var old = document.getElementById(fresh.id);
     var wasCurrent = old && old.classList.contains("current");
     var target = $(".cards[data-section='" + fresh.dataset.section + "']");
     if (!old) { return true; }
+    // Saving one form of a card's editor (its labels) must not take away what was
+    // typed in the other (its title): the editor then stays open on the new card.
+    var editor = $(".editor", old);
+    var pending = editor && unsavedField(editor);
+    if (pending) { fresh.appendChild(editor); }
     if (old.dataset.section !== fresh.dataset.section) {
       if (!target) { return false; }  // no such section on the page yet: reload
       old.remove();
@@ -163,6 +190,7 @@
     fresh.hidden = !matches(fresh, filterValues());
     fresh.classList.add("saved");
     if (wasCurrent) { setCurrent(fresh); }
+    if (pending) { pending.focus({ preventScroll: true }); }
     return true;
   }
 
