@@ -234,3 +234,42 @@ def test_desk_pages_and_fragments_are_valid_html(client, tmp_path):
         (tmp_path / f"fragment-{n}.html").write_text(document, encoding="utf-8")
         files.append(tmp_path / f"fragment-{n}.html")
     assert Validator(errors_only=True).validate([str(f) for f in files]) == 0
+
+
+def _card(html: str, item_id: int) -> str:
+    start = html.index(f'id="item-{item_id}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_a_kept_call_closed_on_the_issue_date_says_it_will_not_appear(client):
+    # A deadline typed in the past (a wrong year) left the call "Retenu" on the
+    # desk, counted among the kept, and silently out of the bulletin.
+    item = client.ids["chaleur"]
+    warning = "cet appel clos n’y figurera pas"
+    assert warning not in _card(client.get(f"/semaine/{WEEK}").text, item)
+    _post(client, f"/semaine/{WEEK}/element/{item}/statut", status="kept")
+    answer = _post(
+        client,
+        f"/semaine/{WEEK}/element/{item}/etiquettes",
+        fetch=True,
+        type="appel_a_projets",
+        themes="energie",
+        scope="grand_est",
+        deadline="2025-12-15",
+    )
+    assert answer.status_code == 200
+    assert warning in _flat(answer.text)  # the card desk.js swaps in at once
+    card = _flat(_card(client.get(f"/semaine/{WEEK}").text, item))
+    assert "Retenu" in card
+    assert "Date limite antérieure à la parution du bulletin (30 novembre 2026)" in card
+    bulletin = build_bulletin(client.store, WEEK, client.settings)
+    assert item not in [e.item_id for s in bulletin.sections for e in s.entries]
+    _post(
+        client,
+        f"/semaine/{WEEK}/element/{item}/etiquettes",
+        type="appel_a_projets",
+        themes="energie",
+        scope="grand_est",
+        deadline="2026-12-15",
+    )
+    assert warning not in _card(client.get(f"/semaine/{WEEK}").text, item)

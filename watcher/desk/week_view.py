@@ -10,11 +10,13 @@ Filters.from_query(params) / .matches(card)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from watcher.base.weeks import issue_date
 from watcher.desk.explain import explain
 from watcher.publish.bulletin import candidates
-from watcher.publish.selection import SECTION_ORDER, section_titles
+from watcher.publish.selection import SECTION_ORDER, as_date, section_titles
 from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
@@ -77,8 +79,11 @@ class Filters:
         )
 
 
-def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) -> dict[str, Any]:
+def _decorate(
+    row: dict[str, Any], curated: bool, explanations: dict[str, Any], issued: date
+) -> dict[str, Any]:
     labels = row.get("labels") or {}
+    deadline = as_date(labels.get("deadline"))
     entry = row.get("entry") or {}
     status = row["status"] if curated else ("kept" if row.get("auto") else "candidate")
     why: dict[str, list[str]] = {}
@@ -110,6 +115,12 @@ def _decorate(row: dict[str, Any], curated: bool, explanations: dict[str, Any]) 
         ],
         "event": row.get("event"),
         "shows_event": labels.get("type") in EVENT_TYPES,
+        # The bulletin leaves out a call closed on its issue date (selection.is_closed),
+        # kept or not: the card says so, or a mistyped year drops it without a word.
+        "closed_call": labels.get("type") == "appel_a_projets"
+        and deadline is not None
+        and deadline < issued,
+        "issue_date": issued,
     }
 
 
@@ -128,7 +139,8 @@ def week_cards(store: Store, week: str, settings: Settings) -> list[dict[str, An
     rows = candidates(store, week, settings)
     curated = store_bulletins.is_curated(store, week)
     explanations = desk_store.get_explanations(store, [r["id"] for r in rows])
-    return [_decorate(r, curated, explanations.get(r["id"], {})) for r in rows]
+    issued = issue_date(week)
+    return [_decorate(r, curated, explanations.get(r["id"], {}), issued) for r in rows]
 
 
 def week_sections(
@@ -181,7 +193,7 @@ def one_card(store: Store, week: str, settings: Settings, item_id: int) -> dict[
         auto=False,
     )
     explanations = desk_store.get_explanations(store, [item_id]).get(item_id, {})
-    card = _decorate(row, True, explanations)
+    card = _decorate(row, True, explanations, issue_date(week))
     card["orderable"] = card["section"] in ORDERED_SECTIONS
     return card
 
