@@ -12,7 +12,7 @@ from watcher.schedule import jobs
 from watcher.schedule.runtime import install, run_job
 from watcher.store import jobs as store_jobs
 
-from .conftest import make_settings, paris
+from .conftest import PARIS, make_settings, paris
 
 
 @dataclass
@@ -184,3 +184,97 @@ def test_a_send_stopped_by_the_scheduler_is_interrupted_not_ok(stages, runtime, 
     assert seen["stop"] is runtime.stopping
     run = store_jobs.last_job_runs(runtime.store)["send"]
     assert run["outcome"] == "interrupted" and "stopped before 2 reader(s)" in run["detail"]
+
+
+def _sent_by_hand(store, week: str, reader: int) -> None:  # noqa: ANN001
+    """What `watcher send --week` leaves in the delivery log."""
+    from watcher.store import delivery as store_delivery
+
+    row = store_delivery.begin_attempt(
+        store, week=week, edition=1, subscriber_id=reader, email="eau@example.org", items=2
+    )
+    store_delivery.finish_attempt(store, row["id"], status="sent")
+
+
+def _unsent(store) -> dict[str, str]:  # noqa: ANN001
+    return {
+        a["subject"]: a["detail"]
+        for a in store_jobs.open_alerts(store)
+        if a["kind"] == "week_unsent"
+    }
+
+
+def test_a_send_week_coalesced_away_is_an_alert_until_sent(stages, runtime, start_manual):
+    """Off from Tuesday 24 November to Tuesday 8 December: the sends of 30 November
+    (2026-W48) and 7 December (2026-W49) were folded into one, W49's; W48's bulletin
+    was dropped without a missed-run event, so without a word to the team."""
+    from watcher.schedule.alerts import compose_digest
+    from watcher.store import delivery as store_delivery
+    from watcher.store.jobs import undigested_alerts
+
+    with time_machine.travel(paris(2026, 11, 1, 12, 0), tick=False):
+        reader = store_delivery.insert_subscriber(runtime.store, email="eau@example.org")
+    stages.published.add("2026-W47")
+    scheduler, clock = start_manual(paris(2026, 11, 23, 7, 0))
+    clock.at(paris(2026, 11, 23, 8, 0))
+    scheduler.shutdown(wait=False)
+
+    scheduler2, clock2 = start_manual(paris(2026, 12, 8, 10, 0))
+    # Told at start, before the catch-up runs.
+    assert _unsent(runtime.store) == {
+        "2026-W48": "le bulletin 2026-W48 n'est pas parti : le planificateur ne tournait pas "
+        "à l'heure de son envoi (le 30/11/2026 à 08:00) et ne rattrape que le plus récent ; "
+        "pour l'envoyer quand même : watcher bulletin publish --week 2026-W48 puis "
+        "watcher send --week 2026-W48"
+    }
+    clock2.at(paris(2026, 12, 8, 10, 0))
+    # The readers get the latest week only, not two bulletins at once; W48 stays reported.
+    assert [c for c in stages.calls if c[0] == "send_week"] == [
+        ("send_week", "2026-W47"),
+        ("send_week", "2026-W49"),
+    ]
+    assert list(_unsent(runtime.store)) == ["2026-W48"]
+    subject, body = compose_digest(undigested_alerts(runtime.store), PARIS)
+    assert "bulletins jamais envoyés (1)" in subject
+    assert "== Bulletins jamais envoyés (1) ==" in body and "watcher send --week 2026-W48" in body
+
+    # The team sends it by hand: the nightly check closes the alert; the send does too.
+    _sent_by_hand(runtime.store, "2026-W48", reader)
+    with time_machine.travel(paris(2026, 12, 9, 3, 30), tick=False):
+        assert jobs.check_unsent_weeks(runtime) == []
+    assert _unsent(runtime.store) == {}
+
+
+def test_only_weeks_owed_by_a_scheduler_that_was_not_running_are_reported(
+    stages, runtime, tmp_path
+):
+    from watcher.store import delivery as store_delivery
+
+    def check(at):  # noqa: ANN001, ANN202
+        with time_machine.travel(at, tick=False):
+            return jobs.check_unsent_weeks(runtime)
+
+    late_monday = paris(2026, 12, 14, 8, 0)  # sends 2026-W50
+    with time_machine.travel(paris(2026, 11, 24, 12, 0), tick=False):
+        reader = store_delivery.insert_subscriber(runtime.store, email="eau@example.org")
+    stages.published.update({"2026-W45", "2026-W46", "2026-W47", "2026-W48"})
+    # A fresh install: weeks published before it ever sent are none of its business.
+    assert check(late_monday) == []
+    with time_machine.travel(paris(2026, 11, 9, 8, 0), tick=False):  # sends W45
+        assert run_job("send") == "ok"
+    # W46 (16/11) and W47 (23/11) were due before anyone had subscribed; W48 was sent by
+    # hand meanwhile; W49 (7/12) is owed; W50 is the week sent now.
+    _sent_by_hand(runtime.store, "2026-W48", reader)
+    assert check(late_monday) == ["2026-W49"]
+    # Not published (uncurated_week = automatic would have): publish it, then send it.
+    assert "watcher bulletin publish --week 2026-W49 puis" in _unsent(runtime.store)["2026-W49"]
+    # With uncurated_week = skip an unpublished week would not have gone out at all.
+    runtime.settings = make_settings(tmp_path, uncurated_week="skip")
+    store_jobs.resolve_alerts(runtime.store, "week_unsent")
+    assert check(late_monday) == []
+    stages.published.add("2026-W49")
+    assert check(late_monday) == ["2026-W49"]
+    assert _unsent(runtime.store)["2026-W49"].endswith(": watcher send --week 2026-W49")
+    # Eight weeks after its send time a bulletin is stale: its alert closes by itself.
+    assert check(paris(2027, 2, 1, 8, 0)) == ["2026-W49"]
+    assert check(paris(2027, 2, 1, 9, 0)) == []

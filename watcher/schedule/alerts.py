@@ -57,6 +57,13 @@ KINDS: dict[str, tuple[str, str]] = {
         "Le planificateur était arrêté (ou occupé) à l'heure prévue, au-delà du délai de "
         "rattrapage : la tâche n'a pas été lancée.",
     ),
+    "week_unsent": (
+        "Bulletins jamais envoyés",
+        "Le planificateur était arrêté à l'heure de plusieurs envois : il n'a rattrapé que "
+        "le bulletin le plus récent, pour ne pas envoyer d'un coup des bulletins périmés. "
+        "L'alerte se ferme quand la semaine est envoyée (commande indiquée), ou d'elle-même "
+        "huit semaines après l'envoi prévu.",
+    ),
     "config_error": ("Configuration invalide", "Corriger le fichier indiqué."),
 }
 

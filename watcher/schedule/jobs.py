@@ -9,10 +9,10 @@ one stage is broken, and that job alone fails and is reported.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from watcher.base.weeks import week_of
+from watcher.base.weeks import week_dates, week_of
 from watcher.exceptions import ConfigError
 from watcher.schedule import alerts
 from watcher.schedule.crawl import due_sources
@@ -47,6 +47,84 @@ def send_week_of(rt: Runtime) -> str:
     due = WEEKDAYS.index(weekday(rt.settings.schedule.send_day))
     last_send_day = now - timedelta(days=(now.weekday() - due) % 7)
     return week_of(last_send_day - timedelta(days=7), rt.tz)
+
+
+def send_slot(rt: Runtime, week: str) -> datetime:
+    """When the scheduler sends ``week``: the first send day after it, at the send time."""
+    s = rt.settings.schedule
+    due = WEEKDAYS.index(weekday(s.send_day))
+    hour, minute = (int(part) for part in s.send_time.split(":"))
+    day = week_dates(week)[0] + timedelta(days=7 + due)
+    return datetime.combine(day, time(hour, minute), rt.tz)
+
+
+# How far back a week lost to downtime is reported, and how long its alert stays open
+# unless sent: a bulletin older than that is stale news.
+UNSENT_HORIZON_WEEKS = 8
+
+
+def check_unsent_weeks(rt: Runtime) -> list[str]:
+    """An alert for each week the scheduler should have sent and never did; the weeks open.
+
+    Missed runs are coalesced: back after days off across two send days, the scheduler
+    sends the latest week only (readers do not get two stale bulletins at once), and
+    the earlier one was dropped without a word. Such a week is older than the one sent
+    now, its send time fell after the last send run (the scheduler was in charge, and
+    did not run), some active reader had subscribed by then, it is published (or would
+    have been: ``uncurated_week = automatic``) and no message of it is logged. Its alert
+    closes once the week is sent (``watcher send --week``), or past the horizon.
+    """
+    from watcher.store.bulletins import is_published
+    from watcher.store.delivery import delivery_counts, list_subscribers
+
+    now = rt.now()
+    oldest = now - timedelta(weeks=UNSENT_HORIZON_WEEKS)
+
+    def sent(week: str) -> bool:
+        return bool(delivery_counts(rt.store, week)[1])
+
+    for row in alerts.open_alerts(rt.store):
+        if row["kind"] == "week_unsent" and (
+            sent(row["subject"]) or send_slot(rt, row["subject"]) < oldest
+        ):
+            alerts.clear(rt, "week_unsent", row["subject"])
+    last_run = store_jobs.last_finished_start(rt.store, "send")
+    if last_run is not None:
+        joined = [r["created_at"] for r in list_subscribers(rt.store, status="active")]
+        monday = week_dates(send_week_of(rt))[0]
+        for back in range(1, UNSENT_HORIZON_WEEKS + 1):
+            week = week_of(monday - timedelta(weeks=back))
+            slot = send_slot(rt, week)
+            if slot <= last_run or slot < oldest:
+                break  # sent, or tried, by that run; or stale
+            if sent(week) or not any(at <= slot for at in joined):
+                continue
+            published = is_published(rt.store, week)
+            if not published and rt.settings.schedule.uncurated_week == "skip":
+                continue  # nothing would have gone out: the team had not published it
+            how = (
+                f"watcher send --week {week}"
+                if published
+                else f"watcher bulletin publish --week {week} puis watcher send --week {week}"
+            )
+            alerts.alert(
+                rt,
+                "week_unsent",
+                week,
+                f"le bulletin {week} n'est pas parti : le planificateur ne tournait pas à "
+                f"l'heure de son envoi (le {slot:%d/%m/%Y à %H:%M}) et ne rattrape que le plus "
+                f"récent ; pour l'envoyer quand même : {how}",
+            )
+    return sorted(r["subject"] for r in alerts.open_alerts(rt.store) if r["kind"] == "week_unsent")
+
+
+def report_unsent_weeks(rt: Runtime) -> None:
+    """check_unsent_weeks, logged when the store fails: a report on other weeks must not
+    fail this job's own work, nor the scheduler's start."""
+    try:
+        check_unsent_weeks(rt)
+    except Exception as exc:
+        log_event("unsent_check_failed", logging.ERROR, error=(str(exc).splitlines() or [""])[0])
 
 
 def _sources(rt: Runtime) -> list[Any]:
@@ -206,6 +284,7 @@ def send(rt: Runtime) -> JobResult:
     from watcher.store.bulletins import is_published
 
     week = send_week_of(rt)
+    report_unsent_weeks(rt)  # the weeks before this one that never went out
     mode = rt.settings.schedule.uncurated_week
     if not is_published(rt.store, week):
         if mode == "skip":
@@ -300,6 +379,7 @@ def health(rt: Runtime) -> JobResult:
         counts = None
     free = alerts.check_disk(rt)
     alerts.check_sends(rt)
+    report_unsent_weeks(rt)
     sent, error = _digest_quietly(rt)
     checked = (
         f"{counts['failing']} sources failing, {counts['silent']} silent"

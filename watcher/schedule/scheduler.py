@@ -282,6 +282,11 @@ def start(
         interrupted_runs=interrupted,
     )
     _resume_interrupted_send(rt, scheduler, definitions)
+    # Told at start, not at the next send a week away: the weeks that missed runs,
+    # coalesced into the latest one, dropped without a word.
+    from watcher.schedule.jobs import report_unsent_weeks
+
+    report_unsent_weeks(rt)
     for job in scheduler.get_jobs():
         log_event("job_next", job=job.id, next_run=_fmt(job.next_run_time))
     scheduler.resume()  # runs what is due now, missed runs included (once, within grace)
