@@ -17,16 +17,18 @@ import time_machine
 import yaml
 
 from tests.shared import make_settings
-from watcher.base.weeks import week_of
+from watcher.base.weeks import week_dates, week_of
 from watcher.deliver import add_subscriber
 from watcher.demo import DEMO_API_KEY, DemoServer, demo_settings, write_demo_sources
 from watcher.demo.sources import DEMO_KEY_ENV
 from watcher.schedule import make_runtime
 from watcher.schedule.logs import remove_handlers, setup_logging
-from watcher.schedule.runtime import install, run_job
+from watcher.schedule.runtime import Runtime, install, run_job
 from watcher.schedule.scheduler import start
+from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import jobs as store_jobs
+from watcher.store.items import iter_items
 
 from .conftest import PARIS, Clock, ManualScheduler
 
@@ -59,6 +61,25 @@ def model_dir(request, tmp_path) -> Path:  # noqa: ANN001
     return Path(cache.mkdir("watcher-schedule-model")) if cache else tmp_path / "model"
 
 
+def _start_with_a_crawl(
+    root: Path, sources_path: Path, base_settings: Settings, model_dir: Path
+) -> tuple[Store, Runtime, ManualScheduler, datetime]:
+    """A fresh install at the real now: subscribers, the scheduler, and its first crawl."""
+    settings = demo_settings(root / "out", base_settings)
+    settings = settings.model_copy(
+        update={"classify": settings.classify.model_copy(update={"model_dir": model_dir})}
+    )
+    store = Store(root / "watcher.db")
+    rt = make_runtime(store, settings, sources_path=sources_path)
+    begin = datetime.now(PARIS).replace(second=0, microsecond=0)
+    with time_machine.travel(begin, tick=False):
+        for email, themes in SUBSCRIBERS:
+            add_subscriber(store, email, themes=themes)
+        scheduler = start(rt, executor="debug", scheduler_class=ManualScheduler)
+    Clock(scheduler).at(begin)  # the collect due at once runs the crawl, to its end
+    return store, rt, scheduler, begin
+
+
 def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir):
     inbox, port = smtp
     monkeypatch.setenv(DEMO_KEY_ENV, DEMO_API_KEY)
@@ -68,12 +89,7 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
         smtp_port=port,
         schedule={"curators_email": "curateurs@example.org", "failing_runs_alert": 1},
     )
-    settings = demo_settings(tmp_path / "out", base)
-    settings = settings.model_copy(
-        update={"classify": settings.classify.model_copy(update={"model_dir": model_dir})}
-    )
     handlers = setup_logging(log_file, console=False)
-    store = Store(tmp_path / "watcher.db")
     try:
         with DemoServer() as base_url:
             sources_path = write_demo_sources(base_url, tmp_path / "sources.yaml")
@@ -83,19 +99,31 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
             ]
             sources_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
-            rt = make_runtime(store, settings, sources_path=sources_path)
-            begin = datetime.now(PARIS).replace(second=0, microsecond=0)
-            # Until both the next Thursday's draft and the Monday send of this week's
-            # bulletin (the week the crawl's items were first seen in) have run.
-            draft_at = _next(begin, 3, 14)
-            monday = begin.date() - timedelta(days=begin.weekday())
-            send_at = datetime.combine(monday + timedelta(days=7), time(8, 0), PARIS)
+            # The scheduler's clock is frozen while the crawl child runs on the real one:
+            # its items are first seen when it saves them, a minute before Monday 00:00
+            # (Paris) or after it. The week is theirs, and the fake clock goes on from
+            # then. A crawl that ran across midnight split its items between two weeks:
+            # a fresh install again, a week away from the next midnight.
+            for attempt in ("first", "again"):
+                first_mail = len(inbox.messages)
+                store, rt, scheduler, begin = _start_with_a_crawl(
+                    tmp_path / attempt, sources_path, base, model_dir
+                )
+                seen = [item.first_seen for item in iter_items(store)]
+                assert seen, "the crawl saved no item"
+                weeks = {week_of(moment) for moment in seen}
+                if len(weeks) == 1:
+                    break
+                scheduler.shutdown(wait=False)
+            assert len(weeks) == 1, weeks
+            [week] = weeks
+            resume = max(begin, max(seen).astimezone(PARIS))
+            # Until both the next Thursday's draft and the Monday send of the week the
+            # crawl's items were first seen in have run.
+            draft_at = _next(resume, 3, 14)
+            send_at = datetime.combine(week_dates(week)[0] + timedelta(days=7), time(8, 0), PARIS)
             end = max(draft_at, send_at) + timedelta(hours=1)
-            with time_machine.travel(begin, tick=False):
-                for email, themes in SUBSCRIBERS:
-                    add_subscriber(store, email, themes=themes)
-                scheduler = start(rt, executor="debug", scheduler_class=ManualScheduler)
-            Clock(scheduler).run(begin, end, step_min=60)
+            Clock(scheduler).run(resume, end, step_min=60)
 
             # Then a restart and a second, manual send the same morning: nothing twice.
             scheduler.shutdown(wait=False)
@@ -118,7 +146,8 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     assert len(crawls) == 1  # one crawl for all the due sources
 
     by_rcpt: dict[str, list] = {}
-    for (_sender, rcpts), msg in zip(inbox.envelopes, inbox.messages, strict=True):
+    envelopes, messages = inbox.envelopes[first_mail:], inbox.messages[first_mail:]
+    for (_sender, rcpts), msg in zip(envelopes, messages, strict=True):
         for rcpt in rcpts:
             by_rcpt.setdefault(rcpt, []).append(msg)
     reminders = by_rcpt.get("curateurs@example.org", [])
@@ -132,7 +161,6 @@ def test_a_demo_week_in_accelerated_time(tmp_path, smtp, monkeypatch, model_dir)
     assert all(len(mails) <= 1 for mails in bulletins.values()), bulletins
     assert sum(len(m) for m in bulletins.values()) >= 1
     sent = [r for r in runs if r["job_id"] == "send" and r["outcome"] == "ok"]
-    week = week_of(begin)  # the crawl's items were first seen this week
     assert any(r["detail"].startswith(week) and " 0 sent" not in r["detail"] for r in sent)
     # The manual send after the restart found that week already sent.
     assert sent[0]["trigger"] == "manual" and " 0 sent" in sent[0]["detail"]
