@@ -9,6 +9,7 @@ in production); `run_with_chromium(check)` runs a check in a thread of its own.
 from __future__ import annotations
 
 import functools
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ def serve(folder: Path, sub_path: str = "", keep_alive: bool = False) -> Iterato
     (e.g. "veille/"), the site is served one folder down, as under a sub-path;
     with `keep_alive`, over HTTP/1.1 with persistent connections."""
     root = Path(folder)
+    holder: Path | None = None
     if sub_path:
         # A parent folder holding only a link to the site: the site lives at /<sub_path>.
         import tempfile
@@ -57,6 +59,8 @@ def serve(folder: Path, sub_path: str = "", keep_alive: bool = False) -> Iterato
     finally:
         server.shutdown()
         server.server_close()
+        if holder is not None:  # each run left a folder in /tmp for good
+            shutil.rmtree(holder, ignore_errors=True)
 
 
 def run_with_chromium(check: Callable[[Any], Any]) -> Any:
