@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -892,3 +894,41 @@ def test_past_the_cap_a_stored_entry_is_still_taken_and_a_new_one_left(web, stor
         )
     assert set(stored) == {"Entrée a", "Entrée b"}  # c waits for the next run
     assert by_g == {stored["Entrée a"], stored["Entrée b"]}  # a, though past the cap, is g's too
+
+
+def test_a_killed_crawls_temporary_folder_is_removed_by_the_next(
+    web, store, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001, E501
+    """A crawl whose parent was killed left its job file (the database URL) and log
+    in the temporary folder for good; the next crawl removes them, and only them."""
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    killed = tmp_path / f"watcher-crawl-{int(dead.stdout)}-x1y2z3"
+    killed.mkdir()
+    (killed / "job.json").write_text("{}", encoding="utf-8")
+    running = tmp_path / f"watcher-crawl-{os.getppid()}-a1b2c3"  # a live process's
+    running.mkdir()
+    unknown = tmp_path / "watcher-crawl-notes"
+    unknown.mkdir()
+    older_version = tmp_path / "watcher-crawl-k3j_9x2a"  # no pid: gone once a day old
+    (older_version / "job.json").parent.mkdir()
+    (older_version / "job.json").write_text("{}", encoding="utf-8")
+    day_ago = time.time() - 2 * 86400
+    os.utime(older_version / "job.json", (day_ago, day_ago))
+    os.utime(older_version, (day_ago, day_ago))
+    recent_older = tmp_path / "watcher-crawl-abcd1234"  # may still be at work
+    recent_older.mkdir()
+
+    serve_feed(web, "/feed.xml", 1)
+    sources = sources_from("sources:\n" + feed_source("feed", web.url("/feed.xml")))
+    report = run_collect(sources, db=store, settings=fast_settings())
+    assert by_source(report)["feed"].status == "ok"
+    assert not killed.exists() and not older_version.exists()
+    assert sorted(p.name for p in tmp_path.glob("watcher-crawl-*")) == sorted(
+        [running.name, unknown.name, recent_older.name]
+    )  # the crawl's own folder is gone too

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -23,6 +25,7 @@ from watcher.collect.lock import HeldLock, crawl_lock
 from watcher.collect.process import run_child
 from watcher.config import Source, SourcesFile
 from watcher.exceptions import ConfigError
+from watcher.files import left_by_dead_processes, left_long_ago
 from watcher.models import CrawlExit, RunReport, SourceReport
 from watcher.settings import CollectSettings, Settings
 from watcher.store import Store
@@ -148,6 +151,23 @@ def run_collect(
             store.close()
 
 
+_CRAWL_FOLDER_PID = re.compile(r"^watcher-crawl-(\d+)-")
+_OLD_CRAWL_FOLDER = re.compile(r"watcher-crawl-[a-z0-9_]{8}")  # tempfile's own names
+
+
+def _remove_killed_crawls_folders() -> None:
+    """A crawl whose parent was killed (SIGKILL, a power cut) left its job file and
+    log in the temporary folder for good: its pid in the name tells it is gone, and
+    older versions' unnamed ones go once untouched for a day."""
+    tmp = Path(tempfile.gettempdir())
+    left = [
+        *left_by_dead_processes(tmp, "watcher-crawl-*", pid_in=_CRAWL_FOLDER_PID).values(),
+        *left_long_ago(tmp, "watcher-crawl-*", _OLD_CRAWL_FOLDER),
+    ]
+    for folder in left:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _crawl(
     store: Store,
     run_id: int,
@@ -163,7 +183,8 @@ def _crawl(
 ) -> CrawlExit:
     """The crawl process over ``selected`` for run ``run_id``; what it left unfinished
     is recorded on the run."""
-    with tempfile.TemporaryDirectory(prefix="watcher-crawl-") as tmp:
+    _remove_killed_crawls_folders()
+    with tempfile.TemporaryDirectory(prefix=f"watcher-crawl-{os.getpid()}-") as tmp:
         job_path = Path(tmp) / "job.json"
         job = {
             "db": store.url,
