@@ -278,3 +278,129 @@ def test_only_weeks_owed_by_a_scheduler_that_was_not_running_are_reported(
     # Eight weeks after its send time a bulletin is stale: its alert closes by itself.
     assert check(paris(2027, 2, 1, 8, 0)) == ["2026-W49"]
     assert check(paris(2027, 2, 1, 9, 0)) == []
+
+
+def _reader(store) -> int:  # noqa: ANN001
+    from watcher.store import delivery as store_delivery
+
+    with time_machine.travel(paris(2026, 11, 1, 12, 0), tick=False):
+        return store_delivery.insert_subscriber(store, email="eau@example.org")
+
+
+@pytest.mark.parametrize("how", ["raised", "nobody reached"])
+def test_a_week_whose_send_failed_outright_stays_reported_until_sent(how, stages, runtime):
+    """SMTP down all Monday, or the job raised: « Tâches en échec » closed with the next
+    week's send, and the failed week was never reported nor sent."""
+    reader = _reader(runtime.store)
+    stages.published.update({"2026-W47", "2026-W48", "2026-W49"})
+    with time_machine.travel(paris(2026, 11, 23, 8, 0), tick=False):
+        assert run_job("send") == "ok"  # W47: the scheduler was in charge
+
+    def down(store, week, settings, **kwargs):  # noqa: ANN001, ANN202, ANN003
+        stages.calls.append(("send_week", week))
+        if how == "raised":
+            raise ConnectionRefusedError("SMTP injoignable")
+        return FakeReport(failed={"eau@example.org": "TransientError: refused"})
+
+    deliver = __import__("sys").modules["watcher.deliver"]
+    deliver.send_week, working = down, deliver.send_week
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "failed"
+    # The night's check already names the week and the command.
+    with time_machine.travel(paris(2026, 12, 1, 3, 30), tick=False):
+        assert jobs.check_unsent_weeks(runtime) == ["2026-W48"]
+    assert _unsent(runtime.store)["2026-W48"] == (
+        "le bulletin 2026-W48 n'est pas parti : son envoi du 30/11/2026 à 08:00 a échoué "
+        "(voir le journal) et n'a pas été refait ; pour l'envoyer quand même : "
+        "watcher send --week 2026-W48"
+    )
+    deliver.send_week = working
+    with time_machine.travel(paris(2026, 12, 7, 8, 0), tick=False):
+        assert run_job("send") == "ok"  # W49 goes out, W48 not with it
+    assert [c[1] for c in stages.calls if c[0] == "send_week"] == [
+        "2026-W47",
+        "2026-W48",
+        "2026-W49",
+    ]
+    assert not [a for a in store_jobs.open_alerts(runtime.store) if a["kind"] == "job_failed"]
+    assert list(_unsent(runtime.store)) == ["2026-W48"]
+    with time_machine.travel(paris(2026, 12, 8, 3, 30), tick=False):
+        assert jobs.check_unsent_weeks(runtime) == ["2026-W48"]
+    # Sent by hand: closed.
+    _sent_by_hand(runtime.store, "2026-W48", reader)
+    with time_machine.travel(paris(2026, 12, 9, 3, 30), tick=False):
+        assert jobs.check_unsent_weeks(runtime) == []
+
+
+def test_a_week_whose_messages_all_failed_is_not_sent_by_the_failed_rows(stages, runtime):
+    """Failed delivery rows (SMTP down for every reader) are not a week sent."""
+    from watcher.store import delivery as store_delivery
+
+    reader = _reader(runtime.store)
+    stages.published.update({"2026-W47", "2026-W48"})
+    with time_machine.travel(paris(2026, 11, 23, 8, 0), tick=False):
+        run_job("send")
+    with time_machine.travel(MONDAY, tick=False):
+        row = store_delivery.begin_attempt(
+            runtime.store,
+            week="2026-W48",
+            edition=1,
+            subscriber_id=reader,
+            email="eau@example.org",
+            items=2,
+        )
+        store_delivery.finish_attempt(runtime.store, row["id"], status="failed", error="refused")
+        stages.report = FakeReport(failed={"eau@example.org": "refused"})
+        assert run_job("send") == "failed"
+    with time_machine.travel(paris(2026, 12, 1, 3, 30), tick=False):
+        assert jobs.check_unsent_weeks(runtime) == ["2026-W48"]
+
+
+def test_the_week_a_send_owes_changes_at_the_send_time_not_at_midnight(runtime):
+    with time_machine.travel(paris(2026, 11, 30, 7, 59), tick=False):
+        assert jobs.send_week_of(runtime) == "2026-W47"
+    with time_machine.travel(MONDAY, tick=False):
+        assert jobs.send_week_of(runtime) == "2026-W48"
+
+
+def test_an_early_catch_up_sends_nothing_early_and_reports_the_week_it_caught_up(
+    stages, runtime, start_manual, tmp_path
+):
+    """Send grace of a week; off from Saturday 21 November to Monday 30 at 07:00: the
+    23 November send (2026-W47) was caught up at 07:00 and sent 2026-W48, the week that
+    had just ended, an hour before the curators' deadline; W47 was never sent."""
+    runtime.settings = make_settings(tmp_path, send_misfire_grace_s=7 * 86400)
+    _reader(runtime.store)
+    stages.published.update({"2026-W46", "2026-W47"})
+    scheduler, clock = start_manual(paris(2026, 11, 16, 7, 0))
+    clock.at(paris(2026, 11, 16, 8, 0))  # sends W46
+    scheduler.shutdown(wait=False)
+
+    scheduler2, clock2 = start_manual(paris(2026, 11, 30, 7, 0))
+    clock2.at(paris(2026, 11, 30, 7, 0))
+    assert [c for c in stages.calls if c[0] != "send_week" or c[1] != "2026-W46"] == []
+    assert "watcher send --week 2026-W47" in _unsent(runtime.store)["2026-W47"]
+    assert store_jobs.last_job_runs(runtime.store)["send"]["outcome"] == "skipped"
+    stages.published.add("2026-W48")  # the curators publish before 08:00
+    clock2.at(paris(2026, 11, 30, 8, 0))
+    assert [c for c in stages.calls if c[0] == "send_week"] == [
+        ("send_week", "2026-W46"),
+        ("send_week", "2026-W48"),
+    ]
+    assert ("publish", "2026-W48", jobs.SCHEDULE_USER) not in stages.calls
+    assert list(_unsent(runtime.store)) == ["2026-W47"]
+
+
+def test_a_catch_up_well_before_the_next_send_still_sends_the_week_it_owes(
+    stages, runtime, start_manual, tmp_path
+):
+    runtime.settings = make_settings(tmp_path, send_misfire_grace_s=7 * 86400)
+    _reader(runtime.store)
+    stages.published.update({"2026-W46", "2026-W47"})
+    scheduler, clock = start_manual(paris(2026, 11, 16, 7, 0))
+    clock.at(paris(2026, 11, 16, 8, 0))
+    scheduler.shutdown(wait=False)
+    scheduler2, clock2 = start_manual(paris(2026, 11, 26, 9, 0))  # Thursday, 3 days late
+    clock2.at(paris(2026, 11, 26, 9, 0))
+    assert [c[1] for c in stages.calls if c[0] == "send_week"] == ["2026-W46", "2026-W47"]
+    assert _unsent(runtime.store) == {}

@@ -37,16 +37,25 @@ def draft_week(rt: Runtime) -> str:
 
 
 def send_week_of(rt: Runtime) -> str:
-    """Monday's bulletin is the one of the week that just ended.
+    """The bulletin the send owes now: the week of the latest send slot passed.
 
-    Counted from the last send day on or before today, not from today: a Sunday send
-    caught up on Monday (after downtime) is still the bulletin that was due on Sunday,
-    or that week would never go out. With the default Monday both readings agree.
+    Counted from the last send day and time on or before now, not from today: a
+    Sunday send caught up on Monday (after downtime) is still the bulletin that was
+    due on Sunday, or that week would never go out; and a send run on the send day
+    before the send time (a catch-up of last week's slot, a resumed send) is last
+    week's, not the week that just ended, an hour early, before the curators' deadline.
     """
     now = rt.now().astimezone(rt.tz)
     due = WEEKDAYS.index(weekday(rt.settings.schedule.send_day))
     last_send_day = now - timedelta(days=(now.weekday() - due) % 7)
-    return week_of(last_send_day - timedelta(days=7), rt.tz)
+    week = week_of(last_send_day - timedelta(days=7), rt.tz)
+    if send_slot(rt, week) > now:
+        week = _next_week(week, -1)
+    return week
+
+
+def _next_week(week: str, step: int = 1) -> str:
+    return week_of(week_dates(week)[0] + timedelta(weeks=step))
 
 
 def send_slot(rt: Runtime, week: str) -> datetime:
@@ -61,68 +70,103 @@ def send_slot(rt: Runtime, week: str) -> datetime:
 # How far back a week lost to downtime is reported, and how long its alert stays open
 # unless sent: a bulletin older than that is stale news.
 UNSENT_HORIZON_WEEKS = 8
+# A catch-up this close to the next send is not sent: readers would get two bulletins
+# within hours. The next send goes out on time; the late week is reported, for the team.
+CATCH_UP_MIN_GAP = timedelta(hours=24)
+# Send runs after which a week is settled: sent, or its own alert says why not
+# (unpublished with uncurated_week = skip, a catch-up given up: week_unsent).
+_SETTLED = {"ok", "skipped"}
 
 
-def check_unsent_weeks(rt: Runtime) -> list[str]:
+def _week_went_out(rt: Runtime, week: str) -> bool:
+    """Some reader got it, or may have: a week whose every message failed did not."""
+    from watcher.store.delivery import delivery_counts
+
+    return any(n for status, n in delivery_counts(rt.store, week)[1].items() if status != "failed")
+
+
+def _owed(rt: Runtime, week: str) -> str | None:
+    """The command that sends ``week``, when some reader was owed it; else None.
+
+    Owed: some active reader had subscribed by its send time, and it is published (or
+    would have been: ``uncurated_week = automatic``)."""
+    from watcher.store.bulletins import is_published
+    from watcher.store.delivery import list_subscribers
+
+    slot = send_slot(rt, week)
+    if not any(r["created_at"] <= slot for r in list_subscribers(rt.store, status="active")):
+        return None
+    if is_published(rt.store, week):
+        return f"watcher send --week {week}"
+    if rt.settings.schedule.uncurated_week == "skip":
+        return None  # nothing would have gone out: the team had not published it
+    return f"watcher bulletin publish --week {week} puis watcher send --week {week}"
+
+
+def check_unsent_weeks(rt: Runtime, *, include_current: bool = True) -> list[str]:
     """An alert for each week the scheduler should have sent and never did; the weeks open.
 
-    Missed runs are coalesced: back after days off across two send days, the scheduler
-    sends the latest week only (readers do not get two stale bulletins at once), and
-    the earlier one was dropped without a word. Such a week is older than the one sent
-    now, its send time fell after the last send run (the scheduler was in charge, and
-    did not run), some active reader had subscribed by then, it is published (or would
-    have been: ``uncurated_week = automatic``) and no message of it is logged. Its alert
-    closes once the week is sent (``watcher send --week``), or past the horizon.
+    A week is owed once its send time has passed and no send run since (until the next
+    week's send time) settled it: missed runs are coalesced (back after days off across
+    two send days, the scheduler sends the latest week only, so that readers do not get
+    two stale bulletins at once) and the earlier one was dropped without a word; a run
+    missed beyond its grace is not run at all; a run that failed outright (raised, or
+    reached no reader) leaves its week unsent, and its « Tâches en échec » alert closed
+    with the next week's send. Only weeks after the scheduler's first send count (a
+    fresh install owes nothing), no message of it went out, and some reader was owed it
+    (:func:`_owed`). The current week is owed only when its own run failed (a missed
+    one is caught up, or is a « Tâches manquées »). Its alert closes once the week is
+    sent (``watcher send --week``), or past the horizon.
     """
-    from watcher.store.bulletins import is_published
-    from watcher.store.delivery import delivery_counts, list_subscribers
-
     now = rt.now()
     oldest = now - timedelta(weeks=UNSENT_HORIZON_WEEKS)
 
-    def sent(week: str) -> bool:
-        return bool(delivery_counts(rt.store, week)[1])
-
     for row in alerts.open_alerts(rt.store):
         if row["kind"] == "week_unsent" and (
-            sent(row["subject"]) or send_slot(rt, row["subject"]) < oldest
+            _week_went_out(rt, row["subject"]) or send_slot(rt, row["subject"]) < oldest
         ):
             alerts.clear(rt, "week_unsent", row["subject"])
-    last_run = store_jobs.last_finished_start(rt.store, "send")
-    if last_run is not None:
-        joined = [r["created_at"] for r in list_subscribers(rt.store, status="active")]
-        monday = week_dates(send_week_of(rt))[0]
-        for back in range(1, UNSENT_HORIZON_WEEKS + 1):
-            week = week_of(monday - timedelta(weeks=back))
-            slot = send_slot(rt, week)
-            if slot <= last_run or slot < oldest:
-                break  # sent, or tried, by that run; or stale
-            if sent(week) or not any(at <= slot for at in joined):
+    first = store_jobs.first_start(rt.store, "send")
+    if first is not None:
+        runs = store_jobs.finished_runs(rt.store, "send", oldest - timedelta(weeks=1))
+        current = send_week_of(rt)
+        for back in range(0 if include_current else 1, UNSENT_HORIZON_WEEKS + 1):
+            week = _next_week(current, -back)
+            slot, until = send_slot(rt, week), send_slot(rt, _next_week(week))
+            if slot < oldest or until <= first:
+                break  # stale; or due before the scheduler ever sent
+            ran = [r["outcome"] for r in runs if slot <= r["started_at"] < until]
+            if _SETTLED.intersection(ran) or (back == 0 and not ran):
                 continue
-            published = is_published(rt.store, week)
-            if not published and rt.settings.schedule.uncurated_week == "skip":
-                continue  # nothing would have gone out: the team had not published it
-            how = (
-                f"watcher send --week {week}"
-                if published
-                else f"watcher bulletin publish --week {week} puis watcher send --week {week}"
-            )
+            if _week_went_out(rt, week):
+                continue
+            how = _owed(rt, week)
+            if how is None:
+                continue
+            if ran:
+                why = (
+                    f"son envoi du {slot:%d/%m/%Y à %H:%M} a échoué (voir le journal) "
+                    "et n'a pas été refait"
+                )
+            else:
+                why = (
+                    f"le planificateur ne tournait pas à l'heure de son envoi (le "
+                    f"{slot:%d/%m/%Y à %H:%M}) et ne rattrape que le plus récent"
+                )
             alerts.alert(
                 rt,
                 "week_unsent",
                 week,
-                f"le bulletin {week} n'est pas parti : le planificateur ne tournait pas à "
-                f"l'heure de son envoi (le {slot:%d/%m/%Y à %H:%M}) et ne rattrape que le plus "
-                f"récent ; pour l'envoyer quand même : {how}",
+                f"le bulletin {week} n'est pas parti : {why} ; pour l'envoyer quand même : {how}",
             )
     return sorted(r["subject"] for r in alerts.open_alerts(rt.store) if r["kind"] == "week_unsent")
 
 
-def report_unsent_weeks(rt: Runtime) -> None:
+def report_unsent_weeks(rt: Runtime, *, include_current: bool = True) -> None:
     """check_unsent_weeks, logged when the store fails: a report on other weeks must not
     fail this job's own work, nor the scheduler's start."""
     try:
-        check_unsent_weeks(rt)
+        check_unsent_weeks(rt, include_current=include_current)
     except Exception as exc:
         log_event("unsent_check_failed", logging.ERROR, error=(str(exc).splitlines() or [""])[0])
 
@@ -284,9 +328,14 @@ def send(rt: Runtime) -> JobResult:
     from watcher.store.bulletins import is_published
 
     week = send_week_of(rt)
-    report_unsent_weeks(rt)  # the weeks before this one that never went out
+    # The weeks before this one that never went out; this one is being sent.
+    report_unsent_weeks(rt, include_current=False)
     mode = rt.settings.schedule.uncurated_week
-    if not is_published(rt.store, week):
+    published = is_published(rt.store, week)
+    too_late = _catch_up_too_late(rt, week, published)
+    if too_late:
+        return too_late
+    if not published:
         if mode == "skip":
             alerts.alert(
                 rt,
@@ -322,6 +371,8 @@ def send(rt: Runtime) -> JobResult:
         # The scheduler is stopping: the next start resumes the send (scheduler.start).
         return JobResult("interrupted", f"{detail}; stopped before {len(not_reached)} reader(s)")
     run_job("site", trigger="after-publish")
+    if _week_went_out(rt, week):
+        alerts.clear(rt, "week_unsent", week)  # a failed send of it, now done
     if failed or gave_up:
         sample = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
         alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())
@@ -342,6 +393,39 @@ def send(rt: Runtime) -> JobResult:
     _digest_quietly(rt)
     # As `watcher send`'s exit status: failed while a reader may lack the bulletin.
     return JobResult("failed" if failed or gave_up or uncertain else "ok", detail)
+
+
+def _catch_up_too_late(rt: Runtime, week: str, published: bool) -> JobResult | None:
+    """A skipped result when sending ``week`` now would put two bulletins in the
+    readers' boxes within hours: a catch-up (or a retry) close to the next send.
+
+    The next send goes out at its time, as when several missed sends are coalesced
+    into the latest; this week is reported (« Bulletins jamais envoyés ») for the team
+    to send, or not. A week some readers already got is finished as it was begun."""
+    from watcher.store.delivery import delivery_counts
+
+    following = send_slot(rt, _next_week(week))
+    if following - rt.now() >= CATCH_UP_MIN_GAP or any(delivery_counts(rt.store, week)[1].values()):
+        return None
+    if not published and rt.settings.schedule.uncurated_week == "skip":
+        return None  # nothing goes out anyway: the unpublished week's own alert says so
+    slot = send_slot(rt, week)
+    how = _owed(rt, week)
+    if how is not None:
+        alerts.alert(
+            rt,
+            "week_unsent",
+            week,
+            f"le bulletin {week} n'est pas parti : son envoi du {slot:%d/%m/%Y à %H:%M}, "
+            f"rattrapé trop tard (le {rt.now().astimezone(rt.tz):%d/%m/%Y à %H:%M}), "
+            f"aurait précédé de peu celui du {following:%d/%m/%Y à %H:%M} ; "
+            f"pour l'envoyer quand même : {how}",
+        )
+    return JobResult(
+        "skipped",
+        f"{week} not sent: its send time ({slot:%Y-%m-%d %H:%M}) is long past and the "
+        f"next send is at {following:%Y-%m-%d %H:%M}; left to the team",
+    )
 
 
 def site(rt: Runtime) -> JobResult:

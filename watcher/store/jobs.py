@@ -143,6 +143,30 @@ def last_finished_start(store: Store, job_id: str) -> datetime | None:
         return conn.execute(query).scalar()
 
 
+def first_start(store: Store, job_id: str) -> datetime | None:
+    """When a job first ran (None: never)."""
+    query = select(func.min(job_runs.c.started_at)).where(job_runs.c.job_id == job_id)
+    with store.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def finished_runs(store: Store, job_id: str, since: datetime) -> list[dict[str, Any]]:
+    """The runs of a job started since ``since`` and no longer running, oldest first."""
+    query = (
+        select(job_runs.c.started_at, job_runs.c.outcome, job_runs.c.trigger)
+        .where(
+            and_(
+                job_runs.c.job_id == job_id,
+                job_runs.c.outcome != "running",
+                job_runs.c.started_at >= since,
+            )
+        )
+        .order_by(job_runs.c.started_at)
+    )
+    with store.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def job_history(store: Store, job_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     query = select(job_runs).order_by(job_runs.c.id.desc()).limit(limit)
     if job_id:
