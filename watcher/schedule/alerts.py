@@ -59,8 +59,9 @@ KINDS: dict[str, tuple[str, str]] = {
     ),
     "week_unsent": (
         "Bulletins jamais envoyés",
-        "Le planificateur était arrêté à l'heure de plusieurs envois : il n'a rattrapé que "
-        "le bulletin le plus récent, pour ne pas envoyer d'un coup des bulletins périmés. "
+        "L'envoi de la semaine a échoué sans être refait, ou le planificateur était arrêté "
+        "à son heure et n'a rattrapé que le bulletin le plus récent (ou s'est tu, trop "
+        "près de l'envoi suivant), pour ne pas envoyer d'un coup deux bulletins. "
         "L'alerte se ferme quand la semaine est envoyée (commande indiquée), ou d'elle-même "
         "huit semaines après l'envoi prévu.",
     ),
