@@ -160,3 +160,28 @@ def test_a_command_refused_for_its_settings_creates_no_database(
     assert result.exit_code in (1, 2), result.output
     assert result.stderr.splitlines()[0] == "Error: " + error.replace("BUSY", str(busy_port))
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_database_from_a_newer_version_is_refused_by_name(tmp_path, monkeypatch):
+    """A revision this version does not know: said plainly, the database untouched
+    (Alembic's own "Can't locate revision" told the operator nothing to do)."""
+    path = tmp_path / "watcher.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    conn.close()
+    with pytest.raises(StoreError, match=r"revision 0099_from_the_future.*newer version"):
+        Store(path)
+    monkeypatch.setenv("WATCHER_DB", str(path))
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code != 0
+    assert result.output.count("Error:") == 1 and "Traceback" not in result.output
+    assert "0099_from_the_future" in result.output and "newer version of watcher" in result.output
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0099_from_the_future",)
+        ]
+    finally:
+        conn.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from watcher import __version__
 from watcher.exceptions import ConfigError, StoreError
 from watcher.store.read_only import is_read_only_error, read_only_uri, sqlite_writable
 
@@ -130,8 +131,9 @@ def _reason(exc: BaseException) -> str:
     return lines[0]
 
 
-def _head_revision() -> str:
-    """The newest revision, read from the files without importing Alembic.
+def _revisions() -> dict[str, str | None]:
+    """Every revision this version knows, with its parent, read from the files
+    without importing Alembic.
 
     Opening the store happens in every crawl child process; Alembic's import
     costs more than the check itself, so it is loaded only to migrate.
@@ -142,6 +144,12 @@ def _head_revision() -> str:
         found = dict((m.group(1), m.group(2)) for m in pattern.finditer(path.read_text("utf-8")))
         if "revision" in found:
             revisions[found["revision"]] = found.get("down_revision")
+    return revisions
+
+
+def _head_revision() -> str:
+    """The newest revision."""
+    revisions = _revisions()
     parents = {parent for parent in revisions.values() if parent}
     heads = [rev for rev in revisions if rev not in parents]
     if len(heads) != 1:
@@ -272,10 +280,21 @@ class Store:
         try:
             with self.engine.connect() as connection:
                 current = _current_revision(connection)
-                if current == _head_revision():
+                head = _head_revision()
+                if current == head:
                     return
                 if current is None:
                     _refuse_foreign_schema(connection, self.shown)
+                elif current not in _revisions():
+                    # Alembic would only say it "can't locate revision": the operator
+                    # must learn which version to run, and never to downgrade blindly.
+                    raise StoreError(
+                        f"{self.shown}: its schema is at revision {current}, which this "
+                        f"version of watcher ({__version__}, schema {head}) does not know: "
+                        "a newer version of watcher wrote it",
+                        hint="run the newer version of watcher that wrote this database "
+                        "(or restore a backup made by this version); nothing was changed",
+                    )
             if self.read_only:
                 raise StoreError(
                     f"{self.shown}: the database is read-only, and this version of watcher "
