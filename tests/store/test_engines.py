@@ -209,3 +209,57 @@ def test_a_postgresql_server_restarted_under_an_open_store_is_reconnected(postgr
         cluster.restart()
         assert [s["email"] for s in list_subscribers(store)] == ["a@example.org"]
         store.close()
+
+
+# --- backup of a PostgreSQL database ------------------------------------------------------
+
+_SECRET_URL = "postgresql+psycopg://veille:s3cret-pw@db.example:5432/watcher"
+
+
+def _postgresql_store() -> Any:
+    """What `_dump_postgresql` reads of a store, without a server to reach."""
+    from types import SimpleNamespace
+
+    from watcher.store import _shown
+
+    return SimpleNamespace(url=_SECRET_URL, shown=_shown(_SECRET_URL), path=None)
+
+
+def test_a_missing_pg_dump_is_said_without_the_password(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import shutil
+
+    from watcher.exceptions import StoreError
+    from watcher.store import jobs, pg_cluster
+
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.setattr(pg_cluster, "find_bindir", lambda: None)
+    with pytest.raises(StoreError) as raised:
+        jobs.backup_database(_postgresql_store(), tmp_path / "watcher.pgdump")
+    assert "pg_dump is needed" in str(raised.value) and "db.example" in str(raised.value)
+    assert "s3cret-pw" not in str(raised.value)
+
+
+def test_pg_dump_gets_the_password_from_its_environment_not_its_arguments(
+    tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    """Arguments are readable by every user of the machine (`ps`) while the dump runs."""
+    import shutil
+    import subprocess
+
+    from watcher.store import jobs
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_run(args: list[str], **options: Any) -> subprocess.CompletedProcess:
+        calls.append((args, options.get("env") or {}))
+        Path(args[args.index("--file") + 1]).write_bytes(b"PGDMP")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(shutil, "which", lambda _name: "/usr/bin/pg_dump")
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    target = tmp_path / "watcher.pgdump"
+    assert jobs.backup_database(_postgresql_store(), target) == 5
+    [(args, env)] = calls
+    assert "s3cret-pw" not in " ".join(args)
+    assert env.get("PGPASSWORD") == "s3cret-pw"
+    assert "postgresql://veille@db.example:5432/watcher" in args

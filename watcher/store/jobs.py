@@ -431,11 +431,17 @@ def _dump_postgresql(store: Store, target: Path) -> int:
         pg_dump = str(bindir / "pg_dump") if bindir else None
     if pg_dump is None:
         raise StoreError(
-            f"{store.url}: pg_dump is needed to back up a PostgreSQL database",
+            f"{store.shown}: pg_dump is needed to back up a PostgreSQL database",
             hint="install the Debian package postgresql-client",
         )
-    # libpq's spelling of the URL, without SQLAlchemy's driver name.
-    libpq_url = make_url(store.url).set(drivername="postgresql").render_as_string(False)
+    # libpq's spelling of the URL, without SQLAlchemy's driver name. The password goes
+    # through the environment: on the command line any user of the machine reads it
+    # in `ps` for as long as the dump runs (URL.set ignores None: hence _replace).
+    url = make_url(store.url)
+    libpq_url = url._replace(drivername="postgresql", password=None).render_as_string(False)
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     result = subprocess.run(
@@ -443,6 +449,7 @@ def _dump_postgresql(store: Store, target: Path) -> int:
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
