@@ -273,3 +273,55 @@ def test_a_kept_call_closed_on_the_issue_date_says_it_will_not_appear(client):
         deadline="2026-12-15",
     )
     assert warning not in _card(client.get(f"/semaine/{WEEK}").text, item)
+
+
+def test_a_publication_is_taken_back_from_the_week_page_until_a_message_went_out(client, store):
+    from watcher.deliver import add_subscriber
+    from watcher.store.delivery import begin_attempt, get_subscriber
+
+    from .conftest import BEFORE_WEEK, USER
+
+    site_page = client.settings.publish.site_dir / "bulletins" / WEEK / "index.html"
+    assert "/reprendre" not in client.get(f"/semaine/{WEEK}").text  # a draft: nothing to take back
+    _post(client, f"/semaine/{WEEK}/publier", edition="1")
+    assert "Édition 1, publiée le" in site_page.read_text()
+    page = _flat(client.get(f"/semaine/{WEEK}").text)
+    assert f'action="/semaine/{WEEK}/reprendre"' in page
+    assert 'data-confirm="Reprendre la publication du bulletin' in page
+    assert ">Reprendre la publication</button>" in page
+    no_token = client.post(f"/semaine/{WEEK}/reprendre", data={"edition": "1"})
+    assert no_token.status_code == 403 and current_edition(store, WEEK)["status"] == "published"
+    stale = _post(client, f"/semaine/{WEEK}/reprendre", edition="2")  # a page from elsewhere
+    assert stale.status_code == 303 and current_edition(store, WEEK)["status"] == "published"
+    assert "a changé depuis l’affichage de cette page" in client.get(f"/semaine/{WEEK}").text
+
+    taken = _post(client, f"/semaine/{WEEK}/reprendre", edition="1")
+    assert taken.status_code == 303
+    assert current_edition(store, WEEK)["status"] == "draft"
+    after = _flat(client.get(f"/semaine/{WEEK}").text)
+    assert "Publication du bulletin 2026-W48 reprise : l’édition 1 est de nouveau un brouillon" in (
+        after
+    )
+    assert "Archive reconstruite dans" in after
+    assert "Sélection automatique, non relue" in site_page.read_text()  # no longer as published
+    assert 'class="badge draft"' in after and "/reprendre" not in after
+    decision = list_decisions(store, week=WEEK)[0]
+    assert (decision["field"], decision["user"], decision["before"]) == ("unpublish", USER, 1)
+    journal = re.search(r'<ol class="decisions">(.*?)</ol>', after).group(1)
+    line = next(li for li in journal.split("<li") if "publication retirée" in li)
+    assert "Annuler" not in line  # a withdrawal is not undone from the journal
+    again = _post(client, f"/semaine/{WEEK}/reprendre", edition="1")  # a double click
+    assert again.status_code == 303 and "n’est pas publié" in client.get(f"/semaine/{WEEK}").text
+
+    # Once a message of the edition is handed over, only a new edition corrects it.
+    _post(client, f"/semaine/{WEEK}/publier", edition="1")
+    add_subscriber(store, "eau@example.org", "Eau", ["eau"], created_at=BEFORE_WEEK)
+    sub = get_subscriber(store, email="eau@example.org")
+    begin_attempt(store, week=WEEK, edition=1, subscriber_id=sub["id"], email=sub["email"], items=1)
+    sent = _flat(client.get(f"/semaine/{WEEK}").text)
+    assert "/reprendre" not in sent and "Déjà envoyée (1 message(s))" in sent
+    refused = _post(client, f"/semaine/{WEEK}/reprendre", edition="1")  # a form left open
+    assert refused.status_code == 303 and current_edition(store, WEEK)["status"] == "published"
+    message = _flat(client.get(f"/semaine/{WEEK}").text)
+    assert "est déjà parti vers les abonnés (1 message(s))" in message
+    assert "Ouvrez une nouvelle édition pour le corriger" in message

@@ -407,9 +407,10 @@ def publish_week(
     return edition
 
 
-def withdraw_week(store: Store, week: str, *, user: str) -> int:
-    """Take back a publication nobody was sent yet (the edition is a draft again)."""
-    edition = store_bulletins.unfreeze(store, week)
+def withdraw_week(store: Store, week: str, *, user: str, expected: int | None = None) -> int:
+    """Take back a publication nobody was sent yet (the edition is a draft again);
+    ``expected``: the published edition the curator saw."""
+    edition = store_bulletins.unfreeze(store, week, expected=expected)
     desk_store.record_decision(
         store, user=user, week=week, field="unpublish", before=edition, after=None
     )

@@ -155,22 +155,52 @@ async def publish(request: Request) -> Response:
         flash(request, french_error(exc.message), "error")
         return back(f"/semaine/{week}")
     flash(request, f"Bulletin {week} publié (édition {edition}).")
-    site_message = await run_in_threadpool(rebuild_archive, store, settings)
-    if site_message:
-        flash(request, site_message, "info" if "reconstruite" in site_message else "error")
+    await _flash_rebuild(request, "Bulletin publié")
     return back(f"/semaine/{week}")
 
 
-def rebuild_archive(store: Store, settings: Settings) -> str:
-    """Rebuild the static archive after a publication; a message to show (naming
-    the folder, so a desk serving another folder than expected is noticed)."""
+async def _flash_rebuild(request: Request, done: str) -> None:
+    store, settings = request.app.state.store, request.app.state.settings
+    site_message = await run_in_threadpool(rebuild_archive, store, settings, done)
+    if site_message:
+        flash(request, site_message, "info" if "reconstruite dans" in site_message else "error")
+
+
+def rebuild_archive(store: Store, settings: Settings, done: str = "Bulletin publié") -> str:
+    """Rebuild the static archive after a publication (or its withdrawal, ``done``
+    saying which); a message to show (naming the folder, so a desk serving another
+    folder than expected is noticed)."""
     from watcher.publish.site import build_site
 
     try:
         report = build_site(store, settings)
-    except Exception as exc:  # the bulletin is published: report, don't undo it
-        return f"Bulletin publié, mais l’archive n’a pas pu être reconstruite : {exc}"
+    except Exception as exc:  # the change is committed: report, don't undo it
+        return f"{done}, mais l’archive n’a pas pu être reconstruite : {exc}"
     return f"Archive reconstruite dans {getattr(report, 'site_dir', settings.publish.site_dir)}."
+
+
+@post_form
+async def unpublish(request: Request) -> Response:
+    """Take back a publication nobody was sent yet (the CLI's `bulletin unpublish`)."""
+    store = request.app.state.store
+    week = _week(request)
+    form = await request.form()
+    try:
+        expected = _shown_edition(form)
+    except WatcherError as exc:
+        return _bad_request(request, exc)
+    try:
+        edition = curation.withdraw_week(store, week, user=request.state.user, expected=expected)
+    except WatcherError as exc:
+        flash(request, french_error(exc.message), "error")
+        return back(f"/semaine/{week}")
+    flash(
+        request,
+        f"Publication du bulletin {week} reprise : l’édition {edition} est de nouveau "
+        "un brouillon, modifiable puis à publier de nouveau.",
+    )
+    await _flash_rebuild(request, "Publication reprise")
+    return back(f"/semaine/{week}")
 
 
 @post_form
@@ -207,5 +237,6 @@ ROUTES = [
     Route(WEEK + "/apercu/email", preview_email),
     Route(WEEK + "/publier", publish, methods=["POST"]),
     Route(WEEK + "/nouvelle-edition", new_edition, methods=["POST"]),
+    Route(WEEK + "/reprendre", unpublish, methods=["POST"]),
     Route("/recherche", search_page),
 ]

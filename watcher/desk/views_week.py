@@ -48,6 +48,7 @@ from watcher.exceptions import WatcherError
 from watcher.publish.editorial import editorial_html
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
+from watcher.store import delivery as store_delivery
 from watcher.store import desk as desk_store
 
 JOURNAL_SIZE = 15
@@ -65,9 +66,15 @@ def _state(request: Request) -> tuple[Any, Any]:
 
 def edition_state(store: Store, week: str) -> dict[str, Any]:
     current = store_bulletins.current_edition(store, week)
+    published = bool(current and current["status"] == "published")
     return {
         "edition": current["edition"] if current else None,
-        "published": bool(current and current["status"] == "published"),
+        "published": published,
+        # Messages of the published edition already handed to the mail server: with
+        # none, the publication can still be taken back (as `bulletin unpublish`).
+        "handed_over": (
+            store_delivery.handed_over_count(store, week, current["edition"]) if published else 0
+        ),
         "published_at": current["published_at"] if current else None,
         "published_by": current["published_by"] if current else None,
         "curated": store_bulletins.is_curated(store, week),

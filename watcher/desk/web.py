@@ -153,6 +153,11 @@ _ERRORS_FR = [
         "Le bulletin {0} (édition {1}) est déjà publié.",
     ),
     (
+        re.compile(r"bulletin (\S+) edition (\d+) was already sent \((\d+) message"),
+        "Le bulletin {0} (édition {1}) est déjà parti vers les abonnés ({2} message(s)) : "
+        "sa publication ne peut plus être reprise. Ouvrez une nouvelle édition pour le corriger.",
+    ),
+    (
         re.compile(r"bulletin (\S+): edition (\d+) is the current one, not edition (\d+)"),
         "Le bulletin {0} a changé depuis l’affichage de cette page (édition {2}) : "
         "l’édition {1} est la courante. Rien n’a été fait ; vérifiez la page à jour.",

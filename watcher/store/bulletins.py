@@ -444,10 +444,13 @@ def new_edition(store: Store, week: str, user: str, *, expected: int | None = No
     return edition
 
 
-def unfreeze(store: Store, week: str) -> int:
+def unfreeze(store: Store, week: str, *, expected: int | None = None) -> int:
     """Take back the published current edition (it becomes a draft again, its
     snapshot dropped) while no message of it was handed to the mail server;
     returns the edition. PublishError otherwise: open a new edition instead.
+
+    ``expected``: the published edition the caller saw; PublishError when another
+    one is current now, so a page left open never withdraws a later edition.
 
     The edition keeps its number when published again, with other content: the
     delivery rows decided on the withdrawn content (``skipped``: nothing for their
@@ -460,6 +463,12 @@ def unfreeze(store: Store, week: str) -> int:
         # no message of the edition is claimed between the check and the withdrawal.
         lock_key(conn, "bulletin", week)
         latest = _latest(conn, week)
+        if expected is not None and latest is not None and latest["edition"] != expected:
+            raise PublishError(
+                f"bulletin {week}: edition {latest['edition']} is the current one, "
+                f"not edition {expected}",
+                hint="reload the week to see what changed",
+            )
         if latest is None or latest["status"] != "published":
             raise PublishError(f"bulletin {week} has no published edition to withdraw")
         edition = latest["edition"]

@@ -380,6 +380,19 @@ def list_deliveries(
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def handed_over_count(store: Store, week: str, edition: int) -> int:
+    """Messages of this edition handed to the mail server (or maybe): once there is
+    one, the publication can no longer be taken back (``bulletins.unfreeze``)."""
+    with store.connect() as conn:
+        return conn.execute(
+            select(func.count()).where(
+                deliveries.c.week == week,
+                deliveries.c.edition == edition,
+                deliveries.c.status.in_(HANDED_OVER),
+            )
+        ).scalar_one()
+
+
 # A message's states, in the order a send goes through them (then "nothing to send").
 DELIVERY_STATUSES = ("pending", "sent", "failed", "uncertain", "skipped")
 
