@@ -4,6 +4,7 @@ editions, subscribers."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 from starlette.routing import Route
 
 from tests.desk.builder import WEEK, build_store
+from watcher.deliver import add_subscriber
 from watcher.desk.accounts import authenticate, create_user
 from watcher.desk.app import create_app, routes
 from watcher.desk.security import check_bind, is_loopback
@@ -22,7 +24,7 @@ from watcher.store.delivery import begin_attempt, finish_attempt, get_subscriber
 from watcher.store.desk import list_decisions
 from watcher.store.labels import effective_labels
 
-from .conftest import PASSWORD, USER, desk_client, log_in
+from .conftest import BEFORE_WEEK, PASSWORD, USER, desk_client, log_in
 
 
 def _serve(db: str, *args: str) -> subprocess.CompletedProcess:
@@ -229,6 +231,41 @@ def test_subscribers_in_the_desk(client, tmp_path):
     assert get_subscriber(store, email="x@example.org") is not None
     _post(client, "/abonnes/retirer", email="anim@example.org")
     assert get_subscriber(store, email="anim@example.org")["status"] == "unsubscribed"
+
+
+def _listed(page: str) -> list[str]:
+    """The addresses in the Abonnés table, in order."""
+    return re.findall(r'<tr class="\w+">\s*<td>([^<]+)</td>', page)
+
+
+def test_the_subscribers_page_finds_a_reader_by_address_or_name(client):
+    store = client.store
+    for email, name in [
+        ("Marie.Dupont@Ville.fr", "Marie Dupont"),
+        ("contact@ademe.fr", "Élodie Martin"),
+        ("eau@example.org", "Service de l'eau"),
+        ("50%_off@example.org", "Promo"),
+    ]:
+        add_subscriber(store, email, name, created_at=BEFORE_WEEK)
+    every = client.get("/abonnes").text
+    assert len(_listed(every)) == 4 and "4 abonné·e(s)" in every
+    by_address = client.get("/abonnes", params={"q": "DUPONT@ville"}).text
+    assert _listed(by_address) == ["Marie.Dupont@Ville.fr"]
+    assert "1 abonné·e(s) sur 4 pour « DUPONT@ville »" in by_address
+    assert 'name="q" type="search" value="DUPONT@ville"' in by_address
+    assert _listed(client.get("/abonnes", params={"q": " martin "}).text) == ["contact@ademe.fr"]
+    accented = client.get("/abonnes", params={"q": "élodie"}).text  # SQLite's lower() skips É
+    assert _listed(accented) == ["contact@ademe.fr"]
+    assert _listed(client.get("/abonnes", params={"q": "%_"}).text) == ["50%_off@example.org"]
+    none = client.get("/abonnes", params={"q": "personne"}).text
+    assert _listed(none) == [] and "Aucun abonné ne correspond à « personne »." in none
+    assert "0 abonné·e(s) sur 4" in none and '<a href="/abonnes">Tout afficher</a>' in none
+    assert client.get("/abonnes", params={"q": "x" * 5000}).status_code == 200
+    # Unsubscribing from the results comes back to them, not to the whole list.
+    assert 'name="q" value="DUPONT@ville"' in by_address
+    back = _post(client, "/abonnes/retirer", email="Marie.Dupont@Ville.fr", q="DUPONT@ville")
+    assert back.headers["location"] == "/abonnes?q=DUPONT%40ville"
+    assert get_subscriber(store, email="marie.dupont@ville.fr")["status"] == "unsubscribed"
 
 
 def test_pages_render(client):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +33,8 @@ from watcher.desk.security import (
 from watcher.desk.web import back, flash, french_error, french_subscriber_error, render
 from watcher.exceptions import WatcherError
 from watcher.store import delivery as log
+
+SEARCH_MAX = 320  # the longest address: a longer search cannot match one
 
 
 async def login_page(request: Request) -> Response:
@@ -118,10 +121,13 @@ async def subscribers_page(request: Request) -> Response:
     last_message: dict[int, dict[str, Any]] = {}
     for row in log.list_deliveries(store, week=sent_week) if sent_week else []:
         last_message[row["subscriber_id"]] = row  # ordered by id: a later edition wins
+    search = request.query_params.get("q", "").strip()[:SEARCH_MAX]
     return render(
         request,
         "subscribers.html",
-        subscribers=log.list_subscribers(store),
+        subscribers=log.list_subscribers(store, search=search),
+        search=search,
+        total=log.count_subscribers(store),
         sent_week=sent_week,
         sent_counts=sent_counts,
         last_message=last_message,
@@ -159,7 +165,13 @@ async def subscriber_remove(request: Request) -> Response:
         flash(request, f"{form.get('email')} désabonné·e.")
     except WatcherError as exc:
         flash(request, french_subscriber_error(exc.message), "error")
-    return back("/abonnes")
+    return back(subscribers_url(str(form.get("q", ""))))
+
+
+def subscribers_url(search: str) -> str:
+    """The Abonnés page, still searching what the curator searched."""
+    search = search.strip()[:SEARCH_MAX]
+    return f"/abonnes?{urlencode({'q': search})}" if search else "/abonnes"
 
 
 def upload_name(upload: Any) -> str:

@@ -171,12 +171,37 @@ def get_subscriber(
     return dict(row._mapping) if row else None
 
 
-def list_subscribers(store: Store, *, status: str | None = None) -> list[dict[str, Any]]:
+def list_subscribers(
+    store: Store, *, status: str | None = None, search: str = ""
+) -> list[dict[str, Any]]:
+    """Subscribers by address; ``search``: only those whose address or name holds
+    it, in any case."""
     query = select(subscribers).order_by(subscribers.c.email)
     if status is not None:
         query = query.where(subscribers.c.status == status)
+    wanted = search.strip().casefold()
+    in_sql = search.strip().isascii()  # SQLite's lower() changes ASCII letters only
+    if wanted and in_sql:
+        pattern = f"%{_like_literal(wanted)}%"
+        query = query.where(
+            or_(
+                func.lower(subscribers.c.email).like(pattern, escape="\\"),
+                func.lower(subscribers.c.name).like(pattern, escape="\\"),
+            )
+        )
     with store.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    if wanted and not in_sql:
+        # SQLite's lower() leaves "É" as it is: an accented search is matched here.
+        rows = [
+            r for r in rows if wanted in r["email"].casefold() or wanted in r["name"].casefold()
+        ]
+    return rows
+
+
+def count_subscribers(store: Store) -> int:
+    with store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(subscribers)).scalar_one()
 
 
 def _status_values(status: str, previous: str | None) -> dict[str, Any]:
