@@ -325,3 +325,45 @@ def test_a_publication_is_taken_back_from_the_week_page_until_a_message_went_out
     message = _flat(client.get(f"/semaine/{WEEK}").text)
     assert "est déjà parti vers les abonnés (1 message(s))" in message
     assert "Ouvrez une nouvelle édition pour le corriger" in message
+
+
+def _totals(page: str) -> str:
+    return _flat(re.search(r'<span id="totals">(.*?)</span>', page, re.S).group(1))
+
+
+def test_a_type_the_curators_cleared_is_not_blamed_on_the_classifier(client):
+    ids = client.ids
+    path = f"/semaine/{WEEK}/element/{ids['reut']}/etiquettes"
+    moved = _post(client, path, True, type="", themes="eau", scope="france")
+    assert 'data-section="type_retire"' in moved.text and "type retiré par l’équipe" in moved.text
+    page = client.get(f"/semaine/{WEEK}").text
+    cleared = page[page.index('id="section-type_retire"') :]
+    cleared = cleared[: cleared.index("</details>")]
+    assert "<h2>Type retiré par l’équipe" in cleared and f'id="item-{ids["reut"]}"' in cleared
+    others = page[page.index('id="section-autres"') :]
+    others = others[: others.index("</details>")]
+    assert "Non retenus par le classifieur" in others  # the classifier's own verdicts stay
+    assert f'id="item-{ids["reut"]}"' not in others
+    assert f'id="item-{ids["football"]}"' in others
+    assert "non pertinent selon le classifieur" in _card(page, ids["football"])
+    assert "non pertinent selon le classifieur" not in _card(page, ids["reut"])
+    shown = client.get(f"/semaine/{WEEK}", params={"type": "type_retire"}).text
+    assert _visible_cards(shown) == {f"item-{ids['reut']}"}
+
+
+def test_the_kept_count_leaves_out_a_call_the_bulletin_leaves_out(client, store):
+    ids = client.ids
+    _post(client, f"/semaine/{WEEK}/element/{ids['guide']}/statut", status="kept")  # curated
+    before = _totals(client.get(f"/semaine/{WEEK}").text)
+    in_bulletin = len({e.item_id for e in build_bulletin(store, WEEK, client.settings).entries})
+    assert before.endswith(f"{in_bulletin} retenus")
+    # A call whose deadline falls before the issue date: kept, but not in the bulletin.
+    path = f"/semaine/{WEEK}/element/{ids['chaleur']}/etiquettes"
+    _post(client, path, type="appel_a_projets", themes="energie", deadline="2026-11-01")
+    page = client.get(f"/semaine/{WEEK}").text
+    assert 'data-closed="1"' in _card(page, ids["chaleur"])
+    assert entries(store, WEEK)[ids["chaleur"]]["status"] == "kept"
+    after = len({e.item_id for e in build_bulletin(store, WEEK, client.settings).entries})
+    assert after == in_bulletin - 1
+    assert _totals(page).endswith(f"{after} retenus (+ 1 appel(s) clos, hors bulletin)")
+    assert "2 · 1 retenu(s) (+ 1 clos, hors bulletin)" in _flat(page)

@@ -39,6 +39,7 @@ from watcher.desk.week_view import (
     OTHERS,
     STATES,
     Filters,
+    kept_counts,
     one_card,
     section_order,
     week_cards,
@@ -129,6 +130,7 @@ async def week_page(request: Request) -> Response:
     shown = sum(s["shown"] for s in sections)
     state = edition_state(store, week)
     decisions, titles = journal(store, week)
+    kept, closed = kept_counts(cards)
     return render(
         request,
         "week.html",
@@ -146,7 +148,8 @@ async def week_page(request: Request) -> Response:
         previous_week=neighbours(week)[0],
         next_week=neighbours(week)[1],
         count=len(cards),
-        kept=sum(1 for c in cards if c["state"] == "kept"),
+        kept=kept,
+        closed=closed,
     )
 
 

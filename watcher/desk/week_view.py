@@ -1,5 +1,6 @@
 """The week's candidates as the triage view shows them: sections (one per type,
-then the items the classifier found irrelevant), each card's labels, why the
+then the items whose type a curator cleared, then those the classifier left
+without a section), each card's labels, why the
 classifier gave them, its state and score band, and the filters.
 
 week_sections(store, week, settings) -> [section dicts]
@@ -21,9 +22,15 @@ from watcher.settings import Settings
 from watcher.store import Store
 from watcher.store import bulletins as store_bulletins
 from watcher.store import desk as desk_store
+from watcher.store import labels as store_labels
 
 ORDERED_SECTIONS = {"une", "reglementation", "actualite", "formation", "publication"}
 OTHERS = "autres"
+# Items a curator took out of their section by clearing the type: the curators'
+# choice, not the classifier's, so not listed under OTHERS' heading.
+CLEARED = "type_retire"
+CLEARED_TITLE = "Type retiré par l’équipe"
+OTHERS_TITLE = "Non retenus par le classifieur"
 EVENT_TYPES = ("evenement", "formation")
 # Score bands of the filter: (id, French name, lowest score included).
 BANDS = (
@@ -60,7 +67,7 @@ class Filters:
             return value if value in allowed else ""
 
         return cls(
-            type=pick("type", {*taxonomy.ids("types"), OTHERS}),
+            type=pick("type", {*taxonomy.ids("types"), CLEARED, OTHERS}),
             theme=pick("theme", taxonomy.ids("themes")),
             band=pick("score", {name for name, _l, _s in BANDS}),
             state=pick("etat", STATES),
@@ -79,8 +86,18 @@ class Filters:
         )
 
 
+def type_cleared(override: dict[str, Any] | None) -> bool:
+    """Whether a curator's correction (``store.labels.get_overrides``' row) clears the type."""
+    corrected = (override or {}).get("labels") or {}
+    return "type" in corrected and not corrected["type"]
+
+
 def _decorate(
-    row: dict[str, Any], curated: bool, explanations: dict[str, Any], issued: date
+    row: dict[str, Any],
+    curated: bool,
+    explanations: dict[str, Any],
+    issued: date,
+    override: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     labels = row.get("labels") or {}
     deadline = as_date(labels.get("deadline"))
@@ -95,10 +112,16 @@ def _decorate(
     if labels.get("scope"):
         why[f"scope:{labels['scope']}"] = explain(explanations, "scope", labels["scope"])
     kind = labels.get("type") if labels.get("relevant") else None
+    cleared = type_cleared(override)
+    closed_call = (
+        labels.get("type") == "appel_a_projets" and deadline is not None and deadline < issued
+    )
+    section = kind if kind in SECTION_ORDER else (CLEARED if cleared else OTHERS)
     return {
         **row,
         "labels": labels,
-        "section": kind if kind in SECTION_ORDER else OTHERS,
+        "section": section,
+        "type_cleared": cleared,
         "effective_status": status,
         "state": card_state(status),
         "band": band(row.get("score") or 0.0),
@@ -117,9 +140,9 @@ def _decorate(
         "shows_event": labels.get("type") in EVENT_TYPES,
         # The bulletin leaves out a call closed on its issue date (selection.is_closed),
         # kept or not: the card says so, or a mistyped year drops it without a word.
-        "closed_call": labels.get("type") == "appel_a_projets"
-        and deadline is not None
-        and deadline < issued,
+        "closed_call": closed_call,
+        # what the bulletin will hold: a kept call closed on the issue date is left out
+        "in_bulletin": card_state(status) == "kept" and not closed_call,
         "issue_date": issued,
     }
 
@@ -138,9 +161,21 @@ def _order(item: dict[str, Any]) -> tuple:
 def week_cards(store: Store, week: str, settings: Settings) -> list[dict[str, Any]]:
     rows = candidates(store, week, settings)
     curated = store_bulletins.is_curated(store, week)
-    explanations = desk_store.get_explanations(store, [r["id"] for r in rows])
+    ids = [r["id"] for r in rows]
+    explanations = desk_store.get_explanations(store, ids)
+    overrides = store_labels.get_overrides(store, ids)
     issued = issue_date(week)
-    return [_decorate(r, curated, explanations.get(r["id"], {}), issued) for r in rows]
+    return [
+        _decorate(r, curated, explanations.get(r["id"], {}), issued, overrides.get(r["id"]))
+        for r in rows
+    ]
+
+
+def kept_counts(cards: list[dict[str, Any]]) -> tuple[int, int]:
+    """(kept cards the bulletin will hold, kept calls it leaves out as closed)."""
+    kept = [c for c in cards if c["state"] == "kept"]
+    inside = sum(1 for c in kept if c["in_bulletin"])
+    return inside, len(kept) - inside
 
 
 def week_sections(
@@ -148,7 +183,7 @@ def week_sections(
 ) -> list[dict[str, Any]]:
     """Candidates grouped as the bulletin's sections, kept ones first in bulletin order."""
     cards = week_cards(store, week, settings) if cards is None else cards
-    groups: dict[str, list[dict[str, Any]]] = {k: [] for k in [*SECTION_ORDER, OTHERS]}
+    groups: dict[str, list[dict[str, Any]]] = {k: [] for k in [*SECTION_ORDER, CLEARED, OTHERS]}
     for card in cards:
         groups[card["section"]].append(card)
     titles = section_titles(settings)
@@ -158,13 +193,15 @@ def week_sections(
             continue
         for item in items:
             item["orderable"] = kind in ORDERED_SECTIONS
+        kept, closed = kept_counts(items)
         sections.append(
             {
                 "id": kind,
-                "title": titles.get(kind, "Non retenus par le classifieur"),
+                "title": titles.get(kind, CLEARED_TITLE if kind == CLEARED else OTHERS_TITLE),
                 "items": sorted(items, key=_order),
                 "orderable": kind in ORDERED_SECTIONS,
-                "kept": sum(1 for i in items if i["state"] == "kept"),
+                "kept": kept,
+                "closed": closed,
             }
         )
     return sections
@@ -193,7 +230,8 @@ def one_card(store: Store, week: str, settings: Settings, item_id: int) -> dict[
         auto=False,
     )
     explanations = desk_store.get_explanations(store, [item_id]).get(item_id, {})
-    card = _decorate(row, True, explanations, issue_date(week))
+    override = store_labels.get_overrides(store, [item_id]).get(item_id)
+    card = _decorate(row, True, explanations, issue_date(week), override)
     card["orderable"] = card["section"] in ORDERED_SECTIONS
     return card
 

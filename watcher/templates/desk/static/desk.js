@@ -94,19 +94,29 @@
 
   // -- counts ---------------------------------------------------------------------
   function updateCounts() {
-    var all = 0, kept = 0;
+    // As the server counts them (week_view.kept_counts): a kept call closed on the
+    // issue date is left out of the bulletin, so it is not counted as retenu.
+    var all = 0, kept = 0, closed = 0;
     $$("details.section").forEach(function (section) {
       var id = section.dataset.section;
       var cards = $$("article.item", section);
-      var inSection = cards.filter(function (c) { return c.dataset.state === "kept"; }).length;
-      all += cards.length; kept += inSection;
+      var keptCards = cards.filter(function (c) { return c.dataset.state === "kept"; });
+      var shut = keptCards.filter(function (c) { return c.dataset.closed === "1"; }).length;
+      var inSection = keptCards.length - shut;
+      all += cards.length; kept += inSection; closed += shut;
       var count = $("[data-count-of='" + id + "']");
-      if (count) { count.textContent = cards.length + " · " + inSection + " retenu(s)"; }
+      if (count) {
+        count.textContent = cards.length + " · " + inSection + " retenu(s)" +
+          (shut ? " (+ " + shut + " clos, hors bulletin)" : "");
+      }
       var tab = $("[data-count-for='" + id + "']");
       if (tab) { tab.textContent = cards.length; }
     });
     var totals = $("#totals");
-    if (totals) { totals.textContent = all + " candidats, " + kept + " retenus"; }
+    if (totals) {
+      totals.textContent = all + " candidats, " + kept + " retenus" +
+        (closed ? " (+ " + closed + " appel(s) clos, hors bulletin)" : "");
+    }
   }
 
   // -- preview and journal -------------------------------------------------------------
