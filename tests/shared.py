@@ -85,7 +85,8 @@ class SmtpInbox:
     ``threading.Event``) only once the test sets it. ``at_rcpt`` misbehaves at
     a recipient's RCPT, before anything of its message is written:
     ``{"a@x.org": "drop"}`` closes the connection without answering,
-    ``{"a@x.org": "421"}`` answers 421 (the server is closing the session)."""
+    ``{"a@x.org": "421"}`` answers 421 (the server is closing the session),
+    ``{"a@x.org": "451"}`` refuses it for now (a full mailbox)."""
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []
@@ -104,6 +105,8 @@ class SmtpInbox:
             return "250 OK"  # never reaches the client
         if behaviour == "421":
             return "421 4.7.0 closing"
+        if behaviour == "451":
+            return f"451 4.2.2 <{address}>: mailbox full"
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)

@@ -132,6 +132,31 @@ def test_a_refused_recipient_is_logged_retried_and_never_stops_the_others(
     assert (row["status"], row["attempts"]) == ("sent", 2)
 
 
+def test_a_run_that_leaves_permanent_refusals_alone_still_retries_the_others(
+    published, smtp, tmp_path
+):
+    """The scheduler's automatic retries (retry_permanent=False) skip a 5xx refusal
+    and resend a 4xx one; a manual send retries both."""
+    store, _ids = published
+    recorder, port = smtp
+    settings = smtp_settings(port, tmp_path)
+    recorder.refuse = {"eau@example.org"}  # 550
+    recorder.at_rcpt = {"btp@example.org": "451"}
+    first = send_week(store, WEEK, settings)
+    assert "451" in first.failed["btp@example.org"]
+    recorder.refuse, recorder.at_rcpt = set(), {}
+    retry = send_week(store, WEEK, settings, retry_permanent=False)
+    assert (retry.sent, retry.refused, retry.failed) == (
+        ["btp@example.org"],
+        ["eau@example.org"],
+        {},
+    )
+    assert "1 refused for good (5xx; not retried)" in retry.summary()
+    assert "eau@example.org" not in recorder.by_recipient()
+    manual = send_week(store, WEEK, settings)
+    assert (manual.sent, manual.refused) == (["eau@example.org"], [])
+
+
 def test_gives_up_after_max_attempts(published, smtp, tmp_path):
     store, _ids = published
     recorder, port = smtp

@@ -27,6 +27,7 @@ def send_week(
     out_dir: Path | str | None = None,
     transport: Transport | None = None,
     retry_uncertain: bool = False,
+    retry_permanent: bool = True,
     on_wait: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> DeliveryReport:
@@ -38,7 +39,8 @@ def send_week(
     instance, waits for the first to end (``on_wait(lock)`` is told once), then
     finds its messages sent. Side by side, a message the other run had in flight
     was taken for one left ``pending`` by a dead run: reported uncertain, and
-    sent a second time with ``retry_uncertain``. ``stop``: see ``deliver``."""
+    sent a second time with ``retry_uncertain``. ``retry_permanent``, ``stop``: see
+    ``deliver``."""
     from watcher.deliver.bulletin import PublishedWeek
     from watcher.store.run_lock import lock_path, waiting_lock
 
@@ -53,6 +55,7 @@ def send_week(
             out_dir=Path(out_dir) if out_dir else None,
             transport=transport,
             retry_uncertain=retry_uncertain,
+            retry_permanent=retry_permanent,
             stop=stop,
         )
 

@@ -11,7 +11,10 @@ as *uncertain* and skipped; ``retry_uncertain=True`` (``watcher send
 --retry-uncertain``) resends them once someone has checked the server's log.
 A refused recipient, or a connection that broke before the message was written,
 marks the row ``failed``; the next run retries it until ``max_attempts``, and
-the run goes on with the others.
+the run goes on with the others. A run with ``retry_permanent=False`` (the
+scheduler's automatic retries) leaves out the rows a server refused for good
+(a 5xx reply: an unknown mailbox does not heal), reported in ``refused``; a
+manual ``watcher send --week`` still retries them.
 
 Bodies are rendered once per cut of the bulletin (subscribers share few
 distinct choices) with placeholders for each subscriber's own links, which
@@ -20,6 +23,7 @@ are filled in per message.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import threading
 from collections.abc import Callable
@@ -49,6 +53,14 @@ from watcher.store import delivery as log
 
 # What the templates get instead of a subscriber's links; `Rendered.personal` swaps them.
 LINK_SLOTS = SubscriberLinks(manage="@@lien-gerer@@", unsubscribe="@@lien-desabonner@@")
+
+# A failed row's error that is a permanent refusal: "refused: 550 5.1.1 ...", "554 ...".
+_PERMANENT = re.compile(r"^(?:refused: )?5\d\d\b")
+
+
+def permanent_failure(error: str | None) -> bool:
+    """The server refused this message for good (a 5xx reply): retrying will not help."""
+    return bool(error) and _PERMANENT.match(error) is not None
 
 
 @dataclass
@@ -101,6 +113,8 @@ class DeliveryReport:
     # broke after DATA in this run, or left pending/uncertain by an earlier one
     uncertain: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)  # max_attempts reached
+    # refused for good (5xx) before, not tried again (``retry_permanent=False``)
+    refused: list[str] = field(default_factory=list)
     not_yet_subscribed: list[str] = field(default_factory=list)
     # unsubscribed, paused or deleted after the run started, before their turn
     left: list[str] = field(default_factory=list)
@@ -125,6 +139,8 @@ class DeliveryReport:
             parts.append(f"{len(self.uncertain)} uncertain (may have arrived; not resent)")
         if self.gave_up:
             parts.append(f"{len(self.gave_up)} given up after max attempts")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused for good (5xx; not retried)")
         if self.left:
             parts.append(f"{len(self.left)} left the list during the run (not sent)")
         if self.not_reached:
@@ -182,6 +198,7 @@ def deliver(
     transport: Transport | None = None,
     bucket: TokenBucket | None = None,
     retry_uncertain: bool = False,
+    retry_permanent: bool = True,
     progress: Callable[[str, str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> DeliveryReport:
@@ -204,6 +221,7 @@ def deliver(
         transport=transport,
         bucket=bucket,
         retry_uncertain=retry_uncertain,
+        retry_permanent=retry_permanent,
         progress=progress,
     )
     try:
@@ -240,6 +258,7 @@ class _Run:
     transport: Transport | None
     bucket: TokenBucket | None
     retry_uncertain: bool
+    retry_permanent: bool
     progress: Callable[[str, str], None] | None
     # Each subscriber's delivery row as read before deciding to send: the send claims
     # it only if it is still so (another `watcher send` at the same time may not).
@@ -280,6 +299,12 @@ class _Run:
             return "uncertain"
         if status == "failed" and previous["attempts"] >= self.settings.delivery.max_attempts:
             return "gave_up"
+        if (
+            status == "failed"
+            and not self.retry_permanent
+            and permanent_failure(previous["last_error"])
+        ):
+            return "refused"
         return None
 
     def content_for(self, subscriber: dict[str, Any]) -> Rendered | None:
