@@ -68,7 +68,8 @@ def schedule(app: App, list_only: bool, log_json: bool | None) -> None:
 @handle_errors
 @creates_database
 def run_command(app: App, job: str, log_json: bool | None) -> None:
-    """Run one job now (collect, classify, draft, send, site, health, digest, retention)."""
+    """Run one job now (collect, classify, draft, send, site, health, retry, digest,
+    retention)."""
     from watcher.schedule.jobs import JOBS
     from watcher.schedule.runtime import install, run_job
 

@@ -1,4 +1,5 @@
-"""The jobs of the week: collect (+ classify), draft, send (+ site), health, retention.
+"""The jobs of the week: collect (+ classify), draft, send (+ site), health (+ retry),
+retention.
 
 Each job is a function of the :class:`Runtime` returning a :class:`JobResult`;
 :data:`JOBS` maps a job name to it. The other stages are imported inside the
@@ -395,6 +396,82 @@ def send(rt: Runtime) -> JobResult:
     return JobResult("failed" if failed or gave_up or uncertain else "ok", detail)
 
 
+def _retryable(rt: Runtime, week: str) -> list[str]:
+    """The failed messages of ``week`` an automatic retry would resend: to active
+    readers, below ``max_attempts``, not refused for good (a 5xx reply)."""
+    from watcher.deliver.send import permanent_failure
+    from watcher.store.delivery import list_deliveries, list_subscribers
+
+    active = {r["id"] for r in list_subscribers(rt.store, status="active")}
+    limit = rt.settings.delivery.max_attempts
+    return [
+        d["email"]
+        for d in list_deliveries(rt.store, week=week, status="failed")
+        if d["subscriber_id"] in active
+        and d["attempts"] < limit
+        and not permanent_failure(d["last_error"])
+    ]
+
+
+def _why_no_retry(rt: Runtime, week: str) -> str | None:
+    """Why the failed messages of ``week`` are not retried now, if they are not."""
+    following = send_slot(rt, _next_week(week))
+    if following - rt.now() < CATCH_UP_MIN_GAP:
+        # Readers would get two bulletins within hours; the next send goes out on time.
+        return f"too close to the next send ({following:%Y-%m-%d %H:%M})"
+    last = store_jobs.last_job_runs(rt.store).get("send")
+    if last is not None and last["outcome"] == "running":
+        return "a send is running"
+    if not _retryable(rt, week):
+        return "no failed message to retry"
+    return None
+
+
+def retry_due(rt: Runtime) -> bool:
+    """The nightly check's question: has the week last sent messages to retry now?"""
+    return _why_no_retry(rt, send_week_of(rt)) is None
+
+
+def retry(rt: Runtime) -> JobResult:
+    """Resend the failed messages of the week last sent (after the nightly ``health``).
+
+    The same send as ``watcher send --week``, so each reader gets the week once, except
+    that messages refused for good (a 5xx reply) and uncertain ones are not resent:
+    those are left to the team (``watcher send --week``, ``--retry-uncertain``). Never
+    within CATCH_UP_MIN_GAP of the next week's send: two bulletins within hours."""
+    from watcher.deliver import send_week
+
+    week = send_week_of(rt)
+    why = _why_no_retry(rt, week)
+    if why is not None:
+        return JobResult("skipped", f"{week}: {why}")
+    report = send_week(
+        rt.store,
+        week,
+        rt.settings,
+        retry_permanent=False,
+        on_wait=lambda lock: log_event("send_waiting", logging.WARNING, week=week, lock=lock),
+        stop=rt.stopping,
+    )
+    failed, gave_up, refused = report.failed, report.gave_up, report.refused
+    detail = (
+        f"{week}: {len(report.sent)} sent, {len(failed)} failed again, "
+        f"{len(gave_up)} gave up, {len(refused)} refused for good (5xx, not retried)"
+    )
+    if report.uncertain:
+        detail += f", {len(report.uncertain)} uncertain (not resent)"
+    if report.not_reached:
+        return JobResult("interrupted", f"{detail}; stopped before {len(report.not_reached)}")
+    if _week_went_out(rt, week):
+        alerts.clear(rt, "week_unsent", week)  # a send that had failed for everyone
+    if failed or gave_up or refused:
+        sample = "; ".join([f"{k}: {v}" for k, v in list(failed.items())[:3]] + refused[:3])
+        alerts.alert(rt, "send_failures", week, f"{detail}. {sample}".strip())
+    else:
+        alerts.clear(rt, "send_failures", week)
+    return JobResult("failed" if failed or gave_up or refused else "ok", detail)
+
+
 def _catch_up_too_late(rt: Runtime, week: str, published: bool) -> JobResult | None:
     """A skipped result when sending ``week`` now would put two bulletins in the
     readers' boxes within hours: a catch-up (or a retry) close to the next send.
@@ -456,12 +533,15 @@ def _site_if_published(rt: Runtime) -> None:
 
 
 def health(rt: Runtime) -> JobResult:
-    """Sources failing or silent, disk space, sends mended since; then the team's digest."""
+    """Sources failing or silent, disk space, the failed messages of the week last sent
+    retried (``retry``), sends mended since; then the team's digest."""
     try:
         counts = alerts.check_sources(rt, _sources(rt))
     except ConfigError:  # already an alert: the digest must still go out
         counts = None
     free = alerts.check_disk(rt)
+    if retry_due(rt):
+        run_job("retry", trigger="after-health")
     alerts.check_sends(rt)
     report_unsent_weeks(rt)
     sent, error = _digest_quietly(rt)
@@ -514,6 +594,7 @@ JOBS: dict[str, JobFunc] = {
     "send": send,
     "site": site,
     "health": health,
+    "retry": retry,
     "digest": digest,
     "retention": retention,
 }
