@@ -134,15 +134,6 @@ def last_job_runs(store: Store) -> dict[str, dict[str, Any]]:
         return {row.job_id: dict(row._mapping) for row in conn.execute(query)}
 
 
-def last_finished_start(store: Store, job_id: str) -> datetime | None:
-    """When the latest run of a job that is no longer running started (None: never ran)."""
-    query = select(func.max(job_runs.c.started_at)).where(
-        and_(job_runs.c.job_id == job_id, job_runs.c.outcome != "running")
-    )
-    with store.connect() as conn:
-        return conn.execute(query).scalar()
-
-
 def first_start(store: Store, job_id: str) -> datetime | None:
     """When a job first ran (None: never)."""
     query = select(func.min(job_runs.c.started_at)).where(job_runs.c.job_id == job_id)
