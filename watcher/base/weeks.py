@@ -19,6 +19,7 @@ _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS_FR = [
     "janvier",
     "février",

@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from watcher.base.weeks import MONTHS_FR
+from watcher.base.weeks import MONTHS_FR, WEEKDAYS_FR
 from watcher.models import EventInfo
 
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 LONGEST_SPAN_DAYS = 62  # a "course" over months shows on its first day only
 
 

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from watcher.base.weeks import week_dates, week_of
+from watcher.base.weeks import WEEKDAYS_FR, week_dates, week_of
 from watcher.exceptions import ConfigError
 from watcher.schedule import alerts
 from watcher.schedule.crawl import due_sources
@@ -23,13 +23,6 @@ from watcher.settings import WEEKDAYS, weekday
 from watcher.store import jobs as store_jobs
 
 SCHEDULE_USER = "watcher-schedule"  # who publishes a week the team did not
-_DAYS_FR = dict(
-    zip(
-        WEEKDAYS,
-        ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-        strict=True,
-    )
-)
 
 
 def draft_week(rt: Runtime) -> str:
@@ -309,7 +302,7 @@ def draft(rt: Runtime) -> JobResult:
         f"Le brouillon du bulletin de la {week_label(week)} est prêt : {count} candidats "
         "attendent votre relecture.\n\n"
         f"Bureau de veille : {desk}\n"
-        f"Envoi automatique {_DAYS_FR[weekday(s.send_day)]} à {s.send_time} ; "
+        f"Envoi automatique {WEEKDAYS_FR[WEEKDAYS.index(weekday(s.send_day))]} à {s.send_time} ; "
         "s'il n'est pas publié d'ici là, "
         + (
             "la sélection automatique partira telle quelle.\n"
