@@ -151,3 +151,25 @@ def test_an_uncertain_message_is_not_resent_by_the_retry(week, runtime):
     # Only uncertain ones left: no retry at all.
     with time_machine.travel(WEDNESDAY_NIGHT, tick=False):
         assert not jobs.retry_due(runtime)
+
+
+def test_a_retry_check_that_fails_leaves_the_nightly_check_and_digest_going(
+    week, runtime, monkeypatch
+):
+    """The retry's question raising (the store busy, the deliver stage broken) must not
+    end the health job before its other checks and the team's digest."""
+    week.at_rcpt = {"eau@example.org": "451"}
+    with time_machine.travel(MONDAY, tick=False):
+        assert run_job("send") == "failed"
+
+    def broken(rt):  # noqa: ANN001, ANN202
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(jobs, "retry_due", broken)
+    with time_machine.travel(TUESDAY_NIGHT, tick=False):
+        run_job("health")
+    health = store_jobs.last_job_runs(runtime.store)["health"]
+    assert "RuntimeError" not in health["detail"]
+    assert "digest: " in health["detail"]  # it went on to the digest
+    assert ("job_failed", "health") not in _open(runtime)
+    assert _retry_run(runtime) is None

@@ -533,8 +533,7 @@ def health(rt: Runtime) -> JobResult:
     except ConfigError:  # already an alert: the digest must still go out
         counts = None
     free = alerts.check_disk(rt)
-    if retry_due(rt):
-        run_job("retry", trigger="after-health")
+    _retry_if_due(rt)
     alerts.check_sends(rt)
     report_unsent_weeks(rt)
     sent, error = _digest_quietly(rt)
@@ -552,6 +551,18 @@ def health(rt: Runtime) -> JobResult:
         "ok" if counts is not None else "failed",
         f"{checked}, {free:.0f}% disk free; digest: {sent} alerts",
     )
+
+
+def _retry_if_due(rt: Runtime) -> None:
+    """The ``retry`` job, when due; a check that fails (the store busy, the deliver stage
+    broken) is logged: the nightly check's other work and the team's digest go on."""
+    try:
+        due = retry_due(rt)
+    except Exception as exc:
+        log_event("retry_check_failed", logging.ERROR, error=(str(exc).splitlines() or [""])[0])
+        return
+    if due:
+        run_job("retry", trigger="after-health")
 
 
 def _digest_quietly(rt: Runtime) -> tuple[int, str]:
