@@ -18,7 +18,7 @@ from watcher.exceptions import ConfigError
 from watcher.schedule import alerts
 from watcher.schedule.crawl import due_sources
 from watcher.schedule.logs import log_event
-from watcher.schedule.runtime import JobFunc, JobResult, Runtime, run_job
+from watcher.schedule.runtime import JobFunc, JobResult, Runtime, brief, run_job
 from watcher.settings import WEEKDAYS, weekday
 from watcher.store import jobs as store_jobs
 
@@ -162,7 +162,7 @@ def report_unsent_weeks(rt: Runtime, *, include_current: bool = True) -> None:
     try:
         check_unsent_weeks(rt, include_current=include_current)
     except Exception as exc:
-        log_event("unsent_check_failed", logging.ERROR, error=(str(exc).splitlines() or [""])[0])
+        log_event("unsent_check_failed", logging.ERROR, error=brief(exc))
 
 
 def _sources(rt: Runtime) -> list[Any]:
@@ -559,7 +559,7 @@ def _retry_if_due(rt: Runtime) -> None:
     try:
         due = retry_due(rt)
     except Exception as exc:
-        log_event("retry_check_failed", logging.ERROR, error=(str(exc).splitlines() or [""])[0])
+        log_event("retry_check_failed", logging.ERROR, error=brief(exc))
         return
     if due:
         run_job("retry", trigger="after-health")
@@ -571,7 +571,7 @@ def _digest_quietly(rt: Runtime) -> tuple[int, str]:
         return alerts.send_digest(rt), ""
     except Exception as exc:  # kept undigested: the next digest retries
         log_event("digest_failed", logging.ERROR, error=str(exc))
-        return 0, (str(exc).splitlines() or [type(exc).__name__])[0]
+        return 0, brief(exc)
 
 
 def digest(rt: Runtime) -> JobResult:

@@ -118,7 +118,7 @@ def run_job(name: str, trigger: str = "schedule") -> str:
         run_id: int | None = start_job_run(rt.store, name, trigger=trigger)
     except Exception as exc:
         # Run it all the same: a send skipped now would wait a week for its next trigger.
-        log_event("job_record_failed", logging.ERROR, job=name, error=_brief(exc))
+        log_event("job_record_failed", logging.ERROR, job=name, error=brief(exc))
         run_id = None
     # The collect tick runs every few minutes; its crawls log their own start.
     log_event(
@@ -139,7 +139,7 @@ def run_job(name: str, trigger: str = "schedule") -> str:
         try:
             finish_job_run(rt.store, run_id, result.outcome, result.detail)
         except Exception as exc:  # the store itself is failing: still say so in the log
-            log_event("job_record_failed", logging.ERROR, job=name, error=_brief(exc))
+            log_event("job_record_failed", logging.ERROR, job=name, error=brief(exc))
     level = {"ok": logging.INFO, "skipped": logging.INFO, "interrupted": logging.WARNING}.get(
         result.outcome, logging.ERROR
     )
@@ -156,8 +156,9 @@ def run_job(name: str, trigger: str = "schedule") -> str:
     return result.outcome
 
 
-def _brief(exc: BaseException) -> str:
-    # SQLAlchemy's message carries the statement and a link: the first line says it.
+def brief(exc: BaseException) -> str:
+    """An error's first line, for a log field or a job's detail: SQLAlchemy's message
+    carries the statement and a link after it."""
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
@@ -167,4 +168,4 @@ def quietly(func: Callable[..., Any], rt: Runtime, kind: str, subject: str, *arg
     try:
         func(rt, kind, subject, *args)
     except Exception as exc:
-        log_event("alert_failed", logging.ERROR, kind=kind, subject=subject, error=_brief(exc))
+        log_event("alert_failed", logging.ERROR, kind=kind, subject=subject, error=brief(exc))
