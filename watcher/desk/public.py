@@ -216,8 +216,9 @@ REFUSED = frozenset(_REFUSALS)
 
 def refusal_page(request: Request, status_code: int) -> Response:
     """404 (no such page), 405 (wrong method), 400 (malformed body) or 413 (body
-    over the cap) under the prefix: the readers' notice, not the desk's page (whose stylesheet and « Retour » are absolute paths
-    into the desk, which the proxy may not publish). Links are relative to the path."""
+    over the cap) under the prefix: the readers' notice, not the desk's page (whose
+    stylesheet and « Retour » are absolute paths into the desk, which the proxy may
+    not publish). Links are relative to the path."""
     title, text = _REFUSALS[status_code]
     depth = request.url.path.removeprefix(f"/{PUBLIC_PREFIX}/").count("/")
     response = _page(

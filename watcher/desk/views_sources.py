@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,6 +21,9 @@ from watcher.desk.web import back, flash, french_error, render, translate
 from watcher.exceptions import WatcherError
 from watcher.store import Store
 from watcher.urls import is_http_url, url_problem
+
+if TYPE_CHECKING:
+    from watcher.collect.discover import DiscoveryError
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +137,7 @@ async def collect_now(request: Request) -> Response:
     return back("/sources")
 
 
-def discovery_error_fr(exc: Any) -> str:
+def discovery_error_fr(exc: DiscoveryError) -> str:
     """Why a web address gave no source, in French: the crawl's own message is
     English and technical (a DNS library's words, a child process's stderr)."""
     if exc.kind == "timeout":
