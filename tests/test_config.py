@@ -295,3 +295,76 @@ def test_a_hint_theme_the_taxonomy_does_not_know_is_refused_with_its_source(tmp_
     path.write_text(GOOD + "    hints: {themes: [eau, energie]}\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
     assert result.exit_code == 0, result.output
+
+
+THREE_MISTAKES = """
+sources:
+  - id: region-aides
+    name: Aides de la Région
+    kind: html
+    url: https://example.org/aides
+    html: {item: "div[[", link: a}
+  - id: ademe-ge
+    name: ADEME Grand Est
+    kind: rss
+    url: https://example.org/feed
+    hints: {themes: [energy]}
+  - name: Sans identifiant
+    kind: rss
+    url: https://example.org/other
+    check_every: soon
+  - id: ademe-ge
+    name: ADEME again
+    kind: rss
+    url: https://example.org/feed2
+"""
+
+
+def test_every_problem_of_the_file_is_listed_in_file_order_with_a_count(tmp_path):
+    # Taken before: validation stopped at the first problem (the selector), so a file
+    # with four mistakes took four runs; the duplicate and the theme came last of all.
+    path = tmp_path / "sources.yaml"
+    path.write_text(THREE_MISTAKES, encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "validate", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(
+        "Error: sources.yaml: source 'region-aides': html.item 'div[[' is not a CSS selector"
+    ), result.output
+    assert lines[1].startswith(
+        "sources.yaml: source 'ademe-ge': hints.themes 'energy' is not one of"
+    ), result.output
+    assert set(lines[2:4]) == {
+        "sources.yaml: source #3: id is required",
+        "sources.yaml: source #3: check_every 'soon' is not a duration such as 30m, 6h, 1d or 2w",
+    }, result.output
+    assert lines[4:] == [
+        "sources.yaml: duplicate source id 'ademe-ge' (sources #2 and #4)",
+        "5 problems in sources.yaml",
+    ], result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_kind_without_its_block_is_reported_along_with_another_source():
+    text = GOOD + "    hints: {themes: [energy]}\n  - id: b\n    name: b\n    kind: html\n"
+    text += "    url: https://b.fr/\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(text, themes=["eau"])
+    assert caught.value.message.splitlines() == [
+        "sources.yaml: source 'ademe-ge': hints.themes 'energy' is not one of eau",
+        "sources.yaml: source 'b': kind 'html' needs an 'html' block with at least a 'link' selector",
+        "2 problems in sources.yaml",
+    ]
+
+
+def test_one_problem_is_one_line_and_a_yaml_error_stays_one_error():
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(GOOD.replace("12h", "soon"))
+    assert caught.value.message == (
+        "sources.yaml: source 'ademe-ge': check_every 'soon' is not a duration "
+        "such as 30m, 6h, 1d or 2w"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(THREE_MISTAKES + "  - id: [unclosed\n")
+    assert caught.value.message.startswith("sources.yaml: not valid YAML: line ")
+    assert "\n" not in caught.value.message

@@ -1,7 +1,8 @@
 """sources.yaml: the typed, validated list of sources to watch.
 
 The file is strict: an unknown key, a wrong type or a duplicate id stops the
-program with a message naming the file, the source id and the field, because
+program with a message naming the file, the source id and the field (every
+problem of the file, one line each), because
 a silently ignored typo means a missed call for projects.
 """
 
@@ -292,14 +293,28 @@ class SourcesFile(_Strict):
         raise ConfigError(f"unknown source id '{source_id}'")
 
 
+def _where(index: int, raw_sources: list[Any], file_name: str) -> str:
+    """The file and the source at ``index``: its id, or its position when it has none."""
+    raw = raw_sources[index] if index < len(raw_sources) else {}
+    source_id = raw.get("id") if isinstance(raw, dict) else None
+    return (
+        f"{file_name}: source '{source_id}'" if source_id else f"{file_name}: source #{index + 1}"
+    )
+
+
+def _error_position(error: dict[str, Any]) -> int:
+    """The index of the source an error is about; -1 for the file itself."""
+    loc = error["loc"]
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        return loc[1]
+    return -1
+
+
 def _describe_error(error: dict[str, Any], raw_sources: list[Any], file_name: str) -> str:
     loc = list(error["loc"])
     where = file_name
-    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-        index = loc[1]
-        raw = raw_sources[index] if index < len(raw_sources) else {}
-        source_id = raw.get("id") if isinstance(raw, dict) else None
-        where += f": source '{source_id}'" if source_id else f": source #{index + 1}"
+    if _error_position(error) >= 0:
+        where = _where(loc[1], raw_sources, file_name)
         loc = loc[2:]
     field = ".".join(str(part) for part in loc if not str(part).startswith("function-after"))
     # Literal unions report one loc per branch; keep the field name readable.
@@ -411,7 +426,62 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
-def parse_sources(text: str, file_name: str = "sources.yaml") -> SourcesFile:
+def _duplicate_ids(raw_sources: list[Any], file_name: str) -> list[tuple[int, str]]:
+    """A second source with an id already taken, read from the raw entries: the model's
+    own check runs only once every source is valid, and hid the duplicate until then."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, raw in enumerate(raw_sources):
+        source_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(source_id, str):
+            continue
+        if source_id in first:
+            problems.append(
+                (
+                    index,
+                    f"{file_name}: duplicate source id '{source_id}' "
+                    f"(sources #{first[source_id] + 1} and #{index + 1})",
+                )
+            )
+        else:
+            first[source_id] = index
+    return problems
+
+
+def _unknown_themes(
+    raw_sources: list[Any], themes: Iterable[str], file_name: str
+) -> list[tuple[int, str]]:
+    """A ``hints.themes`` entry that is not a theme of the taxonomy: the classifier
+    skips a theme it does not know, so a typo (``energy``) silently gave no prior at all.
+    The themes come from the settings' taxonomy, hence a check apart from the schema;
+    read from the raw entries so that it is reported along with the schema's problems
+    (a list that is not one of text is the schema's to report)."""
+    known = list(themes)
+    problems = []
+    for index, raw in enumerate(raw_sources):
+        hints = raw.get("hints") if isinstance(raw, dict) else None
+        listed = hints.get("themes") if isinstance(hints, dict) else None
+        if not isinstance(listed, list):
+            continue
+        where = _where(index, raw_sources, file_name)
+        problems += [
+            (index, f"{where}: hints.themes '{theme}' is not one of " + ", ".join(known))
+            for theme in listed
+            if isinstance(theme, str) and theme not in known
+        ]
+    return problems
+
+
+def parse_sources(
+    text: str, file_name: str = "sources.yaml", themes: Iterable[str] | None = None
+) -> SourcesFile:
+    """The sources of ``text``; with ``themes`` (the taxonomy's theme ids), the themes of
+    the label hints are checked too.
+
+    Every problem of the file is reported at once, one line each in the order of the
+    sources, then a count when there are several: fixing a file one run per mistake was
+    the linter's job done badly. A file that is not YAML is one error, at its line.
+    """
     try:
         data = _load_yaml(text)
     except yaml.YAMLError as exc:
@@ -421,37 +491,32 @@ def parse_sources(text: str, file_name: str = "sources.yaml") -> SourcesFile:
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{file_name}: 'sources' must be a list of sources")
+    problems = _duplicate_ids(raw_sources, file_name)
+    if themes is not None:
+        problems += _unknown_themes(raw_sources, themes, file_name)
+    loaded: SourcesFile | None = None
     try:
-        return SourcesFile.model_validate(data)
+        loaded = SourcesFile.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe_error(err, raw_sources, file_name) for err in exc.errors()]
-        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
-
-
-def check_hint_themes(sources: SourcesFile, themes: Iterable[str], file_name: str) -> None:
-    """Refuse a ``hints.themes`` entry that is not a theme of the taxonomy: the classifier
-    skips a theme it does not know, so a typo (``energy``) silently gave no prior at all.
-    The themes come from the settings' taxonomy, hence a check apart from the schema."""
-    known = list(themes)
-    lines = [
-        f"{file_name}: source '{source.id}': hints.themes '{theme}' is not one of "
-        + ", ".join(known)
-        for source in sources.sources
-        for theme in source.hints.themes
-        if theme not in known
-    ]
-    if lines:
+        for err in exc.errors():
+            if not err["loc"] and problems and "duplicate source id" in err["msg"]:
+                continue  # SourcesFile's own check: already found by _duplicate_ids
+            problems.append((_error_position(err), _describe_error(err, raw_sources, file_name)))
+    if problems or loaded is None:
+        # Stable sort: by source, in file order; within a source, the schema's order.
+        lines = list(dict.fromkeys(line for _, line in sorted(problems, key=lambda p: p[0])))
+        if len(lines) > 1:
+            lines.append(f"{len(lines)} problems in {file_name}")
         raise ConfigError("\n".join(lines))
+    return loaded
 
 
 def load_sources(
-    path: Path | str | None = None, themes: Iterable[str] | None = None
+    path: Path | str | None = None, themes: Iterable[str] | None = None, *, name: str | None = None
 ) -> SourcesFile:
     """The sources file at ``path``; with ``themes`` (the taxonomy's theme ids), the
-    themes of the label hints are checked too."""
+    themes of the label hints are checked too. ``name`` is the file named in messages
+    (the desk checks a temporary copy, which the curators never saw)."""
     path = Path(path or os.environ.get("WATCHER_SOURCES") or DEFAULT_SOURCES_PATH)
     text = read_config_text(path, "sources", hint="pass --sources PATH or set WATCHER_SOURCES")
-    loaded = parse_sources(text, path.name)
-    if themes is not None:
-        check_hint_themes(loaded, themes, path.name)
-    return loaded
+    return parse_sources(text, name or path.name, themes)

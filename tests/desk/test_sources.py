@@ -173,3 +173,22 @@ def test_a_failed_discovery_crawl_shows_no_traceback(desk, monkeypatch):
     message = _flash(desk)
     assert "la recherche de flux a échoué (détail dans le journal du bureau)" in message
     assert "Traceback" not in message and "crawl" not in message
+
+
+def test_a_pause_refused_for_a_file_with_several_problems_lists_each_one(desk):
+    # The file edited by hand since the desk read it: the refusal names every problem,
+    # one message each, with the file the curators know (not the desk's temporary copy).
+    import html
+
+    text = desk.path.read_text().replace("    check_every: 6h\n", "    check_every: soon\n")
+    desk.path.write_text(
+        text + "  - id: actus\n    name: b\n    kind: rss\n    url: https://b.fr/\n"
+    )
+    assert _post(desk, "/sources/disparu/pause").status_code == 303
+    page = html.unescape(desk.get("/sources").text)
+    assert "Modification refusée, le fichier des sources deviendrait invalide" in page
+    assert "sources.yaml: source 'actus': check_every 'soon' is not a duration" in page
+    assert "sources.yaml: duplicate source id 'actus' (sources #1 and #3)" in page
+    assert "2 problems in sources.yaml" in page
+    assert ".sources.yaml." not in page
+    assert "enabled: false" not in desk.path.read_text()  # nothing was written

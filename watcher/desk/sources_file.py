@@ -51,7 +51,7 @@ def _write_checked(path: Path, text: str) -> SourcesFile:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         try:
-            loaded = load_sources(Path(tmp))
+            loaded = load_sources(Path(tmp), name=path.name)
         except ConfigError as exc:
             raise SourcesEditError(
                 f"{path}: the change would make the file invalid: {exc.message}"

@@ -93,6 +93,13 @@ def _known(request: Request, source_id: str) -> bool:
     return sources is not None and any(s.id == source_id for s in sources.sources)
 
 
+def _flash_lines(request: Request, message: str) -> None:
+    """One message per line: a file with several problems lists one a line, and the
+    page would run them together in one paragraph."""
+    for line in message.splitlines():
+        flash(request, line, "error")
+
+
 async def _set_enabled(request: Request, enabled: bool) -> Response:
     state = request.app.state
     source_id = _source_id(request)
@@ -104,7 +111,7 @@ async def _set_enabled(request: Request, enabled: bool) -> Response:
             set_enabled, state.sources_path, source_id, enabled, user=request.state.user
         )
     except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
+        _flash_lines(request, french_error(exc.message))
         return back("/sources")
     flash(request, f"Source « {source_id} » {'reprise' if enabled else 'mise en pause'}.")
     return back(f"/sources#source-{source_id}")
@@ -183,7 +190,7 @@ async def add(request: Request) -> Response:
         flash(request, discovery_error_fr(exc), "error")
         return back("/sources")
     except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
+        _flash_lines(request, french_error(exc.message))
         return back("/sources")
     found = len(result.get("feeds") or [])
     if found:

@@ -215,7 +215,8 @@ _ERRORS_FR = [
     (re.compile(r"status '([^']*)': expected"), "Action « {0} » inconnue."),
     (re.compile(r"no source with id '([^']*)'"), "Source « {0} » absente du fichier des sources."),
     (
-        re.compile(r"the change would make the file invalid: (.*)"),
+        # (?s): every problem of the file, not its first line only.
+        re.compile(r"(?s)the change would make the file invalid: (.*)"),
         "Modification refusée, le fichier des sources deviendrait invalide : {0}",
     ),
     (
