@@ -108,6 +108,26 @@ def test_a_garbled_content_length_is_refused_not_a_crash(declared):
     assert sent[0]["status"] == 413
 
 
+def test_a_body_over_the_cap_gets_the_desks_own_french_page(client):
+    """The desk's 413 is its error page (like its 400 and 404), naming the cap; it
+    was one line of plain text. The connection closes: the rest is never read."""
+    cap = client.settings.desk.max_form_kib
+    big = b"editorial=" + b"x" * (cap * 1024 + 1)
+
+    def chunks():  # noqa: ANN202 - no Content-Length: cut as the body passes the cap
+        yield big
+
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for body in (big, chunks()):
+        page = client.post(f"/semaine/{WEEK}/mot", content=body, headers=form)
+        assert page.status_code == 413
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["connection"] == "close"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert "<h1>Envoi trop volumineux</h1>" in page.text
+        assert f"au plus {cap} Kio" in page.text and "href='/'" in page.text
+
+
 @pytest.mark.parametrize("referer", ["http://[::1/semaine/x?theme=eau", "http://127.0.0.1:99999/"])
 def test_a_referer_that_cannot_be_parsed_still_leads_back_to_the_week(client, referer):
     # urlsplit raised ValueError on the first: a 500 after the change was saved.

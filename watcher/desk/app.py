@@ -135,10 +135,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _body_refusal(scope: Scope, status: int) -> Response | None:
-    """BodyLimit's 413 for a reader: the readers' page (None: the desk's plain one)."""
+def _body_refusal(scope: Scope, status: int, cap: int) -> Response:
+    """BodyLimit's 413: the readers' page under the prefix, else the desk's own
+    error page (like its 400 and 404) naming the cap, so the curator knows how
+    far to shrink the file or the text."""
     request = Request(scope)
-    return public.refusal_page(request, status) if _is_public(request) else None
+    if _is_public(request):
+        return public.refusal_page(request, status)
+    return _page(
+        "Envoi trop volumineux",
+        f"Le formulaire ou le fichier envoyé est trop gros : au plus {cap // 1024} Kio.",
+        status,
+    )
 
 
 async def _malformed_body(request: Request, exc: Exception) -> Response:

@@ -8,8 +8,9 @@
   ValueError deep in a file lookup.
 - ``BodyLimit``: a body larger than the cap gets 413 before it is read (by its
   ``Content-Length``, or as soon as a chunked body passes the cap), so a 200 MB
-  form cannot grow the server's memory. ``page(scope, 413)`` may give the page to
-  answer with (the readers' own under ``/abonnement``); else a French line.
+  form cannot grow the server's memory. ``page(scope, 413, cap)`` may give the page
+  to answer with (the readers' own under ``/abonnement``, the desk's elsewhere);
+  else a French line.
 - ``SecurityHeaders``: CSP, ``X-Content-Type-Options: nosniff``, Referrer-Policy
   and frame-ancestors on every response (pages, redirects, static files, errors).
 
@@ -94,7 +95,7 @@ class BodyLimit:
         app: ASGIApp,
         form_bytes: int,
         upload_bytes: int,
-        page: Callable[[Scope, int], Response | None] | None = None,
+        page: Callable[[Scope, int, int], Response | None] | None = None,
     ) -> None:
         self.app = app
         self.form_bytes = form_bytes
@@ -102,7 +103,7 @@ class BodyLimit:
         self.page = page
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
-        response = self.page(scope, 413) if self.page else None
+        response = self.page(scope, 413, cap) if self.page else None
         if response is None:
             await _too_large(send, cap)
             return
