@@ -16,7 +16,7 @@ from watcher.deliver import add_subscriber
 from watcher.desk.accounts import authenticate, create_user
 from watcher.desk.app import create_app, routes
 from watcher.desk.security import check_bind, is_loopback
-from watcher.exceptions import ConfigError
+from watcher.exceptions import ConfigError, PublishError
 from watcher.publish.bulletin import build_bulletin
 from watcher.store import Store
 from watcher.store.bulletins import entries, is_published
@@ -171,6 +171,26 @@ def test_publish_freezes_until_a_new_edition(client):
     _post(client, f"/semaine/{WEEK}/publier")
     bulletin = build_bulletin(store, WEEK, client.settings)
     assert bulletin.edition == 2 and ids["reut"] not in {e.item_id for e in bulletin.entries}
+
+
+def test_the_archive_rebuild_flash_is_coloured_by_its_outcome_not_its_words(client, monkeypatch):
+    # The kind was guessed from « reconstruite dans » in the message: a failure
+    # whose detail held those words was shown as a success.
+    import watcher.publish.site as site
+
+    def broken(store, settings):  # noqa: ANN001, ANN202
+        raise PublishError(f"sortie non reconstruite dans {settings.publish.site_dir}")
+
+    monkeypatch.setattr(site, "build_site", broken)
+    _post(client, f"/semaine/{WEEK}/publier")
+    page = " ".join(client.get(f"/semaine/{WEEK}").text.split())
+    assert is_published(client.store, WEEK)  # the publication stands
+    assert '<p class="flash error" role="status">Bulletin publié, mais l’archive' in page
+    monkeypatch.undo()
+    _post(client, f"/semaine/{WEEK}/nouvelle-edition")
+    _post(client, f"/semaine/{WEEK}/publier")
+    page = " ".join(client.get(f"/semaine/{WEEK}").text.split())
+    assert '<p class="flash info" role="status">Archive reconstruite dans' in page
 
 
 def test_the_subscribers_page_shows_the_last_send(client):

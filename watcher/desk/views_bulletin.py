@@ -3,7 +3,7 @@ new edition, and the search that pulls an older item into the week."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -161,22 +161,30 @@ async def publish(request: Request) -> Response:
 
 async def _flash_rebuild(request: Request, done: str) -> None:
     store, settings = request.app.state.store, request.app.state.settings
-    site_message = await run_in_threadpool(rebuild_archive, store, settings, done)
-    if site_message:
-        flash(request, site_message, "info" if "reconstruite dans" in site_message else "error")
+    rebuilt = await run_in_threadpool(rebuild_archive, store, settings, done)
+    flash(request, rebuilt.message, "info" if rebuilt.ok else "error")
 
 
-def rebuild_archive(store: Store, settings: Settings, done: str = "Bulletin publié") -> str:
+class SiteRebuild(NamedTuple):
+    """What rebuilding the archive gave: ``ok`` decides the flash's colour, so
+    rewording ``message`` cannot turn a failure green."""
+
+    ok: bool
+    message: str
+
+
+def rebuild_archive(store: Store, settings: Settings, done: str = "Bulletin publié") -> SiteRebuild:
     """Rebuild the static archive after a publication (or its withdrawal, ``done``
-    saying which); a message to show (naming the folder, so a desk serving another
-    folder than expected is noticed)."""
+    saying which); the message names the folder, so a desk serving another folder
+    than expected is noticed."""
     from watcher.publish.site import build_site
 
     try:
         report = build_site(store, settings)
     except Exception as exc:  # the change is committed: report, don't undo it
-        return f"{done}, mais l’archive n’a pas pu être reconstruite : {exc}"
-    return f"Archive reconstruite dans {getattr(report, 'site_dir', settings.publish.site_dir)}."
+        return SiteRebuild(False, f"{done}, mais l’archive n’a pas pu être reconstruite : {exc}")
+    site_dir = getattr(report, "site_dir", settings.publish.site_dir)
+    return SiteRebuild(True, f"Archive reconstruite dans {site_dir}.")
 
 
 @post_form
