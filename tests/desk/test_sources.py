@@ -4,6 +4,7 @@ web address by feed discovery (a local web on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -192,3 +193,21 @@ def test_a_pause_refused_for_a_file_with_several_problems_lists_each_one(desk):
     assert "2 problems in sources.yaml" in page
     assert ".sources.yaml." not in page
     assert "enabled: false" not in desk.path.read_text()  # nothing was written
+
+
+def test_an_unexpected_discovery_error_is_logged_with_its_detail(desk, monkeypatch, caplog):
+    # The curator read « erreur inattendue » and the English detail was lost.
+    import watcher.collect.discover as discover
+
+    def failed(url, settings=None, timeout_s=120):  # noqa: ANN001, ANN202
+        raise discover.DiscoveryError(url, "error", "error: SSLError('bad handshake')")
+
+    monkeypatch.setattr(discover, "discover_feeds", failed)
+    url = "https://www.exemple.fr/actualites/"
+    with caplog.at_level(logging.WARNING, logger="watcher.desk.views_sources"):
+        _post(desk, "/sources/ajouter", url=url)
+    assert "erreur inattendue (détail dans le journal du bureau)" in _flash(desk)
+    logged = [r.getMessage() for r in caplog.records if r.name == "watcher.desk.views_sources"]
+    assert logged == [
+        f"feed discovery: unexpected error for {url}: error: SSLError('bad handshake')"
+    ]

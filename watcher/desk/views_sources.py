@@ -152,6 +152,11 @@ def discovery_error_fr(exc: DiscoveryError) -> str:
     elif exc.kind == "crawl_failed":
         logger.warning("feed discovery failed for %s: %s", exc.url, exc.detail)
         reason = "la recherche de flux a échoué (détail dans le journal du bureau)"
+    elif exc.kind == "error":
+        # The French says only "unexpected": the English detail is the one clue
+        # to what went wrong, so it goes to the log rather than nowhere.
+        logger.warning("feed discovery: unexpected error for %s: %s", exc.url, exc.detail)
+        reason = f"{describe_error(exc.kind, None)} (détail dans le journal du bureau)"
     else:
         reason = describe_error(exc.kind, None)
     return f"« {exc.url[:200]} » : {reason}. Aucune source ajoutée ; vérifiez l’adresse."
