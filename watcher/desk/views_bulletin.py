@@ -3,6 +3,7 @@ new edition, and the search that pulls an older item into the week."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
@@ -187,10 +188,11 @@ def rebuild_archive(store: Store, settings: Settings, done: str = "Bulletin publ
     return SiteRebuild(True, f"Archive reconstruite dans {site_dir}.")
 
 
-@post_form
-async def unpublish(request: Request) -> Response:
-    """Take back a publication nobody was sent yet (the CLI's `bulletin unpublish`)."""
-    store = request.app.state.store
+async def _on_shown_edition(
+    request: Request, change: Callable[..., int]
+) -> tuple[str, int] | Response:
+    """``change`` (withdraw, open a new edition) applied to the edition the page showed:
+    the week and the edition it returns, or the response that refuses it."""
     week = _week(request)
     form = await request.form()
     try:
@@ -198,10 +200,20 @@ async def unpublish(request: Request) -> Response:
     except WatcherError as exc:
         return _bad_request(request, exc)
     try:
-        edition = curation.withdraw_week(store, week, user=request.state.user, expected=expected)
+        edition = change(request.app.state.store, week, user=request.state.user, expected=expected)
     except WatcherError as exc:
         flash(request, french_error(exc.message), "error")
         return back(f"/semaine/{week}")
+    return week, edition
+
+
+@post_form
+async def unpublish(request: Request) -> Response:
+    """Take back a publication nobody was sent yet (the CLI's `bulletin unpublish`)."""
+    outcome = await _on_shown_edition(request, curation.withdraw_week)
+    if isinstance(outcome, Response):
+        return outcome
+    week, edition = outcome
     flash(
         request,
         f"Publication du bulletin {week} reprise : l’édition {edition} est de nouveau "
@@ -213,18 +225,11 @@ async def unpublish(request: Request) -> Response:
 
 @post_form
 async def new_edition(request: Request) -> Response:
-    store = request.app.state.store
-    week = _week(request)
-    form = await request.form()
-    try:
-        expected = _shown_edition(form)
-    except WatcherError as exc:
-        return _bad_request(request, exc)
-    try:
-        edition = curation.open_new_edition(store, week, user=request.state.user, expected=expected)
-        flash(request, f"Édition {edition} ouverte : le bulletin peut de nouveau être modifié.")
-    except WatcherError as exc:
-        flash(request, french_error(exc.message), "error")
+    outcome = await _on_shown_edition(request, curation.open_new_edition)
+    if isinstance(outcome, Response):
+        return outcome
+    week, edition = outcome
+    flash(request, f"Édition {edition} ouverte : le bulletin peut de nouveau être modifié.")
     return back(f"/semaine/{week}")
 
 
