@@ -77,18 +77,25 @@ def test_without_a_saved_model_the_lexicons_alone_still_decide(tmp_path: Path) -
     assert (model_dir / "model.joblib").is_file()
 
 
-def test_a_full_disk_names_the_model_and_leaves_no_temporary_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import joblib
-
+def _folders_and_an_ended_pid(tmp_path: Path) -> tuple[Path, Path, int]:
+    """Empty training and model folders, and the pid of a process that has ended (what
+    a train killed half-way leaves in a file name)."""
     training = tmp_path / "training"
     training.mkdir()
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
     ended.wait()
-    killed = model_dir / f".model.joblib.partial-{ended.pid}"  # a train killed mid-dump
+    return training, model_dir, ended.pid
+
+
+def test_a_full_disk_names_the_model_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import joblib
+
+    training, model_dir, ended_pid = _folders_and_an_ended_pid(tmp_path)
+    killed = model_dir / f".model.joblib.partial-{ended_pid}"  # a train killed mid-dump
     killed.write_bytes(b"half a model")
     toml = tmp_path / "watcher.toml"
     toml.write_text(f'[classify]\nmodel_dir = "{model_dir}"\ntraining_dir = "{training}"\n')
@@ -117,13 +124,8 @@ def test_temporary_files_of_older_versions_are_removed_by_the_next_save(tmp_path
     import os
     import time
 
-    training = tmp_path / "training"
-    training.mkdir()
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    ended = subprocess.Popen(["true"])  # noqa: S607 - a pid whose process has ended
-    ended.wait()
-    dead = [model_dir / f"model.joblib.{ended.pid}.tmp", model_dir / f"model.json.{ended.pid}.tmp"]
+    training, model_dir, ended_pid = _folders_and_an_ended_pid(tmp_path)
+    dead = [model_dir / f"model.joblib.{ended_pid}.tmp", model_dir / f"model.json.{ended_pid}.tmp"]
     alive = model_dir / f"model.joblib.{os.getppid()}.tmp"  # a train still running
     stale, fresh = model_dir / "model.joblib.tmp", model_dir / "model.json.tmp"
     other = model_dir / "notes.tmp"

@@ -69,6 +69,27 @@ def _recorded_ok(db: Path, source_id: str) -> bool:
         return False
 
 
+def _start_schedule(folder: Path, log: Path, schedule_extra: str = "") -> subprocess.Popen:
+    """A real `watcher schedule` on the install in ``folder`` (its sources.yaml written
+    by the caller), logging to ``log``."""
+    (folder / "watcher.toml").write_text(
+        f'[schedule]\nlog_file = "{log}"\n{schedule_extra}', encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "WATCHER_DB": str(folder / "watcher.db"),
+        "WATCHER_SOURCES": str(folder / "sources.yaml"),
+        "WATCHER_SETTINGS": str(folder / "watcher.toml"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "schedule"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web):
     port = web.server_port
     (tmp_path / "sources.yaml").write_text(
@@ -78,23 +99,8 @@ def test_sigterm_during_a_crawl_leaves_the_store_consistent(tmp_path: Path, web)
         encoding="utf-8",
     )
     log = tmp_path / "watcher.log"
-    (tmp_path / "watcher.toml").write_text(
-        f'[schedule]\nlog_file = "{log}"\ncrawl_kill_grace_s = 3\n', encoding="utf-8"
-    )
     db = tmp_path / "watcher.db"
-    env = {
-        **os.environ,
-        "WATCHER_DB": str(db),
-        "WATCHER_SOURCES": str(tmp_path / "sources.yaml"),
-        "WATCHER_SETTINGS": str(tmp_path / "watcher.toml"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "schedule"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start_schedule(tmp_path, log, "crawl_kill_grace_s = 3\n")
     try:
         # The fresh install collects at once; wait until the crawl is stuck on the slow source
         # after the quick one's items were saved.
@@ -135,20 +141,7 @@ def test_sighup_is_logged_and_ignored_not_the_end_of_the_watch(tmp_path: Path):
     a SIGHUP ended, so the watch stayed down."""
     (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
     log = tmp_path / "watcher.log"
-    (tmp_path / "watcher.toml").write_text(f'[schedule]\nlog_file = "{log}"\n', encoding="utf-8")
-    env = {
-        **os.environ,
-        "WATCHER_DB": str(tmp_path / "watcher.db"),
-        "WATCHER_SOURCES": str(tmp_path / "sources.yaml"),
-        "WATCHER_SETTINGS": str(tmp_path / "watcher.toml"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "schedule"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start_schedule(tmp_path, log)
 
     def logged(text: str) -> bool:
         return log.exists() and text in log.read_text()
